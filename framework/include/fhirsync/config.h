@@ -1,0 +1,120 @@
+// A node's configuration: the `fhirsync.json` in its folder.
+//
+// Every key is optional except `node_id`; missing keys take the defaults
+// written below. An unknown key or a value of the wrong type is an error that
+// names the key by its path ("store.backend: expected a string"), so a typo
+// never silently falls back to a default.
+//
+// Thread safety: plain values; the functions are thread-safe.
+
+#ifndef FHIRSYNC_CONFIG_H_
+#define FHIRSYNC_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fhirsync/resource.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync {
+
+inline constexpr char kConfigFileName[] = "fhirsync.json";
+
+struct StoreConfig {
+  std::string backend = "sqlite";  // "sqlite" or "postgresql"
+  std::string path = "store.sqlite";  // sqlite: relative to the node folder
+  // postgresql: a libpq connection string ("host=... port=... dbname=...").
+  std::string connection;
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+};
+
+// An HTTP Basic identity; the password is kept only as a salted hash.
+struct UserConfig {
+  std::string name;
+  std::string salt;           // hex
+  std::string password_hash;  // hex PBKDF2-HMAC-SHA256 of the password
+  std::vector<std::string> roles;  // "read", "write", "admin"
+};
+
+// A bearer token; only its SHA-256 is kept.
+struct TokenConfig {
+  std::string name;
+  std::string token_hash;  // hex SHA-256 of the token
+  std::vector<std::string> roles;
+};
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";
+  int port = 0;  // 0: any free port (the address is printed at start)
+  int feed_page_size = 100;
+  std::size_t max_request_bytes = 32u * 1024u * 1024u;
+  int threads = 8;
+  int queue_size = 64;
+  int read_timeout_seconds = 30;
+  int write_timeout_seconds = 30;
+  std::vector<UserConfig> users;
+  std::vector<TokenConfig> tokens;
+};
+
+struct ParentConfig {
+  std::string url;      // empty: this node has no parent
+  std::string node_id;  // learnt from the parent; keys the pull cursor
+  std::string user;
+  // File (relative to the node folder, mode 0600) holding the password, so
+  // no secret sits in fhirsync.json.
+  std::string password_file;
+};
+
+struct PullConfig {
+  bool enabled = true;
+  std::vector<std::string> types;  // empty: every type
+  std::string feed = "atom";       // "atom" or "fhir-history"
+  int batch_size = 100;
+  int in_flight = 4;
+  int interval_seconds = 60;
+};
+
+struct PushConfig {
+  bool enabled = true;
+  int batch_size = 100;
+  int max_attempts = 10;
+  int interval_seconds = 30;
+};
+
+struct PluginSpec {
+  std::string name;
+  std::string file;  // relative to PluginsConfig::dir unless absolute
+  bool optional = false;
+};
+
+struct PluginsConfig {
+  std::string dir;  // empty: the plugins installed beside the program
+  std::vector<PluginSpec> load;
+  std::map<std::string, std::string> routes;  // resource type -> plugin name
+};
+
+struct NodeConfig {
+  std::string node_id;
+  StoreConfig store;
+  ServerConfig server;
+  ParentConfig parent;
+  PullConfig pull;
+  PushConfig push;
+  PluginsConfig plugins;
+};
+
+// Parses configuration JSON. `source` names it in messages ("D/fhirsync.json").
+StatusOr<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view source);
+// Reads `dir`/fhirsync.json. NotFound naming the file when it is missing.
+StatusOr<NodeConfig> LoadNodeConfig(const std::string& dir);
+// Pretty-printed JSON holding every key, so a written file documents itself.
+std::string SerializeNodeConfig(const NodeConfig& config);
+// Writes `dir`/fhirsync.json atomically (temporary file, then rename).
+Status SaveNodeConfig(const std::string& dir, const NodeConfig& config);
+
+}  // namespace fhirsync
+
+#endif  // FHIRSYNC_CONFIG_H_

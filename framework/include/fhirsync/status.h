@@ -1,0 +1,161 @@
+// Status and StatusOr<T>: how every fhirsync operation reports success or
+// failure. The code, not the message, drives what the sync services do next
+// (DESIGN §5): kUnavailable and kDeadlineExceeded are retried with backoff,
+// kAborted is a version conflict, kInvalidArgument, kFailedPrecondition and
+// kPermissionDenied dead-letter an item, kUnauthenticated pauses pushing.
+//
+// Thread safety: both are values; distinct objects may be used from distinct
+// threads, a single object needs external synchronisation like any value.
+// No exception is thrown by either type except StatusOr<T>::value() on an
+// error, which is a programming mistake (check ok() first).
+
+#ifndef FHIRSYNC_STATUS_H_
+#define FHIRSYNC_STATUS_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace fhirsync {
+
+// The absl/gRPC canonical codes; the numbers match theirs.
+enum class StatusCode : int {
+  kOk = 0,
+  kCancelled = 1,
+  kUnknown = 2,
+  kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
+  kNotFound = 5,
+  kAlreadyExists = 6,
+  kPermissionDenied = 7,
+  kResourceExhausted = 8,
+  kFailedPrecondition = 9,
+  kAborted = 10,
+  kOutOfRange = 11,
+  kUnimplemented = 12,
+  kInternal = 13,
+  kUnavailable = 14,
+  kDataLoss = 15,
+  kUnauthenticated = 16,
+};
+
+// "INVALID_ARGUMENT", "NOT_FOUND", ...
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK
+  Status(StatusCode code, std::string message)
+      : code_(code), message_(code == StatusCode::kOk ? "" : std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // Returns a copy whose message is "prefix: message" (no-op when OK).
+  Status WithContext(std::string_view prefix) const;
+
+  // "NOT_FOUND: Patient/123 does not exist" or "OK".
+  std::string ToString() const;
+
+  // Explicitly ignores a status where failure is acceptable (say why at the
+  // call site).
+  void IgnoreError() const {}
+
+  friend bool operator==(const Status& a, const Status& b) {
+    return a.code_ == b.code_ && a.message_ == b.message_;
+  }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Status& status);
+
+// Factories, one per code that fhirsync produces.
+Status InvalidArgumentError(std::string message);
+Status NotFoundError(std::string message);
+Status AlreadyExistsError(std::string message);
+Status FailedPreconditionError(std::string message);
+Status AbortedError(std::string message);
+Status UnavailableError(std::string message);
+Status DeadlineExceededError(std::string message);
+Status PermissionDeniedError(std::string message);
+Status UnauthenticatedError(std::string message);
+Status ResourceExhaustedError(std::string message);
+Status OutOfRangeError(std::string message);
+Status UnimplementedError(std::string message);
+Status InternalError(std::string message);
+Status DataLossError(std::string message);
+
+// Holds either a T or a non-OK Status.
+template <typename T>
+class [[nodiscard]] StatusOr {
+ public:
+  // An error. Passing an OK status is a bug and becomes kInternal.
+  StatusOr(Status status)  // NOLINT(google-explicit-constructor)
+      : status_(status.ok() ? InternalError("StatusOr built from an OK status")
+                            : std::move(status)) {}
+  StatusOr(const T& value) : value_(value) {}  // NOLINT
+  StatusOr(T&& value) : value_(std::move(value)) {}  // NOLINT
+
+  bool ok() const { return value_.has_value(); }
+  const Status& status() const { return status_; }
+
+  // Precondition: ok(). Throws std::logic_error otherwise.
+  const T& value() const& { CheckOk(); return *value_; }
+  T& value() & { CheckOk(); return *value_; }
+  T&& value() && { CheckOk(); return std::move(*value_); }
+  const T& operator*() const& { return value(); }
+  T& operator*() & { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
+  const T* operator->() const { return &value(); }
+  T* operator->() { return &value(); }
+
+  T value_or(T fallback) const& { return ok() ? *value_ : std::move(fallback); }
+
+ private:
+  void CheckOk() const;
+
+  Status status_;  // OK whenever value_ holds a value
+  std::optional<T> value_;
+};
+
+namespace internal {
+[[noreturn]] void ThrowBadStatusOrAccess(const Status& status);
+}  // namespace internal
+
+template <typename T>
+void StatusOr<T>::CheckOk() const {
+  if (!value_.has_value()) internal::ThrowBadStatusOrAccess(status_);
+}
+
+}  // namespace fhirsync
+
+#define FHIRSYNC_STATUS_CONCAT_INNER_(a, b) a##b
+#define FHIRSYNC_STATUS_CONCAT_(a, b) FHIRSYNC_STATUS_CONCAT_INNER_(a, b)
+
+// Returns from the enclosing function when `expr` yields a non-OK Status.
+#define FHIRSYNC_RETURN_IF_ERROR(expr)                 \
+  do {                                                 \
+    ::fhirsync::Status fhirsync_status_ = (expr);      \
+    if (!fhirsync_status_.ok()) return fhirsync_status_; \
+  } while (0)
+
+// `lhs = value of expr` or returns its error. lhs may declare a variable:
+//   FHIRSYNC_ASSIGN_OR_RETURN(Resource r, store.Get("Patient", "1"));
+#define FHIRSYNC_ASSIGN_OR_RETURN(lhs, expr)                                 \
+  FHIRSYNC_ASSIGN_OR_RETURN_IMPL_(                                           \
+      FHIRSYNC_STATUS_CONCAT_(fhirsync_statusor_, __LINE__), lhs, expr)
+#define FHIRSYNC_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                    \
+  if (!tmp.ok()) return tmp.status();                   \
+  lhs = std::move(tmp).value()
+
+#endif  // FHIRSYNC_STATUS_H_

@@ -1,0 +1,442 @@
+#include "fhirsync/config.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "core/text_util.h"
+
+namespace fhirsync {
+namespace {
+
+// Reads the keys of one JSON object, remembering which were consumed so that
+// Finish() can name any key nobody asked for. The first error sticks.
+class ObjectReader {
+ public:
+  ObjectReader(const rapidjson::Value& object, std::string path, Status* error)
+      : object_(object), path_(std::move(path)), error_(error) {}
+
+  void String(const char* key, std::string* out) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return;
+    if (!v->IsString()) return Fail(key, "expected a string");
+    out->assign(v->GetString(), v->GetStringLength());
+  }
+  void Bool(const char* key, bool* out) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return;
+    if (!v->IsBool()) return Fail(key, "expected true or false");
+    *out = v->GetBool();
+  }
+  template <typename Int>
+  void Integer(const char* key, Int* out, std::int64_t min, std::int64_t max) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return;
+    if (!v->IsInt64()) return Fail(key, "expected an integer");
+    std::int64_t n = v->GetInt64();
+    if (n < min || n > max) {
+      return Fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                           ", not " + std::to_string(n));
+    }
+    *out = static_cast<Int>(n);
+  }
+  void StringList(const char* key, std::vector<std::string>* out) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return;
+    if (!v->IsArray()) return Fail(key, "expected an array of strings");
+    out->clear();
+    for (const auto& item : v->GetArray()) {
+      if (!item.IsString()) return Fail(key, "expected an array of strings");
+      out->emplace_back(item.GetString(), item.GetStringLength());
+    }
+  }
+  // nullptr when absent (or on error).
+  const rapidjson::Value* Object(const char* key) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return nullptr;
+    if (!v->IsObject()) {
+      Fail(key, "expected an object");
+      return nullptr;
+    }
+    return v;
+  }
+  const rapidjson::Value* Array(const char* key) {
+    const rapidjson::Value* v = Take(key);
+    if (v == nullptr) return nullptr;
+    if (!v->IsArray()) {
+      Fail(key, "expected an array");
+      return nullptr;
+    }
+    return v;
+  }
+
+  std::string KeyPath(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  // Reports the first key that was not consumed.
+  void Finish() {
+    if (!error_->ok()) return;
+    for (const auto& member : object_.GetObject()) {
+      std::string name(member.name.GetString(), member.name.GetStringLength());
+      if (!seen_.count(name)) {
+        *error_ = InvalidArgumentError(KeyPath(EscapeForMessage(name).c_str()) +
+                                       ": unknown key");
+        return;
+      }
+    }
+  }
+
+  bool ok() const { return error_->ok(); }
+  Status* error() { return error_; }
+
+ private:
+  const rapidjson::Value* Take(const char* key) {
+    seen_.insert(key);
+    if (!error_->ok()) return nullptr;
+    auto it = object_.FindMember(key);
+    return it == object_.MemberEnd() ? nullptr : &it->value;
+  }
+  void Fail(const char* key, const std::string& why) {
+    if (error_->ok()) *error_ = InvalidArgumentError(KeyPath(key) + ": " + why);
+  }
+
+  const rapidjson::Value& object_;
+  std::string path_;
+  Status* error_;
+  std::set<std::string> seen_;
+};
+
+constexpr std::int64_t kMaxInt = 2147483647;
+
+void ReadRoles(ObjectReader& r, std::vector<std::string>* roles) {
+  r.StringList("roles", roles);
+  for (const std::string& role : *roles) {
+    if (role != "read" && role != "write" && role != "admin" && r.ok()) {
+      *r.error() = InvalidArgumentError(r.KeyPath("roles") + ": unknown role '" +
+                                        EscapeForMessage(role) + "' (read, write, admin)");
+    }
+  }
+}
+
+void ReadStore(const rapidjson::Value& v, StoreConfig* c, Status* error) {
+  ObjectReader r(v, "store", error);
+  r.String("backend", &c->backend);
+  r.String("path", &c->path);
+  r.String("connection", &c->connection);
+  r.Integer("max_body_bytes", &c->max_body_bytes, 1, std::int64_t{1} << 32);
+  r.Finish();
+  if (error->ok() && c->backend != "sqlite" && c->backend != "postgresql") {
+    *error = InvalidArgumentError("store.backend: unknown backend '" +
+                                  EscapeForMessage(c->backend) + "' (sqlite or postgresql)");
+  }
+  if (error->ok() && c->backend == "postgresql" && c->connection.empty()) {
+    *error = InvalidArgumentError("store.connection: required when store.backend is postgresql");
+  }
+}
+
+void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
+  ObjectReader r(v, "server", error);
+  r.String("bind", &c->bind);
+  r.Integer("port", &c->port, 0, 65535);
+  r.Integer("feed_page_size", &c->feed_page_size, 1, 10000);
+  r.Integer("max_request_bytes", &c->max_request_bytes, 1024, std::int64_t{1} << 32);
+  r.Integer("threads", &c->threads, 1, 1024);
+  r.Integer("queue_size", &c->queue_size, 1, 65536);
+  r.Integer("read_timeout_seconds", &c->read_timeout_seconds, 1, 3600);
+  r.Integer("write_timeout_seconds", &c->write_timeout_seconds, 1, 3600);
+  if (const rapidjson::Value* users = r.Array("users")) {
+    for (rapidjson::SizeType i = 0; i < users->Size() && error->ok(); ++i) {
+      std::string path = "server.users[" + std::to_string(i) + "]";
+      if (!(*users)[i].IsObject()) {
+        *error = InvalidArgumentError(path + ": expected an object");
+        break;
+      }
+      ObjectReader u((*users)[i], path, error);
+      UserConfig user;
+      u.String("name", &user.name);
+      u.String("salt", &user.salt);
+      u.String("password_hash", &user.password_hash);
+      ReadRoles(u, &user.roles);
+      u.Finish();
+      c->users.push_back(std::move(user));
+    }
+  }
+  if (const rapidjson::Value* tokens = r.Array("tokens")) {
+    for (rapidjson::SizeType i = 0; i < tokens->Size() && error->ok(); ++i) {
+      std::string path = "server.tokens[" + std::to_string(i) + "]";
+      if (!(*tokens)[i].IsObject()) {
+        *error = InvalidArgumentError(path + ": expected an object");
+        break;
+      }
+      ObjectReader t((*tokens)[i], path, error);
+      TokenConfig token;
+      t.String("name", &token.name);
+      t.String("token_hash", &token.token_hash);
+      ReadRoles(t, &token.roles);
+      t.Finish();
+      c->tokens.push_back(std::move(token));
+    }
+  }
+  r.Finish();
+}
+
+void ReadParent(const rapidjson::Value& v, ParentConfig* c, Status* error) {
+  ObjectReader r(v, "parent", error);
+  r.String("url", &c->url);
+  r.String("node_id", &c->node_id);
+  r.String("user", &c->user);
+  r.String("password_file", &c->password_file);
+  r.Finish();
+}
+
+void ReadPull(const rapidjson::Value& v, PullConfig* c, Status* error) {
+  ObjectReader r(v, "pull", error);
+  r.Bool("enabled", &c->enabled);
+  r.StringList("types", &c->types);
+  r.String("feed", &c->feed);
+  r.Integer("batch_size", &c->batch_size, 1, 10000);
+  r.Integer("in_flight", &c->in_flight, 1, 64);
+  r.Integer("interval_seconds", &c->interval_seconds, 1, 86400 * 7);
+  r.Finish();
+  if (error->ok() && c->feed != "atom" && c->feed != "fhir-history") {
+    *error = InvalidArgumentError("pull.feed: unknown feed '" + EscapeForMessage(c->feed) +
+                                  "' (atom or fhir-history)");
+  }
+}
+
+void ReadPush(const rapidjson::Value& v, PushConfig* c, Status* error) {
+  ObjectReader r(v, "push", error);
+  r.Bool("enabled", &c->enabled);
+  r.Integer("batch_size", &c->batch_size, 1, 10000);
+  r.Integer("max_attempts", &c->max_attempts, 1, 1000);
+  r.Integer("interval_seconds", &c->interval_seconds, 1, 86400 * 7);
+  r.Finish();
+}
+
+void ReadPlugins(const rapidjson::Value& v, PluginsConfig* c, Status* error) {
+  ObjectReader r(v, "plugins", error);
+  r.String("dir", &c->dir);
+  if (const rapidjson::Value* load = r.Array("load")) {
+    for (rapidjson::SizeType i = 0; i < load->Size() && error->ok(); ++i) {
+      std::string path = "plugins.load[" + std::to_string(i) + "]";
+      if (!(*load)[i].IsObject()) {
+        *error = InvalidArgumentError(path + ": expected an object");
+        break;
+      }
+      ObjectReader p((*load)[i], path, error);
+      PluginSpec spec;
+      p.String("name", &spec.name);
+      p.String("file", &spec.file);
+      p.Bool("optional", &spec.optional);
+      p.Finish();
+      if (error->ok() && spec.name.empty()) *error = InvalidArgumentError(path + ".name: required");
+      c->load.push_back(std::move(spec));
+    }
+  }
+  if (const rapidjson::Value* routes = r.Object("routes")) {
+    for (const auto& member : routes->GetObject()) {
+      std::string type(member.name.GetString(), member.name.GetStringLength());
+      if (!member.value.IsString()) {
+        *error = InvalidArgumentError("plugins.routes." + EscapeForMessage(type) +
+                                      ": expected a plugin name");
+        break;
+      }
+      c->routes[type] = member.value.GetString();
+    }
+  }
+  r.Finish();
+}
+
+}  // namespace
+
+StatusOr<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view source) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) {
+    return InvalidArgumentError(std::string(source) + ": not valid JSON: " +
+                                rapidjson::GetParseError_En(doc.GetParseError()) +
+                                " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+  }
+  if (!doc.IsObject()) {
+    return InvalidArgumentError(std::string(source) + ": expected a JSON object");
+  }
+  NodeConfig config;
+  Status error;
+  ObjectReader r(doc, "", &error);
+  r.String("node_id", &config.node_id);
+  if (const auto* v = r.Object("store")) ReadStore(*v, &config.store, &error);
+  if (const auto* v = r.Object("server")) ReadServer(*v, &config.server, &error);
+  if (const auto* v = r.Object("parent")) ReadParent(*v, &config.parent, &error);
+  if (const auto* v = r.Object("pull")) ReadPull(*v, &config.pull, &error);
+  if (const auto* v = r.Object("push")) ReadPush(*v, &config.push, &error);
+  if (const auto* v = r.Object("plugins")) ReadPlugins(*v, &config.plugins, &error);
+  r.Finish();
+  if (error.ok()) {
+    if (config.node_id.empty()) {
+      error = InvalidArgumentError("node_id: required");
+    } else {
+      error = ValidateId(config.node_id).WithContext("node_id");
+    }
+  }
+  if (!error.ok()) return error.WithContext(source);
+  return config;
+}
+
+StatusOr<NodeConfig> LoadNodeConfig(const std::string& dir) {
+  std::filesystem::path file = std::filesystem::path(dir) / kConfigFileName;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return NotFoundError(file.string() + ": no such file (create the node with 'fhirsync init --dir " +
+                         dir + "')");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseNodeConfig(text.str(), file.string());
+}
+
+namespace {
+
+using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void WriteString(Writer& w, const char* key, const std::string& value) {
+  w.Key(key);
+  w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+}
+void WriteStrings(Writer& w, const char* key, const std::vector<std::string>& values) {
+  w.Key(key);
+  w.StartArray();
+  for (const auto& v : values) w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  w.EndArray();
+}
+void WriteInt(Writer& w, const char* key, std::int64_t value) {
+  w.Key(key);
+  w.Int64(value);
+}
+void WriteBool(Writer& w, const char* key, bool value) {
+  w.Key(key);
+  w.Bool(value);
+}
+
+}  // namespace
+
+std::string SerializeNodeConfig(const NodeConfig& c) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.SetIndent(' ', 2);
+  w.StartObject();
+  WriteString(w, "node_id", c.node_id);
+
+  w.Key("store");
+  w.StartObject();
+  WriteString(w, "backend", c.store.backend);
+  WriteString(w, "path", c.store.path);
+  WriteString(w, "connection", c.store.connection);
+  WriteInt(w, "max_body_bytes", static_cast<std::int64_t>(c.store.max_body_bytes));
+  w.EndObject();
+
+  w.Key("server");
+  w.StartObject();
+  WriteString(w, "bind", c.server.bind);
+  WriteInt(w, "port", c.server.port);
+  WriteInt(w, "feed_page_size", c.server.feed_page_size);
+  WriteInt(w, "max_request_bytes", static_cast<std::int64_t>(c.server.max_request_bytes));
+  WriteInt(w, "threads", c.server.threads);
+  WriteInt(w, "queue_size", c.server.queue_size);
+  WriteInt(w, "read_timeout_seconds", c.server.read_timeout_seconds);
+  WriteInt(w, "write_timeout_seconds", c.server.write_timeout_seconds);
+  w.Key("users");
+  w.StartArray();
+  for (const UserConfig& u : c.server.users) {
+    w.StartObject();
+    WriteString(w, "name", u.name);
+    WriteString(w, "salt", u.salt);
+    WriteString(w, "password_hash", u.password_hash);
+    WriteStrings(w, "roles", u.roles);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("tokens");
+  w.StartArray();
+  for (const TokenConfig& t : c.server.tokens) {
+    w.StartObject();
+    WriteString(w, "name", t.name);
+    WriteString(w, "token_hash", t.token_hash);
+    WriteStrings(w, "roles", t.roles);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+
+  w.Key("parent");
+  w.StartObject();
+  WriteString(w, "url", c.parent.url);
+  WriteString(w, "node_id", c.parent.node_id);
+  WriteString(w, "user", c.parent.user);
+  WriteString(w, "password_file", c.parent.password_file);
+  w.EndObject();
+
+  w.Key("pull");
+  w.StartObject();
+  WriteBool(w, "enabled", c.pull.enabled);
+  WriteStrings(w, "types", c.pull.types);
+  WriteString(w, "feed", c.pull.feed);
+  WriteInt(w, "batch_size", c.pull.batch_size);
+  WriteInt(w, "in_flight", c.pull.in_flight);
+  WriteInt(w, "interval_seconds", c.pull.interval_seconds);
+  w.EndObject();
+
+  w.Key("push");
+  w.StartObject();
+  WriteBool(w, "enabled", c.push.enabled);
+  WriteInt(w, "batch_size", c.push.batch_size);
+  WriteInt(w, "max_attempts", c.push.max_attempts);
+  WriteInt(w, "interval_seconds", c.push.interval_seconds);
+  w.EndObject();
+
+  w.Key("plugins");
+  w.StartObject();
+  WriteString(w, "dir", c.plugins.dir);
+  w.Key("load");
+  w.StartArray();
+  for (const PluginSpec& p : c.plugins.load) {
+    w.StartObject();
+    WriteString(w, "name", p.name);
+    WriteString(w, "file", p.file);
+    WriteBool(w, "optional", p.optional);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("routes");
+  w.StartObject();
+  for (const auto& [type, plugin] : c.plugins.routes) WriteString(w, type.c_str(), plugin);
+  w.EndObject();
+  w.EndObject();
+
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+Status SaveNodeConfig(const std::string& dir, const NodeConfig& config) {
+  std::filesystem::path file = std::filesystem::path(dir) / kConfigFileName;
+  std::filesystem::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return UnavailableError(tmp.string() + ": cannot write");
+    out << SerializeNodeConfig(config);
+    out.flush();
+    if (!out) return UnavailableError(tmp.string() + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return UnavailableError(file.string() + ": cannot replace: " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace fhirsync

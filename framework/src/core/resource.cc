@@ -1,0 +1,179 @@
+#include "fhirsync/resource.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "core/fhir_json.h"
+#include "core/text_util.h"
+
+namespace fhirsync {
+
+std::string_view ResourceFormatName(ResourceFormat format) {
+  switch (format) {
+    case ResourceFormat::kFhirJson: return "fhir+json";
+    case ResourceFormat::kOpenmrsRest: return "openmrs-rest";
+  }
+  return "fhir+json";
+}
+
+StatusOr<ResourceFormat> ParseResourceFormat(std::string_view name) {
+  if (name == "fhir+json") return ResourceFormat::kFhirJson;
+  if (name == "openmrs-rest") return ResourceFormat::kOpenmrsRest;
+  return InvalidArgumentError("unknown resource format '" + EscapeForMessage(name) +
+                              "' (expected fhir+json or openmrs-rest)");
+}
+
+static bool IsIdChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '.';
+}
+
+Status ValidateId(std::string_view id) {
+  if (id.empty()) return InvalidArgumentError("id is empty");
+  if (id.size() > 64) {
+    return InvalidArgumentError("id '" + EscapeForMessage(id) + "' is " +
+                                std::to_string(id.size()) +
+                                " characters long; FHIR allows at most 64");
+  }
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (!IsIdChar(id[i])) {
+      return InvalidArgumentError("id '" + EscapeForMessage(id) + "' has a character not allowed by FHIR's id rule [A-Za-z0-9-.] at position " + std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateResourceType(std::string_view type) {
+  if (type.empty()) return InvalidArgumentError("resourceType is empty");
+  bool ok = type.size() <= 64 && type[0] >= 'A' && type[0] <= 'Z';
+  for (char c : type) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+  }
+  if (!ok) {
+    return InvalidArgumentError("resourceType '" + EscapeForMessage(type) +
+                                "' is not a FHIR type name (an upper-case letter, then "
+                                "letters and digits, at most 64)");
+  }
+  return Status::Ok();
+}
+
+Status ValidateRestResourceName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] >= 'a' && name[0] <= 'z';
+  for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok) {
+    return InvalidArgumentError("OpenMRS resource name '" + EscapeForMessage(name) +
+                                "' is not valid (lower-case letters, digits, '_', at most 64)");
+  }
+  return Status::Ok();
+}
+
+StatusOr<ParsedBodyInfo> InspectFhirBody(std::string_view body, std::size_t max_body_bytes) {
+  FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc, ParseFhirBody(body, max_body_bytes));
+  return ParsedBodyInfo{doc.resource_type, doc.id};
+}
+
+std::int64_t NowMillis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string FormatInstant(std::int64_t epoch_ms) {
+  std::int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  int millis = static_cast<int>(epoch_ms - secs * 1000);
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date.
+std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool ReadDigits(std::string_view s, std::size_t& pos, int count, int& out) {
+  if (pos + count > s.size()) return false;
+  out = 0;
+  for (int i = 0; i < count; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  pos += count;
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::int64_t> ParseInstant(std::string_view text) {
+  auto bad = [&] {
+    return InvalidArgumentError("'" + EscapeForMessage(text) +
+                                "' is not a date or instant (expected e.g. 2026-11-22 or "
+                                "2026-11-22T10:15:30Z)");
+  };
+  std::size_t pos = 0;
+  int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0, millis = 0;
+  if (!ReadDigits(text, pos, 4, year)) return bad();
+  if (pos < text.size()) {
+    if (text[pos++] != '-' || !ReadDigits(text, pos, 2, month)) return bad();
+  }
+  if (pos < text.size()) {
+    if (text[pos++] != '-' || !ReadDigits(text, pos, 2, day)) return bad();
+  }
+  std::int64_t offset_minutes = 0;
+  if (pos < text.size()) {
+    if (text[pos++] != 'T' || !ReadDigits(text, pos, 2, hour)) return bad();
+    if (pos >= text.size() || text[pos++] != ':' || !ReadDigits(text, pos, 2, minute)) return bad();
+    if (pos < text.size() && text[pos] == ':') {
+      ++pos;
+      if (!ReadDigits(text, pos, 2, second)) return bad();
+      if (pos < text.size() && text[pos] == '.') {
+        ++pos;
+        int scale = 100;
+        bool any = false;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+          millis += (text[pos] - '0') * scale;
+          scale /= 10;
+          ++pos;
+          any = true;
+        }
+        if (!any) return bad();
+      }
+    }
+    if (pos < text.size()) {
+      char sign = text[pos++];
+      if (sign == 'Z') {
+        // UTC
+      } else if (sign == '+' || sign == '-') {
+        int oh = 0, om = 0;
+        if (!ReadDigits(text, pos, 2, oh) || pos >= text.size() || text[pos++] != ':' ||
+            !ReadDigits(text, pos, 2, om)) {
+          return bad();
+        }
+        offset_minutes = (oh * 60 + om) * (sign == '+' ? 1 : -1);
+      } else {
+        return bad();
+      }
+    }
+  }
+  if (pos != text.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return bad();
+  }
+  std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return secs * 1000 + millis;
+}
+
+}  // namespace fhirsync

@@ -1,0 +1,30 @@
+// Small text helpers shared by the framework's parts (internal header).
+
+#ifndef FHIRSYNC_CORE_TEXT_UTIL_H_
+#define FHIRSYNC_CORE_TEXT_UTIL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fhirsync {
+
+// Makes untrusted text safe to quote in an error message: control and
+// non-ASCII bytes become \xNN and the result is cut at `max_chars` with "...".
+std::string EscapeForMessage(std::string_view text, std::size_t max_chars = 80);
+
+// Splits "a,b,,c" into {"a","b","c"} (empty parts dropped).
+std::vector<std::string> SplitList(std::string_view text, char separator = ',');
+
+// Lower-case hex of bytes.
+std::string HexEncode(std::string_view bytes);
+
+// Lower-case hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
+
+// A random (version 4) UUID, "0f8fad5b-d9cb-469f-a165-70867728950e".
+std::string NewUuid();
+
+}  // namespace fhirsync
+
+#endif  // FHIRSYNC_CORE_TEXT_UTIL_H_

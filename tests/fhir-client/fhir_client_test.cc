@@ -12,14 +12,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "scripted_peer.h"
+#include "support/scripted_http_peer.h"
 
 namespace fhirsync::fhir {
 namespace {
 
-using ::fhirsync::fhir::testing::RecordedRequest;
-using ::fhirsync::fhir::testing::Reply;
-using ::fhirsync::fhir::testing::ScriptedPeer;
+using ::fhirsync::testing::RecordedRequest;
+using ::fhirsync::testing::Reply;
+using ::fhirsync::testing::ScriptedPeer;
 using ::testing::HasSubstr;
 
 const char kPatient[] =

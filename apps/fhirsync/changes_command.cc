@@ -1,6 +1,8 @@
 // fhirsync changes: prints the node's change feed.
 
+#include <algorithm>
 #include <iostream>
+#include <vector>
 
 #include "command.h"
 #include "core/text_util.h"
@@ -72,12 +74,19 @@ int RunChanges(const Invocation& invocation) {
     out.Print();
     return kExitOk;
   }
-  std::cout << Pad("seq", 8) << Pad("action", 9)
-            << Pad("resource", 50) << Pad("version", 9) << Pad("at", 26) << "origin\n";
+  // Columns as wide as their widest cell, so long ids never run together.
+  std::vector<std::vector<std::string>> rows = {{"seq", "action", "resource", "version", "at"}};
   for (const Change& c : *changes) {
-    std::cout << Pad(std::to_string(c.seq), 8) << Pad(ChangeActionName(c.action), 9)
-              << Pad(c.resource.Key(), 50) << Pad(std::to_string(c.resource.version), 9)
-              << Pad(TimeText(c.resource.last_updated_ms), 26) << c.origin << '\n';
+    rows.push_back({std::to_string(c.seq), std::string(ChangeActionName(c.action)), c.resource.Key(),
+                    std::to_string(c.resource.version), TimeText(c.resource.last_updated_ms)});
+  }
+  std::vector<std::size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (std::size_t i = 0; i < rows[r].size(); ++i) std::cout << Pad(rows[r][i], widths[i] + 2);
+    std::cout << (r == 0 ? std::string("origin") : (*changes)[r - 1].origin) << '\n';
   }
   std::cout << changes->size() << (changes->size() == 1 ? " change" : " changes");
   if (static_cast<std::int64_t>(changes->size()) == limit) {

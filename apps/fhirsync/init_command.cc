@@ -21,12 +21,14 @@ constexpr char kHelp[] =
     "Creates a node in folder D (made if missing): writes D/fhirsync.json with every\n"
     "key at its default and opens the store once, so a bad --connection is reported\n"
     "now rather than at first use. Refuses to overwrite an existing fhirsync.json\n"
-    "unless --force is given; --force rewrites the configuration only, the store and\n"
-    "its data are kept.\n"
+    "unless --force is given; --force rewrites the configuration with defaults but\n"
+    "keeps the store and its data, and the node id unless --node-id is given (the\n"
+    "store itself refuses to change hands to another node id).\n"
     "\n"
     "  --dir D          the node folder (default: the current folder)\n"
     "  --node-id ID     this node's id in the tree (FHIR id rule: [A-Za-z0-9-.]{1,64});\n"
     "                   default: a new random UUID, so two nodes never share one\n"
+    "                   (with --force: the id already configured)\n"
     "  --backend B      sqlite (default; D/store.sqlite) or postgresql\n"
     "  --connection STR libpq connection string, required with --backend postgresql\n"
     "                   (\"host=127.0.0.1 port=5432 dbname=fhirsync user=...\")\n"
@@ -51,8 +53,6 @@ int RunInit(const Invocation& invocation) {
     if (Status valid = ValidateId(node_id); !valid.ok()) {
       return cl.UsageError("--node-id: " + valid.message());
     }
-  } else {
-    node_id = NewUuid();
   }
   if (backend != "sqlite" && backend != "postgresql") {
     return cl.UsageError("--backend: expected sqlite or postgresql, got '" +
@@ -71,6 +71,13 @@ int RunInit(const Invocation& invocation) {
   if (std::filesystem::exists(file, ec) && !force) {
     return cl.Fail(AlreadyExistsError(file.string() +
                                       " already exists (--force overwrites it; the store is kept)"));
+  }
+  if (!cl.Seen("node-id")) {
+    // A store belongs to the node that created it (its changes carry that
+    // node id as their origin), so re-initialising keeps the old id unless
+    // told otherwise.
+    StatusOr<NodeConfig> existing = LoadNodeConfig(cl.dir());
+    node_id = existing.ok() ? existing->node_id : NewUuid();
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) return cl.Fail(UnavailableError(dir.string() + ": cannot create folder: " + ec.message()));

@@ -126,11 +126,25 @@ TEST_F(CliTest, InitRefusesToOverwriteWithoutForceAndKeepsTheStore) {
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
   EXPECT_EQ(LoadNodeConfig(node_)->node_id, "first");
 
-  ProcessResult forced = Fhirsync({"init", "--dir", node_, "--node-id", "second", "--force"});
+  // --force rewrites the configuration and keeps the store and the node id.
+  std::string config = ReadTextFile(node_ + "/fhirsync.json");
+  config.replace(config.find("\"feed_page_size\": 100"), 21, "\"feed_page_size\": 7");
+  WriteTextFile(node_ + "/fhirsync.json", config);
+  ProcessResult forced = Fhirsync({"init", "--dir", node_, "--force"});
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
-  EXPECT_EQ(LoadNodeConfig(node_)->node_id, "second");
+  EXPECT_EQ(LoadNodeConfig(node_)->node_id, "first");
+  EXPECT_EQ(LoadNodeConfig(node_)->server.feed_page_size, 100);
   ProcessResult get = Run("get", {"Patient/p1"});
   EXPECT_EQ(get.exit_code, 0) << get.err;
+
+  // The store belongs to node "first": giving it to another id is refused
+  // and the configuration stays as it was.
+  ProcessResult other = Fhirsync({"init", "--dir", node_, "--node-id", "second", "--force"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("fhirsync init: cannot open the store: "), std::string::npos)
+      << other.err;
+  EXPECT_NE(other.err.find("first"), std::string::npos) << other.err;
+  EXPECT_EQ(LoadNodeConfig(node_)->node_id, "first");
 }
 
 TEST_F(CliTest, InitRejectsBadNodeIdAndBackendFlags) {

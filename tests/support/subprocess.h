@@ -7,6 +7,9 @@
 //       fhirsync::testing::RunProcess({binary, "stats", "--dir", dir});
 //   EXPECT_EQ(r.exit_code, 0) << r.err;
 //
+// ChildProcess (below) starts a program that keeps running, such as a
+// server, whose output a test polls and which it stops with a signal.
+//
 // Optionally stderr can be a pseudo-terminal, to test what a program shows
 // only on a terminal (progress displays); the terminal turns "\n" into
 // "\r\n" in what is captured.
@@ -26,6 +29,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <thread>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -211,6 +219,161 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
   }
   return result;
 }
+
+
+// A program left running while the test talks to it (a `fhirsync serve`).
+// Its stdout and stderr go to temporary files, so it never blocks on a full
+// pipe however much it logs; the test polls them. The destructor kills
+// (SIGKILL) and reaps a child that is still running and removes the files.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      Reap(true);
+    }
+    if (!out_path_.empty()) std::remove(out_path_.c_str());
+    if (!err_path_.empty()) std::remove(err_path_.c_str());
+  }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Starts argv[0] (a path). stdin is /dev/null unless `options.stdin_data`
+  // is given (written to a file first). Returns false with `*error` set when
+  // the process could not be started. `timeout` and `stderr_is_terminal`
+  // are ignored.
+  bool Start(const std::vector<std::string>& argv, const ProcessOptions& options,
+             std::string* error) {
+    const char* base = std::getenv("TMPDIR");
+    std::string dir = base != nullptr && *base ? base : "/tmp";
+    int out_fd = MakeTemp(dir + "/fhirsync-child-out-XXXXXX", &out_path_);
+    int err_fd = MakeTemp(dir + "/fhirsync-child-err-XXXXXX", &err_path_);
+    std::string in_path;
+    int in_fd = MakeTemp(dir + "/fhirsync-child-in-XXXXXX", &in_path);
+    if (out_fd < 0 || err_fd < 0 || in_fd < 0) {
+      *error = std::string("ChildProcess: mkstemp: ") + std::strerror(errno);
+      return false;
+    }
+    if (!options.stdin_data.empty() &&
+        write(in_fd, options.stdin_data.data(), options.stdin_data.size()) !=
+            static_cast<ssize_t>(options.stdin_data.size())) {
+      *error = "ChildProcess: cannot write stdin file";
+      return false;
+    }
+    lseek(in_fd, 0, SEEK_SET);
+    std::remove(in_path.c_str());  // the open descriptor keeps the data
+    std::vector<char*> child_argv;
+    for (const std::string& a : argv) child_argv.push_back(const_cast<char*>(a.c_str()));
+    child_argv.push_back(nullptr);
+    std::vector<std::string> env = subprocess_internal::MergedEnvironment(options.env);
+    std::vector<char*> child_env;
+    for (const std::string& e : env) child_env.push_back(const_cast<char*>(e.c_str()));
+    child_env.push_back(nullptr);
+    pid_t pid = fork();
+    if (pid < 0) {
+      *error = std::string("ChildProcess: fork: ") + std::strerror(errno);
+      return false;
+    }
+    if (pid == 0) {
+      dup2(in_fd, STDIN_FILENO);
+      dup2(out_fd, STDOUT_FILENO);
+      dup2(err_fd, STDERR_FILENO);
+      if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(127);
+      execve(child_argv[0], child_argv.data(), child_env.data());
+      _exit(127);
+    }
+    close(in_fd);
+    close(out_fd);
+    close(err_fd);
+    pid_ = pid;
+    return true;
+  }
+
+  pid_t pid() const { return pid_; }
+  // What the child has written so far.
+  std::string Stdout() const { return ReadAll(out_path_); }
+  std::string Stderr() const { return ReadAll(err_path_); }
+
+  // Polls stdout until it contains `needle`. Returns false if the deadline
+  // passes or the child exits first (check Stderr() for why).
+  bool WaitForStdout(std::string_view needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (Stdout().find(needle) != std::string::npos) return true;
+      if (!Running() || std::chrono::steady_clock::now() >= deadline) {
+        return Stdout().find(needle) != std::string::npos;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  // True while the child has not exited.
+  bool Running() {
+    if (pid_ <= 0) return false;
+    return !Reap(false);
+  }
+
+  // Sends `signal` (SIGTERM, SIGINT, SIGKILL). False if it is not running.
+  bool Signal(int signal) { return pid_ > 0 && kill(pid_, signal) == 0; }
+
+  // Waits for the child to exit; kills it with SIGKILL after `timeout`
+  // (then timed_out is set). Fills out/err from the files.
+  ProcessResult Wait(std::chrono::milliseconds timeout) {
+    ProcessResult result;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0 && !Reap(false)) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        result.timed_out = true;
+        kill(pid_, SIGKILL);
+        Reap(true);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (WIFEXITED(status_)) result.exit_code = WEXITSTATUS(status_);
+    if (WIFSIGNALED(status_)) result.term_signal = WTERMSIG(status_);
+    result.out = Stdout();
+    result.err = Stderr();
+    return result;
+  }
+
+ private:
+  static int MakeTemp(std::string pattern, std::string* path) {
+    int fd = mkstemp(pattern.data());
+    if (fd >= 0) {
+      fcntl(fd, F_SETFD, FD_CLOEXEC);
+      *path = pattern;
+    }
+    return fd;
+  }
+  static std::string ReadAll(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  // True once the child is reaped (pid_ becomes 0).
+  bool Reap(bool block) {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    pid_t r;
+    do {
+      r = waitpid(pid_, &status, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == pid_ || r < 0) {
+      status_ = status;
+      pid_ = 0;
+      return true;
+    }
+    return false;
+  }
+
+  pid_t pid_ = 0;
+  int status_ = 0;
+  std::string out_path_;
+  std::string err_path_;
+};
 
 }  // namespace fhirsync::testing
 

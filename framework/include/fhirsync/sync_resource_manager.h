@@ -109,6 +109,20 @@ class SyncResourceManager {
   std::map<std::string, std::size_t> routed_;
 };
 
+// The pieces of Start(), for tools that show what it would do
+// (`fhirsync plugins`):
+// The settings every plugin is configured with: node id, parent url, user
+// and the password read from parent.password_file (relative to `node_dir`).
+// FailedPrecondition naming the file when it cannot be read.
+StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
+                                                 const std::string& node_dir);
+// config.plugins.dir resolved: DefaultPluginDir() when empty, relative to
+// `node_dir` when relative.
+std::string PluginDirFor(const NodeConfig& config, const std::string& node_dir);
+// What must be routable: nothing without a parent; else every pull.types
+// entry for read (pull enabled) and create + update (push enabled).
+RoutingRequirements RoutingRequirementsFor(const NodeConfig& config);
+
 // The format a resource type name implies: kFhirJson for a FHIR type
 // ("Patient"), kOpenmrsRest for an OpenMRS REST name ("visittype"), nullopt
 // for anything else.

@@ -192,8 +192,8 @@ StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Create(
   return manager;
 }
 
-StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Start(
-    const NodeConfig& config, const std::string& node_dir, std::vector<std::string>* warnings) {
+StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
+                                                 const std::string& node_dir) {
   TransportSettings settings;
   settings.node_id = config.node_id;
   settings.base_url = config.parent.url;
@@ -204,24 +204,35 @@ StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Start(
     if (file.is_relative()) file = fs::path(node_dir) / file;
     FHIRSYNC_ASSIGN_OR_RETURN(settings.password, ReadSecretFile(file.string()));
   }
-  std::string dir = config.plugins.dir;
-  if (dir.empty()) {
-    dir = DefaultPluginDir();
-  } else if (fs::path(dir).is_relative()) {
-    dir = (fs::path(node_dir) / dir).string();
-  }
-  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<LoadedPlugin> plugins,
-                            LoadConfiguredPlugins(config.plugins, dir, settings, warnings));
+  return settings;
+}
+
+std::string PluginDirFor(const NodeConfig& config, const std::string& node_dir) {
+  const std::string& dir = config.plugins.dir;
+  if (dir.empty()) return DefaultPluginDir();
+  if (fs::path(dir).is_relative()) return (fs::path(node_dir) / dir).string();
+  return dir;
+}
+
+RoutingRequirements RoutingRequirementsFor(const NodeConfig& config) {
   RoutingRequirements requirements;
-  if (!config.parent.url.empty()) {
-    requirements.types = config.pull.types;
-    if (config.pull.enabled) requirements.operations.push_back(TransportOperation::kRead);
-    if (config.push.enabled) {
-      requirements.operations.push_back(TransportOperation::kCreate);
-      requirements.operations.push_back(TransportOperation::kUpdate);
-    }
+  if (config.parent.url.empty()) return requirements;
+  requirements.types = config.pull.types;
+  if (config.pull.enabled) requirements.operations.push_back(TransportOperation::kRead);
+  if (config.push.enabled) {
+    requirements.operations.push_back(TransportOperation::kCreate);
+    requirements.operations.push_back(TransportOperation::kUpdate);
   }
-  return Create(std::move(plugins), config.plugins.routes, requirements);
+  return requirements;
+}
+
+StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Start(
+    const NodeConfig& config, const std::string& node_dir, std::vector<std::string>* warnings) {
+  FHIRSYNC_ASSIGN_OR_RETURN(TransportSettings settings, TransportSettingsFor(config, node_dir));
+  FHIRSYNC_ASSIGN_OR_RETURN(
+      std::vector<LoadedPlugin> plugins,
+      LoadConfiguredPlugins(config.plugins, PluginDirFor(config, node_dir), settings, warnings));
+  return Create(std::move(plugins), config.plugins.routes, RoutingRequirementsFor(config));
 }
 
 StatusOr<Route> SyncResourceManager::Find(std::string_view type,

@@ -3,7 +3,8 @@
 // id, conditional create, versioned update (If-Match), delete,
 // `_history?_since=` paging and the CapabilityStatement.
 //
-// Every answer becomes a FhirResult whose `status` code follows DESIGN §5:
+// Every answer becomes a FhirResult whose `status` code follows DESIGN §5
+// (StatusCodeForHttpStatus in fhirsync/http_status.h):
 //   2xx                 OK
 //   400 (other 4xx)     kInvalidArgument (dead letter)
 //   401                 kUnauthenticated (pause pushing)
@@ -171,9 +172,6 @@ class FhirClient {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Maps an HTTP status to the Status code of DESIGN §5 (see the file comment).
-StatusCode StatusCodeForHttp(int http_status);
 
 }  // namespace fhirsync::fhir
 

@@ -351,7 +351,13 @@ class FhirClient::Impl {
         FHIRSYNC_RETURN_IF_ERROR(ParseInstant(since).status().WithContext(label + " _since"));
       }
       target = (type.empty() ? base_path_ : Target(type)) + "/_history";
-      if (!since.empty()) target += "?_since=" + EncodeQueryValue(since);
+      std::string query;
+      if (!since.empty()) query += "_since=" + EncodeQueryValue(since);
+      if (options_.history_page_size > 0) {
+        query += (query.empty() ? "" : "&") + std::string("_count=") +
+                 std::to_string(options_.history_page_size);
+      }
+      if (!query.empty()) target += "?" + query;
     }
     FhirResult call = Interact("GET", target, label);
     if (!call.ok()) return call.status;

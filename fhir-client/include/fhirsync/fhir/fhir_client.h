@@ -66,6 +66,7 @@ struct FhirClientOptions {
   bool accept_gzip = true;
   ReadManyMode read_many_mode = ReadManyMode::kAuto;
   std::size_t read_many_chunk = 100;  // ids per batch Bundle / _id search
+  std::size_t history_page_size = 0;  // `_count` of a first _history page; 0 = server default
 };
 
 // The outcome of one interaction.
@@ -95,6 +96,8 @@ struct HistoryEntry {
 };
 
 struct HistoryPage {
+  // In the server's order: FHIR sorts _history newest first, so a reader that
+  // applies changes in order must reverse each page (or collect all pages).
   std::vector<HistoryEntry> entries;
   std::string next_url;  // absolute; empty on the last page
 };

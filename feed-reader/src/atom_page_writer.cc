@@ -58,7 +58,7 @@ class Checked {
 
 }  // namespace
 
-StatusOr<std::string> WriteAtomPage(const AtomPage& page) {
+StatusOr<std::string> WriteAtomPage(const ::fhirsync::AtomFeedPage& page) {
   std::unique_ptr<xmlBuffer, BufferDeleter> buffer(xmlBufferCreate());
   if (!buffer) return InternalError("libxml2 could not allocate a buffer for the Atom page");
   std::unique_ptr<xmlTextWriter, WriterDeleter> writer(xmlNewTextWriterMemory(buffer.get(), 0));
@@ -71,7 +71,7 @@ StatusOr<std::string> WriteAtomPage(const AtomPage& page) {
   w.Start("feed");
   w.Attribute("xmlns", kAtomNamespace);
   w.Element("title", page.title);
-  for (const AtomLink& link : page.links) {
+  for (const ::fhirsync::AtomFeedLink& link : page.links) {
     w.Start("link");
     w.Attribute("rel", link.rel);
     w.Attribute("type", kAtomXml);
@@ -87,7 +87,7 @@ StatusOr<std::string> WriteAtomPage(const AtomPage& page) {
   w.Check(xmlTextWriterWriteString(writer.get(), X(page.generator)));
   w.End();
   w.Element("updated", page.updated);
-  for (const AtomEntry& entry : page.entries) {
+  for (const ::fhirsync::AtomFeedEntry& entry : page.entries) {
     w.Start("entry");
     w.Element("title", entry.title);
     for (const std::string& term : entry.categories) {

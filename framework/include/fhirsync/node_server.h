@@ -26,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "fhirsync/atom_page.h"
+#include "fhirsync/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"

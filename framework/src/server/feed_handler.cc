@@ -125,7 +125,7 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
                                std::to_string(changes->size()) + " changes, expected " +
                                std::to_string(size));
     }
-    AtomPage atom;
+    AtomFeedPage atom;
     atom.id = context.node_id + "+" + std::to_string(n);
     atom.title = "fhirsync changes of node " + context.node_id;
     atom.author = "fhirsync";
@@ -148,7 +148,7 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
     for (const Change& change : *changes) {
       const Resource& r = change.resource;
       if (!types.empty() && types.count(r.type) == 0) continue;
-      AtomEntry entry;
+      AtomFeedEntry entry;
       entry.id = EntryId(context.node_id, change.seq);
       entry.title = r.type;
       entry.updated = FormatInstant(r.last_updated_ms);

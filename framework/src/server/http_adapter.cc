@@ -28,6 +28,9 @@ bool IsSafeHost(const std::string& host) {
   return true;
 }
 
+// A refused body up to this size is read and dropped (see Drain).
+constexpr std::size_t kMaxDrainBytes = 64u * 1024u * 1024u;
+
 bool HasBody(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
@@ -50,6 +53,12 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     // A body left unread would be taken for the next request on this
     // connection, so such a connection is closed after the answer.
     if (!body_consumed) response.setKeepAlive(false);
+    // Poco gives each connection a worker for its whole life, so an idle
+    // keep-alive client holds a worker. When connections are queued for a
+    // worker, hand this one back after the answer instead.
+    if (state_.http != nullptr && state_.http->queuedConnections() > 0) {
+      response.setKeepAlive(false);
+    }
     Send(request, out, response);
   }
 
@@ -84,35 +93,56 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       return ErrorResponse(target);
     }
     if (HasBody(in.method)) {
-      Status read = ReadBody(request, &in.body);
+      Status read = ReadBody(request, &in.body, body_consumed);
       if (!read.ok()) return ErrorResponse(read);
-      *body_consumed = true;
     }
     return Dispatch(state_.context, in);
   }
 
+  // Reads and drops the rest of a refused body, so the client (which is
+  // still sending) gets to read the answer instead of a reset connection.
+  // Gives up past kMaxDrainBytes; the connection is closed then.
+  static bool Drain(std::istream& stream, std::size_t already) {
+    char buffer[16384];
+    std::size_t total = already;
+    while (stream && total <= kMaxDrainBytes) {
+      stream.read(buffer, sizeof buffer);
+      if (stream.gcount() <= 0) break;
+      total += static_cast<std::size_t>(stream.gcount());
+    }
+    return !stream.bad() && total <= kMaxDrainBytes && stream.eof();
+  }
+
   // Reads the body, at most server.max_request_bytes, inflating gzip.
-  Status ReadBody(Poco::Net::HTTPServerRequest& request, std::string* body) {
+  // `consumed` says whether the connection is positioned after the body.
+  Status ReadBody(Poco::Net::HTTPServerRequest& request, std::string* body, bool* consumed) {
     const std::size_t cap = state_.context.config.max_request_bytes;
     auto over_cap = [&](const std::string& what) {
       return ResourceExhaustedError(what + " is over the request body cap of " +
                                     std::to_string(cap) + " bytes (server.max_request_bytes)");
     };
+    std::istream& stream = request.stream();
     if (request.hasContentLength() && request.getContentLength64() >= 0 &&
         static_cast<std::uint64_t>(request.getContentLength64()) > cap) {
+      if (static_cast<std::uint64_t>(request.getContentLength64()) <= kMaxDrainBytes) {
+        *consumed = Drain(stream, 0);
+      }
       return over_cap("request body of " + std::to_string(request.getContentLength64()) +
                       " bytes");
     }
     std::string raw;
-    std::istream& stream = request.stream();
     char buffer[16384];
     while (stream) {
       stream.read(buffer, sizeof buffer);
       std::streamsize n = stream.gcount();
       if (n <= 0) break;
-      if (raw.size() + static_cast<std::size_t>(n) > cap) return over_cap("request body");
+      if (raw.size() + static_cast<std::size_t>(n) > cap) {
+        *consumed = Drain(stream, raw.size() + static_cast<std::size_t>(n));
+        return over_cap("request body");
+      }
       raw.append(buffer, static_cast<std::size_t>(n));
     }
+    *consumed = !stream.bad();
     if (stream.bad()) return InvalidArgumentError("request body could not be read completely");
     if (request.hasContentLength() &&
         static_cast<std::int64_t>(raw.size()) != request.getContentLength64()) {

@@ -9,6 +9,7 @@
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
 
 #include "server/auth.h"
 #include "server/server_context.h"
@@ -23,6 +24,8 @@ struct ServerState {
   ServerContext context;
   Authenticator authenticator;
   std::string fallback_base_url;  // when a request has no usable Host
+  // Set before the server starts; read to see whether connections queue.
+  Poco::Net::HTTPServer* http = nullptr;
 
   explicit ServerState(const ServerConfig& config) : authenticator(config) {}
 };

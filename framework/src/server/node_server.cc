@@ -7,6 +7,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "core/text_util.h"
@@ -38,6 +39,8 @@ NodeServer::NodeServer(const NodeConfig& config, LocalStore& store)
 NodeServer::~NodeServer() { Stop(); }
 
 namespace {
+
+constexpr int kKeepAliveIdleSeconds = 5;
 
 Status CheckLimits(const ServerConfig& c) {
   auto positive = [](const char* key, long long value) -> Status {
@@ -73,7 +76,7 @@ Status NodeServer::Start() {
   }
   Poco::Net::ServerSocket socket;
   try {
-    socket.bind(address, /*reuseAddress=*/true);
+    socket.bind(address, /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(sc.queue_size);
   } catch (const Poco::Exception& e) {
     return UnavailableError("cannot listen on " + address.toString() + ": " +
@@ -94,7 +97,10 @@ Status NodeServer::Start() {
   params->setMaxQueued(sc.queue_size);
   params->setTimeout(Poco::Timespan(sc.read_timeout_seconds, 0));
   params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(sc.read_timeout_seconds, 0));
+  // An idle keep-alive connection holds a worker (see http_adapter.cc), so
+  // it is closed after a short idle time rather than the read timeout.
+  params->setKeepAliveTimeout(
+      Poco::Timespan(std::min(sc.read_timeout_seconds, kKeepAliveIdleSeconds), 0));
   params->setMaxKeepAliveRequests(0);  // unlimited
   try {
     // Poco's TCPServer takes one pool thread for each connection it serves;
@@ -102,6 +108,7 @@ Status NodeServer::Start() {
     auto pool = std::make_unique<Poco::ThreadPool>(1, sc.threads);
     auto http = std::make_unique<Poco::Net::HTTPServer>(
         new server::RequestHandlerFactory(*state), *pool, socket, params);
+    state->http = http.get();
     http->start();
     impl_->state = std::move(state);
     impl_->pool = std::move(pool);

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "fhirsync/atom_page.h"
+#include "fhirsync/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "server/feed_cache.h"

@@ -1,4 +1,4 @@
-// The Atom page writer a parent uses: renders an AtomPage (fhirsync/atom_page.h)
+// The Atom page writer a parent uses: renders an AtomFeedPage (fhirsync/atom_feed_page.h)
 // as an Atom document in the OpenMRS/ICT4H atomfeed layout (DESIGN §6):
 //
 //   <feed xmlns="http://www.w3.org/2005/Atom">
@@ -22,14 +22,14 @@
 
 #include <string>
 
-#include "fhirsync/atom_page.h"
+#include "fhirsync/atom_feed_page.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::feed {
 
 // The UTF-8 XML document. Internal if libxml2 fails (out of memory); the
 // page's text is not validated beyond what XML requires.
-StatusOr<std::string> WriteAtomPage(const AtomPage& page);
+StatusOr<std::string> WriteAtomPage(const ::fhirsync::AtomFeedPage& page);
 
 }  // namespace fhirsync::feed
 

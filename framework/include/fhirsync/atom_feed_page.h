@@ -1,4 +1,4 @@
-// AtomPage: one page of a node's Atom change feed as plain data, and the
+// AtomFeedPage: one page of a node's Atom change feed as plain data, and the
 // renderer interface that turns it into XML.
 //
 // NodeServer (framework) decides what a page holds: which changes, which
@@ -12,8 +12,8 @@
 // Thread safety: plain values. A renderer is called from several server
 // threads at once and must be thread-safe.
 
-#ifndef FHIRSYNC_ATOM_PAGE_H_
-#define FHIRSYNC_ATOM_PAGE_H_
+#ifndef FHIRSYNC_ATOM_FEED_PAGE_H_
+#define FHIRSYNC_ATOM_FEED_PAGE_H_
 
 #include <functional>
 #include <string>
@@ -24,13 +24,13 @@
 namespace fhirsync {
 
 // <link rel="..." type="application/atom+xml" href="..."/>
-struct AtomLink {
+struct AtomFeedLink {
   std::string rel;   // "self", "via", "first", "prev-archive", "next-archive"
   std::string href;
 };
 
 // One <entry>.
-struct AtomEntry {
+struct AtomFeedEntry {
   std::string id;       // "tag:atomfeed.ict4h.org:<uuid>", stable for ever
   std::string title;    // the resource type
   std::string updated;  // RFC 3339 instant of the change
@@ -44,22 +44,22 @@ struct AtomEntry {
 };
 
 // One <feed>.
-struct AtomPage {
+struct AtomFeedPage {
   std::string id;         // "<node id>+<page number>", as OpenMRS writes it
   std::string title;
   std::string updated;    // RFC 3339; the newest change the page covers
   std::string author;     // <author><name>
   std::string generator;  // <generator uri="..."> text
   std::string generator_uri;
-  std::vector<AtomLink> links;
-  std::vector<AtomEntry> entries;
+  std::vector<AtomFeedLink> links;
+  std::vector<AtomFeedEntry> entries;
 };
 
 // Turns a page into a complete XML document (UTF-8). Returns an error only if
 // the XML writer fails (e.g. out of memory); content that needs escaping or
 // contains "]]>" must be handled by the renderer.
-using AtomPageRenderer = std::function<StatusOr<std::string>(const AtomPage& page)>;
+using AtomPageRenderer = std::function<StatusOr<std::string>(const AtomFeedPage& page)>;
 
 }  // namespace fhirsync
 
-#endif  // FHIRSYNC_ATOM_PAGE_H_
+#endif  // FHIRSYNC_ATOM_FEED_PAGE_H_

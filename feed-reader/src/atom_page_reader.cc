@@ -141,7 +141,14 @@ class AtomPageReader::Impl {
     if (error_.ok()) {
       int line = ctxt_ != nullptr ? xmlSAX2GetLineNumber(ctxt_) : 0;
       int column = ctxt_ != nullptr ? xmlSAX2GetColumnNumber(ctxt_) : 0;
-      error_ = Status(status.code(), Prefix() + Position(line, column) + status.message());
+      if (finished_ && root_started_ && !root_closed_) {
+        // At the end of input libxml2 reports a start tag cut before its '>'
+        // with the attributes it got; what looks wrong there is the cut.
+        error_ = DataLossError(Prefix() + Position(line, column) +
+                               "page ends before </feed> (truncated): " + status.message());
+      } else {
+        error_ = Status(status.code(), Prefix() + Position(line, column) + status.message());
+      }
       if (ctxt_ != nullptr) xmlStopParser(ctxt_);
     }
   }

@@ -430,3 +430,38 @@ TEST(AtomPageReaderHostileTest, EntryWithoutIdOrWithBrokenJsonIsRefused) {
 
 }  // namespace
 }  // namespace fhirsync::feed
+
+namespace fhirsync::feed {
+namespace {
+
+// Every prefix of every real page: complete pages read, every shorter one is
+// an error naming the page, and a cut inside <feed> is kDataLoss.
+TEST(AtomPageReaderHostileTest, EveryTruncationOfTheRealPagesIsAnError) {
+  for (const char* name : {"openmrs-patient-recent.xml", "ict4h-facility-recent.xml",
+                           "ict4h-requisition-status-archive-1.xml"}) {
+    SCOPED_TRACE(name);
+    std::string xml = ReadTestData(name);
+    std::size_t feed_open = xml.find("<feed");
+    std::size_t complete = xml.find("</feed>") + std::string("</feed>").size();
+    for (std::size_t cut = 0; cut < xml.size(); ++cut) {
+      auto page = ReadAtomPage(name, std::string_view(xml).substr(0, cut));
+      if (cut >= complete) {
+        EXPECT_TRUE(page.ok()) << "cut at " << cut << ": " << page.status();
+        continue;
+      }
+      ASSERT_FALSE(page.ok()) << "cut at " << cut;
+      EXPECT_THAT(page.status().message(), HasSubstr(std::string("feed page '") + name + "' line"));
+      if (cut > feed_open + std::string("<feed xmlns=\"http://www.w3.org/2005/Atom\">").size()) {
+        EXPECT_EQ(page.status().code(), StatusCode::kDataLoss) << "cut at " << cut << ": "
+                                                               << page.status();
+      } else {
+        EXPECT_TRUE(page.status().code() == StatusCode::kDataLoss ||
+                    page.status().code() == StatusCode::kInvalidArgument)
+            << "cut at " << cut << ": " << page.status();
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fhirsync::feed

@@ -88,6 +88,9 @@ struct PluginSpec {
   std::string name;
   std::string file;  // relative to PluginsConfig::dir unless absolute
   bool optional = false;
+  // Settings handed to the plugin's Configure() as TransportSettings::options
+  // (e.g. the folder transport's "dir").
+  std::map<std::string, std::string> options;
 };
 
 struct PluginsConfig {

@@ -173,6 +173,16 @@ class LocalStore {
   // Pending outbox items, ascending by seq.
   virtual StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) = 0;
 
+  // Verifies the store's invariants, for operators and crash tests: every
+  // current row points at the newest version of its resource, each
+  // resource's versions are 1..n without a gap, seqs are 1..n without a gap,
+  // every change made by this node has exactly one outbox row and no other
+  // change has one, and (SQLite) the file passes the engine's quick check.
+  // OK when all hold; DataLoss listing what does not; other codes when the
+  // store cannot be read. Holds the writer lock while it runs, so writes wait.
+  // Stores that cannot check return Unimplemented.
+  virtual Status CheckIntegrity();
+
   // Convenience wrappers over Write() for a single op.
   StatusOr<WriteResult> Put(const WriteOp& op, const WriteOptions& options = {});
   StatusOr<WriteResult> Delete(const std::string& type, const std::string& id,

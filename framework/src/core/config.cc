@@ -234,6 +234,17 @@ void ReadPlugins(const rapidjson::Value& v, PluginsConfig* c, Status* error) {
       p.String("name", &spec.name);
       p.String("file", &spec.file);
       p.Bool("optional", &spec.optional);
+      if (const rapidjson::Value* options = p.Object("options")) {
+        for (const auto& member : options->GetObject()) {
+          std::string key(member.name.GetString(), member.name.GetStringLength());
+          if (!member.value.IsString()) {
+            *error = InvalidArgumentError(path + ".options." + EscapeForMessage(key) +
+                                          ": expected a string");
+            break;
+          }
+          spec.options[key].assign(member.value.GetString(), member.value.GetStringLength());
+        }
+      }
       p.Finish();
       if (error->ok() && spec.name.empty()) *error = InvalidArgumentError(path + ".name: required");
       c->load.push_back(std::move(spec));
@@ -409,6 +420,10 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
     WriteString(w, "name", p.name);
     WriteString(w, "file", p.file);
     WriteBool(w, "optional", p.optional);
+    w.Key("options");
+    w.StartObject();
+    for (const auto& [key, value] : p.options) WriteString(w, key.c_str(), value);
+    w.EndObject();
     w.EndObject();
   }
   w.EndArray();

@@ -11,6 +11,10 @@ std::string_view ChangeActionName(ChangeAction action) {
   return "UPDATED";
 }
 
+Status LocalStore::CheckIntegrity() {
+  return UnimplementedError("this store does not implement an integrity check");
+}
+
 StatusOr<WriteResult> LocalStore::Put(const WriteOp& op, const WriteOptions& options) {
   FHIRSYNC_ASSIGN_OR_RETURN(std::vector<WriteResult> results,
                             Write(std::span<const WriteOp>(&op, 1), options));

@@ -1,0 +1,180 @@
+// FhirClient: a FHIR R4 REST client (JSON, application/fhir+json) over one
+// keep-alive HTTP connection: read, vread, read-many, create at the client's
+// id, conditional create, versioned update (If-Match), delete,
+// `_history?_since=` paging and the CapabilityStatement.
+//
+// Every answer becomes a FhirResult whose `status` code follows DESIGN §5:
+//   2xx                 OK
+//   400 (other 4xx)     kInvalidArgument (dead letter)
+//   401                 kUnauthenticated (pause pushing)
+//   403                 kPermissionDenied
+//   404                 kNotFound
+//   405, 501, 3xx       kUnimplemented (not offered; redirects are not followed)
+//   408, 429, 5xx       kUnavailable (retry with backoff); 504: kDeadlineExceeded
+//   409, 412            kAborted (version conflict)
+//   410                 kNotFound with `gone` set (deleted on the server)
+//   422                 kFailedPrecondition with the OperationOutcome text
+//   no connection       kUnavailable; a timeout: kDeadlineExceeded
+// A write (PUT/POST/DELETE) whose request went out but whose answer was lost
+// (connection cut, timeout while waiting, response cut short, 502/504) is
+// *ambiguous*: the server may have applied it. Then `ambiguous` is set and the
+// message says "ambiguous"; the caller reads the server copy back before
+// sending again (DESIGN §5). A read is never ambiguous.
+// Status messages name the interaction and the HTTP status, e.g.
+// "PUT Patient/1: HTTP 422 Unprocessable Entity: Negative stock".
+//
+// Thread safety: all methods may be called from several threads; calls are
+// serialised on the client's one connection. For requests in flight at the
+// same time, use one client per flight.
+
+#ifndef FHIRSYNC_FHIR_FHIR_CLIENT_H_
+#define FHIRSYNC_FHIR_FHIR_CLIENT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirsync/status.h"
+
+namespace fhirsync::fhir {
+
+enum class ReadManyMode {
+  kAuto,      // a batch Bundle when the CapabilityStatement lists `batch`, else `_id` search
+  kBatch,     // POST [base] with a Bundle of type batch holding one GET per id
+  kIdSearch,  // GET [base]/Type?_id=a,b,c (following next links)
+};
+
+struct FhirClientOptions {
+  std::string base_url;  // "http://127.0.0.1:8080/fhir" (http only)
+  // Authentication: a bearer token wins over Basic; neither = anonymous.
+  std::string username;
+  std::string password;
+  std::string bearer_token;
+  int connect_timeout_ms = 10000;
+  int io_timeout_ms = 30000;  // waiting for / sending bytes
+  // An idle connection older than this is reopened before use, so that a
+  // server that closed it meanwhile is not mistaken for a lost answer.
+  int keep_alive_idle_ms = 4000;
+  std::size_t max_response_bytes = 64u * 1024u * 1024u;  // after gzip decoding
+  bool accept_gzip = true;
+  ReadManyMode read_many_mode = ReadManyMode::kAuto;
+  std::size_t read_many_chunk = 100;  // ids per batch Bundle / _id search
+};
+
+// The outcome of one interaction.
+struct FhirResult {
+  Status status;               // see the file comment
+  int http_status = 0;         // 0 when no answer arrived
+  std::string version_id;      // from ETag W/"n", else Location .../_history/n, else meta.versionId
+  std::string last_modified;   // Last-Modified header, as sent
+  std::string location;        // Location / Content-Location header
+  std::string outcome_text;    // OperationOutcome issues ("error (business-rule): ...; ...")
+  std::string body;            // the response body (decoded), e.g. the resource JSON
+  bool gone = false;           // HTTP 410: the resource was deleted on the server
+  bool ambiguous = false;      // a write whose answer was lost; see the file comment
+
+  bool ok() const { return status.ok(); }
+};
+
+// One entry of a `_history` Bundle.
+struct HistoryEntry {
+  std::string resource_type;
+  std::string id;
+  std::string version_id;  // meta.versionId, else from the request/response
+  std::string last_updated;
+  std::string method;      // request.method: "PUT", "POST", "DELETE" ("" if absent)
+  bool deleted = false;    // a DELETE entry (no resource body)
+  std::string body;        // the resource JSON; empty when deleted
+};
+
+struct HistoryPage {
+  std::vector<HistoryEntry> entries;
+  std::string next_url;  // absolute; empty on the last page
+};
+
+// What the server's CapabilityStatement (GET [base]/metadata) says.
+struct FhirCapabilities {
+  std::string fhir_version;  // "4.0.1"
+  std::string software;      // software.name
+  // Resource type -> interaction codes ("read", "vread", "update", "create",
+  // "delete", "history-instance", "history-type", "search-type").
+  std::map<std::string, std::set<std::string>> interactions;
+  // Resource type -> search parameter names ("_id", ...).
+  std::map<std::string, std::set<std::string>> search_params;
+  std::set<std::string> system_interactions;  // "batch", "transaction", "history-system"
+
+  bool Supports(const std::string& type, const std::string& interaction) const;
+};
+
+class FhirClient {
+ public:
+  // Does not connect; the first call does. Invalid base URLs surface as
+  // kInvalidArgument from every call.
+  explicit FhirClient(FhirClientOptions options);
+  ~FhirClient();
+  FhirClient(const FhirClient&) = delete;
+  FhirClient& operator=(const FhirClient&) = delete;
+
+  // GET [base]/type/id. `body` holds the resource on success.
+  FhirResult Read(std::string_view type, std::string_view id);
+  // GET [base]/type/id/_history/version.
+  FhirResult VRead(std::string_view type, std::string_view id, std::string_view version);
+
+  // Reads several resources of one type in as few round trips as the server
+  // allows (see ReadManyMode). Returns one result per id, in the order given:
+  // found (OK, body), kNotFound (absent from the answer or 404), kNotFound +
+  // gone (410). The call as a whole fails (the StatusOr error) when the
+  // batch/search itself fails, e.g. kUnavailable.
+  StatusOr<std::vector<FhirResult>> ReadMany(std::string_view type,
+                                             const std::vector<std::string>& ids);
+
+  // PUT [base]/type/id without If-Match: creates the resource at the client's
+  // id (or replaces it where it exists: "update as create").
+  FhirResult CreateAt(std::string_view type, std::string_view id, std::string_view body);
+  // POST [base]/type with If-None-Exist: `if_none_exist` (a search query such
+  // as "identifier=sys|123"); the server creates it only if nothing matches.
+  FhirResult CreateConditional(std::string_view type, std::string_view body,
+                               std::string_view if_none_exist);
+  // PUT [base]/type/id with If-Match: W/"expected_version" (kAborted on a
+  // version conflict, 409 or 412). An empty expected_version sends no If-Match.
+  FhirResult Update(std::string_view type, std::string_view id, std::string_view body,
+                    std::string_view expected_version);
+  // DELETE [base]/type/id, with If-Match when expected_version is not empty.
+  FhirResult Delete(std::string_view type, std::string_view id,
+                    std::string_view expected_version = {});
+
+  // One page of GET [base]/type/_history?_since=since (type empty: the whole
+  // server, [base]/_history). `page_url` empty = the first page, else a
+  // next_url from an earlier page (it must be on this client's server).
+  StatusOr<HistoryPage> HistoryPageAt(std::string_view type, std::string_view since,
+                                      std::string_view page_url = {});
+  // All pages from the first, following next links, each page handed to
+  // `on_page` (a non-OK return stops and is returned). Stops with
+  // kInvalidArgument if a next link repeats (a loop).
+  Status History(std::string_view type, std::string_view since,
+                 const std::function<Status(HistoryPage&& page)>& on_page);
+
+  // GET [base]/metadata. Also remembered for ReadManyMode::kAuto.
+  StatusOr<FhirCapabilities> Capabilities();
+
+  // How many TCP connections this client has opened so far (keep-alive
+  // reuse shows as 1 for many calls).
+  std::int64_t connections_opened() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Maps an HTTP status to the Status code of DESIGN §5 (see the file comment).
+StatusCode StatusCodeForHttp(int http_status);
+
+}  // namespace fhirsync::fhir
+
+#endif  // FHIRSYNC_FHIR_FHIR_CLIENT_H_

@@ -1,0 +1,453 @@
+// FhirClient: FHIR interactions on top of HttpTransport and the wire format.
+
+#include "fhirsync/fhir/fhir_client.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include <Poco/Base64Encoder.h>
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include "core/text_util.h"
+#include "fhir_wire.h"
+#include "fhirsync/resource.h"
+#include "http_transport.h"
+
+namespace fhirsync::fhir {
+namespace {
+
+bool IsWrite(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
+std::string EncodeQueryValue(std::string_view value) {
+  std::string out;
+  Poco::URI::encode(std::string(value), "!#$&'()*+,/:;=?@[]", out);
+  return out;
+}
+
+std::string Base64(const std::string& text) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder << text;
+  encoder.close();
+  return out.str();
+}
+
+// The part of a URL a request line needs: path and query.
+std::string PathAndQuery(const std::string& url) {
+  Poco::URI uri(url);
+  std::string target = uri.getPathEtc();
+  return target.empty() ? "/" : target;
+}
+
+Status CheckTypeAndId(std::string_view type, std::string_view id) {
+  FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(type));
+  return ValidateId(id);
+}
+
+}  // namespace
+
+bool FhirCapabilities::Supports(const std::string& type, const std::string& interaction) const {
+  auto it = interactions.find(type);
+  return it != interactions.end() && it->second.count(interaction) > 0;
+}
+
+StatusCode StatusCodeForHttp(int http_status) {
+  if (http_status >= 200 && http_status < 300) return StatusCode::kOk;
+  switch (http_status) {
+    case 401: return StatusCode::kUnauthenticated;
+    case 403: return StatusCode::kPermissionDenied;
+    case 404:
+    case 410: return StatusCode::kNotFound;
+    case 405:
+    case 501: return StatusCode::kUnimplemented;
+    case 408:
+    case 429: return StatusCode::kUnavailable;
+    case 409:
+    case 412: return StatusCode::kAborted;
+    case 422: return StatusCode::kFailedPrecondition;
+    case 504: return StatusCode::kDeadlineExceeded;
+    default: break;
+  }
+  if (http_status >= 500) return StatusCode::kUnavailable;
+  if (http_status >= 300 && http_status < 400) return StatusCode::kUnimplemented;  // redirects are not followed
+  return StatusCode::kInvalidArgument;
+}
+
+class FhirClient::Impl {
+ public:
+  explicit Impl(FhirClientOptions options) : options_(std::move(options)) {
+    HttpTransportOptions http;
+    try {
+      Poco::URI base(options_.base_url);
+      if (base.getScheme() != "http") {
+        config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
+                                             "' is not an http:// URL");
+      } else if (base.getHost().empty()) {
+        config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
+                                             "' names no host");
+      }
+      http.host = base.getHost();
+      http.port = base.getPort();
+      base_path_ = base.getPath();
+      while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+    } catch (const Poco::Exception& e) {
+      config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
+                                           "' does not parse: " + e.displayText());
+    }
+    if (!options_.bearer_token.empty()) {
+      http.authorization = "Bearer " + options_.bearer_token;
+    } else if (!options_.username.empty()) {
+      http.authorization = "Basic " + Base64(options_.username + ":" + options_.password);
+    }
+    http.connect_timeout_ms = options_.connect_timeout_ms;
+    http.io_timeout_ms = options_.io_timeout_ms;
+    http.keep_alive_idle_ms = options_.keep_alive_idle_ms;
+    http.max_response_bytes = options_.max_response_bytes;
+    http.accept_gzip = options_.accept_gzip;
+    transport_ = std::make_unique<HttpTransport>(http);
+  }
+
+  // Sends one request; `label` ("PUT Patient/1") starts every message.
+  FhirResult Interact(const std::string& method, const std::string& target,
+                      const std::string& label, std::string body = {},
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    FhirResult result;
+    if (!config_error_.ok()) {
+      result.status = config_error_.WithContext(label);
+      return result;
+    }
+    HttpRequestSpec request{method, target, std::move(headers), std::move(body)};
+    HttpAnswer answer = transport_->Exchange(request);
+    result.http_status = answer.status;
+    if (!answer.transport.ok()) {
+      std::string message = label + ": " + answer.transport.message();
+      if (answer.request_sent && IsWrite(method) && answer.status == 0) {
+        result.ambiguous = true;
+        message += " (ambiguous: the request was sent but its answer was lost; the server may "
+                   "have applied it, read it back before sending again)";
+      }
+      result.status = Status(answer.transport.code(), message);
+      return result;
+    }
+    result.body = std::move(answer.body);
+    result.last_modified = answer.last_modified;
+    result.location = !answer.location.empty() ? answer.location : answer.content_location;
+    result.version_id = VersionFromEtag(answer.etag);
+    if (result.version_id.empty()) result.version_id = VersionFromLocation(result.location);
+    if (result.version_id.empty() && answer.status >= 200 && answer.status < 300) {
+      result.version_id = MetaVersionId(result.body);
+    }
+    result.outcome_text = OperationOutcomeText(result.body);
+    StatusCode code = StatusCodeForHttp(answer.status);
+    if (code != StatusCode::kOk) {
+      std::string message =
+          label + ": HTTP " + std::to_string(answer.status) + " " + answer.reason;
+      if (!result.outcome_text.empty()) message += ": " + result.outcome_text;
+      result.gone = answer.status == 410;
+      if (result.gone) message += " (gone: deleted on the server)";
+      if (IsWrite(method) && (answer.status == 502 || answer.status == 504)) {
+        result.ambiguous = true;
+        message += " (ambiguous: a gateway lost the answer; the server may have applied it)";
+      }
+      result.status = Status(code, message);
+    }
+    return result;
+  }
+
+  std::string Target(std::string_view type, std::string_view id = {}) const {
+    std::string target = base_path_ + "/" + std::string(type);
+    if (!id.empty()) target += "/" + std::string(id);
+    return target;
+  }
+
+  FhirResult Invalid(const std::string& label, const Status& status) {
+    FhirResult result;
+    result.status = status.WithContext(label);
+    return result;
+  }
+
+  FhirResult Read(std::string_view type, std::string_view id) {
+    std::string label = "GET " + std::string(type) + "/" + EscapeForMessage(id);
+    Status valid = CheckTypeAndId(type, id);
+    if (!valid.ok()) return Invalid(label, valid);
+    return Interact("GET", Target(type, id), label);
+  }
+
+  FhirResult VRead(std::string_view type, std::string_view id, std::string_view version) {
+    std::string label = "GET " + std::string(type) + "/" + EscapeForMessage(id) + "/_history/" +
+                        EscapeForMessage(version);
+    Status valid = CheckTypeAndId(type, id);
+    if (valid.ok()) valid = ValidateId(version);
+    if (!valid.ok()) return Invalid(label, valid);
+    return Interact("GET", Target(type, id) + "/_history/" + std::string(version), label);
+  }
+
+  FhirResult Put(std::string_view type, std::string_view id, std::string_view body,
+                 std::string_view expected_version) {
+    std::string label = "PUT " + std::string(type) + "/" + EscapeForMessage(id);
+    Status valid = CheckTypeAndId(type, id);
+    if (valid.ok() && !expected_version.empty()) valid = ValidateId(expected_version);
+    if (!valid.ok()) return Invalid(label, valid);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!expected_version.empty()) {
+      headers.emplace_back("If-Match", "W/\"" + std::string(expected_version) + "\"");
+    }
+    return Interact("PUT", Target(type, id), label, std::string(body), std::move(headers));
+  }
+
+  FhirResult CreateConditional(std::string_view type, std::string_view body,
+                               std::string_view if_none_exist) {
+    std::string label = "POST " + std::string(type);
+    Status valid = ValidateResourceType(type);
+    if (valid.ok() && (if_none_exist.empty() ||
+                       if_none_exist.find_first_of("\r\n") != std::string_view::npos)) {
+      valid = InvalidArgumentError("If-None-Exist query is empty or spans lines");
+    }
+    if (!valid.ok()) return Invalid(label, valid);
+    return Interact("POST", Target(type), label, std::string(body),
+                    {{"If-None-Exist", std::string(if_none_exist)}});
+  }
+
+  FhirResult Delete(std::string_view type, std::string_view id,
+                    std::string_view expected_version) {
+    std::string label = "DELETE " + std::string(type) + "/" + EscapeForMessage(id);
+    Status valid = CheckTypeAndId(type, id);
+    if (valid.ok() && !expected_version.empty()) valid = ValidateId(expected_version);
+    if (!valid.ok()) return Invalid(label, valid);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!expected_version.empty()) {
+      headers.emplace_back("If-Match", "W/\"" + std::string(expected_version) + "\"");
+    }
+    return Interact("DELETE", Target(type, id), label, {}, std::move(headers));
+  }
+
+  StatusOr<FhirCapabilities> Capabilities() {
+    FhirResult result = Interact("GET", base_path_ + "/metadata", "GET metadata");
+    if (!result.ok()) return result.status;
+    auto caps = ParseCapabilityStatement(result.body);
+    if (!caps.ok()) return caps.status().WithContext("GET metadata");
+    std::lock_guard<std::mutex> lock(mu_);
+    caps_ = *caps;
+    return caps;
+  }
+
+  bool BatchSupported() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (caps_) return caps_->system_interactions.count("batch") > 0;
+    }
+    auto caps = Capabilities();
+    // No CapabilityStatement: `_id` search is plain REST and always tried.
+    return caps.ok() && caps->system_interactions.count("batch") > 0;
+  }
+
+  StatusOr<std::vector<FhirResult>> ReadMany(std::string_view type,
+                                             const std::vector<std::string>& ids) {
+    FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(type));
+    for (const std::string& id : ids) {
+      FHIRSYNC_RETURN_IF_ERROR(ValidateId(id).WithContext("read many " + std::string(type)));
+    }
+    bool batch = options_.read_many_mode == ReadManyMode::kBatch ||
+                 (options_.read_many_mode == ReadManyMode::kAuto && BatchSupported());
+    std::vector<FhirResult> results;
+    results.reserve(ids.size());
+    std::size_t chunk = std::max<std::size_t>(1, options_.read_many_chunk);
+    for (std::size_t start = 0; start < ids.size(); start += chunk) {
+      std::vector<std::string> part(ids.begin() + static_cast<std::ptrdiff_t>(start),
+                                    ids.begin() + static_cast<std::ptrdiff_t>(
+                                                      std::min(ids.size(), start + chunk)));
+      Status done = batch ? ReadBatch(type, part, results) : ReadByIdSearch(type, part, results);
+      FHIRSYNC_RETURN_IF_ERROR(done);
+    }
+    return results;
+  }
+
+  Status ReadBatch(std::string_view type, const std::vector<std::string>& ids,
+                   std::vector<FhirResult>& results) {
+    std::string label = "POST batch of " + std::to_string(ids.size()) + " " + std::string(type) +
+                        " reads";
+    FhirResult call = Interact("POST", base_path_.empty() ? "/" : base_path_, label,
+                               BuildBatchReadBundle(type, ids));
+    if (!call.ok()) return call.status;
+    auto answers = ParseBatchResponse(call.body);
+    if (!answers.ok()) return answers.status().WithContext(label);
+    if (answers->size() != ids.size()) {
+      return InvalidArgumentError(label + ": the batch answer has " +
+                                  std::to_string(answers->size()) + " entries for " +
+                                  std::to_string(ids.size()) + " requests");
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      BatchAnswer& answer = (*answers)[i];
+      FhirResult result;
+      result.http_status = answer.http_status;
+      result.outcome_text = answer.outcome_text;
+      result.location = answer.location;
+      result.version_id = VersionFromEtag(answer.etag);
+      StatusCode code = StatusCodeForHttp(answer.http_status);
+      std::string item = "GET " + std::string(type) + "/" + ids[i];
+      if (code == StatusCode::kOk && answer.has_resource && answer.resource.id != ids[i]) {
+        code = StatusCode::kInvalidArgument;
+        result.status = InvalidArgumentError(item + ": the batch answer holds " +
+                                             EscapeForMessage(answer.resource.resource_type) + "/" +
+                                             EscapeForMessage(answer.resource.id));
+      } else if (code == StatusCode::kOk && !answer.has_resource) {
+        result.status = InvalidArgumentError(item + ": the batch answer holds no resource");
+      } else if (code != StatusCode::kOk) {
+        std::string message = item + ": HTTP " + std::to_string(answer.http_status);
+        if (!answer.outcome_text.empty()) message += ": " + answer.outcome_text;
+        result.gone = answer.http_status == 410;
+        result.status = Status(code, message);
+      }
+      if (answer.has_resource) {
+        if (result.version_id.empty()) result.version_id = answer.resource.version_id;
+        result.body = std::move(answer.resource.body);
+      }
+      results.push_back(std::move(result));
+    }
+    return Status::Ok();
+  }
+
+  Status ReadByIdSearch(std::string_view type, const std::vector<std::string>& ids,
+                        std::vector<FhirResult>& results) {
+    std::string id_list;
+    for (const std::string& id : ids) id_list += (id_list.empty() ? "" : ",") + id;
+    std::string target = Target(type) + "?_id=" + EncodeQueryValue(id_list) +
+                         "&_count=" + std::to_string(ids.size());
+    std::string label = "GET " + std::string(type) + "?_id= (" + std::to_string(ids.size()) +
+                        " ids)";
+    std::map<std::string, BundleResource> found;
+    std::set<std::string> seen_pages;
+    while (!target.empty()) {
+      if (!seen_pages.insert(target).second) {
+        return InvalidArgumentError(label + ": next links loop");
+      }
+      FhirResult call = Interact("GET", target, label);
+      if (!call.ok()) return call.status;
+      auto page = ParseSearchBundle(call.body);
+      if (!page.ok()) return page.status().WithContext(label);
+      for (BundleResource& match : page->matches) {
+        if (match.resource_type == type) found[match.id] = std::move(match);
+      }
+      target = page->next_url.empty() ? std::string() : PathAndQuery(page->next_url);
+    }
+    for (const std::string& id : ids) {
+      FhirResult result;
+      auto it = found.find(id);
+      if (it == found.end()) {
+        result.status = NotFoundError("GET " + std::string(type) + "/" + id +
+                                      ": not in the _id search answer");
+      } else {
+        result.http_status = 200;
+        result.version_id = it->second.version_id;
+        result.body = std::move(it->second.body);
+      }
+      results.push_back(std::move(result));
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<HistoryPage> HistoryPageAt(std::string_view type, std::string_view since,
+                                      std::string_view page_url) {
+    std::string label = "GET " + (type.empty() ? std::string() : std::string(type) + "/") +
+                        "_history";
+    std::string target;
+    if (!page_url.empty()) {
+      // Only the path and query of a next link are used: the request goes to
+      // this client's server, so credentials never follow a link elsewhere.
+      try {
+        target = PathAndQuery(std::string(page_url));
+      } catch (const Poco::Exception& e) {
+        return InvalidArgumentError(label + ": next link '" + EscapeForMessage(page_url) +
+                                    "' does not parse: " + e.displayText());
+      }
+    } else {
+      if (!type.empty()) FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(type));
+      if (!since.empty()) {
+        FHIRSYNC_RETURN_IF_ERROR(ParseInstant(since).status().WithContext(label + " _since"));
+      }
+      target = (type.empty() ? base_path_ : Target(type)) + "/_history";
+      if (!since.empty()) target += "?_since=" + EncodeQueryValue(since);
+    }
+    FhirResult call = Interact("GET", target, label);
+    if (!call.ok()) return call.status;
+    auto page = ParseHistoryBundle(call.body);
+    if (!page.ok()) return page.status().WithContext(label);
+    return page;
+  }
+
+  Status History(std::string_view type, std::string_view since,
+                 const std::function<Status(HistoryPage&& page)>& on_page) {
+    std::set<std::string> seen;
+    std::string next;
+    do {
+      FHIRSYNC_ASSIGN_OR_RETURN(HistoryPage page, HistoryPageAt(type, since, next));
+      next = page.next_url;
+      FHIRSYNC_RETURN_IF_ERROR(on_page(std::move(page)));
+      if (!next.empty() && !seen.insert(next).second) {
+        return InvalidArgumentError("GET _history: next link '" + EscapeForMessage(next, 200) +
+                                    "' repeats (a loop)");
+      }
+    } while (!next.empty());
+    return Status::Ok();
+  }
+
+  std::int64_t connections_opened() const { return transport_->connections_opened(); }
+
+ private:
+  const FhirClientOptions options_;
+  Status config_error_;
+  std::string base_path_;
+  std::unique_ptr<HttpTransport> transport_;
+  std::mutex mu_;
+  std::optional<FhirCapabilities> caps_;
+};
+
+FhirClient::FhirClient(FhirClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+FhirClient::~FhirClient() = default;
+
+FhirResult FhirClient::Read(std::string_view type, std::string_view id) {
+  return impl_->Read(type, id);
+}
+FhirResult FhirClient::VRead(std::string_view type, std::string_view id,
+                             std::string_view version) {
+  return impl_->VRead(type, id, version);
+}
+StatusOr<std::vector<FhirResult>> FhirClient::ReadMany(std::string_view type,
+                                                       const std::vector<std::string>& ids) {
+  return impl_->ReadMany(type, ids);
+}
+FhirResult FhirClient::CreateAt(std::string_view type, std::string_view id,
+                                std::string_view body) {
+  return impl_->Put(type, id, body, {});
+}
+FhirResult FhirClient::CreateConditional(std::string_view type, std::string_view body,
+                                         std::string_view if_none_exist) {
+  return impl_->CreateConditional(type, body, if_none_exist);
+}
+FhirResult FhirClient::Update(std::string_view type, std::string_view id, std::string_view body,
+                              std::string_view expected_version) {
+  return impl_->Put(type, id, body, expected_version);
+}
+FhirResult FhirClient::Delete(std::string_view type, std::string_view id,
+                              std::string_view expected_version) {
+  return impl_->Delete(type, id, expected_version);
+}
+StatusOr<HistoryPage> FhirClient::HistoryPageAt(std::string_view type, std::string_view since,
+                                                std::string_view page_url) {
+  return impl_->HistoryPageAt(type, since, page_url);
+}
+Status FhirClient::History(std::string_view type, std::string_view since,
+                           const std::function<Status(HistoryPage&& page)>& on_page) {
+  return impl_->History(type, since, on_page);
+}
+StatusOr<FhirCapabilities> FhirClient::Capabilities() { return impl_->Capabilities(); }
+std::int64_t FhirClient::connections_opened() const { return impl_->connections_opened(); }
+
+}  // namespace fhirsync::fhir

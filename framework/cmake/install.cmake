@@ -1,0 +1,32 @@
+# `cmake --install` (component fhirsync_dev): the public headers,
+# fhirsync::framework, fhirsync::plugin_api and a package config, so that
+# host applications and out-of-tree plugins use find_package(fhirsync).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(FHIRSYNC_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/fhirsync")
+
+install(TARGETS fhirsync_framework fhirsync_plugin_api
+  EXPORT fhirsyncTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/fhirsync
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT fhirsync_dev
+  FILES_MATCHING PATTERN "*.h")
+install(EXPORT fhirsyncTargets
+  NAMESPACE fhirsync::
+  DESTINATION ${FHIRSYNC_CMAKE_DIR} COMPONENT fhirsync_dev)
+
+configure_package_config_file(
+  ${CMAKE_CURRENT_LIST_DIR}/fhirsyncConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/fhirsyncConfig.cmake
+  INSTALL_DESTINATION ${FHIRSYNC_CMAKE_DIR})
+write_basic_package_version_file(
+  ${CMAKE_CURRENT_BINARY_DIR}/fhirsyncConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMinorVersion)  # 0.x: a minor may change the API
+install(FILES
+  ${CMAKE_CURRENT_BINARY_DIR}/fhirsyncConfig.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/fhirsyncConfigVersion.cmake
+  DESTINATION ${FHIRSYNC_CMAKE_DIR} COMPONENT fhirsync_dev)

@@ -1,0 +1,227 @@
+// TransportPlugin: how fhirsync moves resources to and from one kind of
+// remote (a FHIR server, OpenMRS REST, a folder on a USB stick, ...), and the
+// plain values that cross the plugin boundary.
+//
+// A plugin implements this interface in a shared module and declares it with
+// FHIRSYNC_DECLARE_PLUGIN (declare_plugin.h). The host (SyncResourceManager)
+// calls Configure() once, then GetCapabilities() to build its routing table,
+// then the operations, possibly from several threads at once: an
+// implementation must be safe for concurrent calls (guard shared state with
+// its own mutex).
+//
+// Only value types and Status cross the boundary, never an exception: every
+// result carries a Status. Status codes follow DESIGN §5, because the sync
+// services decide retry, conflict or dead letter from the code alone:
+//   kUnavailable / kDeadlineExceeded  transient (network, 5xx): retried
+//   kAborted                          version conflict (409, 412)
+//   kNotFound                         the remote has no such resource (404)
+//   kInvalidArgument                  the remote rejected the content (400, 422)
+//   kFailedPrecondition               gone (410) or another business rule
+//   kUnauthenticated / kPermissionDenied  401 / 403: pushing pauses
+//   kUnimplemented                    the transport does not do this operation
+// A plugin links only against fhirsync::plugin_api (header-only), so it builds
+// Status values with the constructor: Status(StatusCode::kNotFound, "...").
+//
+// Ownership: arguments are borrowed for the duration of the call; results
+// are owned by the caller.
+
+#ifndef FHIRSYNC_PLUGIN_TRANSPORT_PLUGIN_H_
+#define FHIRSYNC_PLUGIN_TRANSPORT_PLUGIN_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhirsync/resource.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync {
+
+// What the sync services ask a transport to do. Routing is per
+// (resource type, operation).
+enum class TransportOperation {
+  kRead,      // one resource by type and id
+  kReadMany,  // several resources of one type in one round trip
+  kCreate,    // create at the client-assigned id
+  kUpdate,    // replace, guarded by the expected remote version
+  kDelete,    // delete (or void), guarded by the expected remote version
+  kHistory,   // page through the remote's change feed
+};
+
+inline constexpr TransportOperation kAllTransportOperations[] = {
+    TransportOperation::kRead,   TransportOperation::kReadMany, TransportOperation::kCreate,
+    TransportOperation::kUpdate, TransportOperation::kDelete,   TransportOperation::kHistory};
+
+// "read", "read-many", "create", "update", "delete", "history".
+inline constexpr std::string_view TransportOperationName(TransportOperation op) {
+  switch (op) {
+    case TransportOperation::kRead: return "read";
+    case TransportOperation::kReadMany: return "read-many";
+    case TransportOperation::kCreate: return "create";
+    case TransportOperation::kUpdate: return "update";
+    case TransportOperation::kDelete: return "delete";
+    case TransportOperation::kHistory: return "history";
+  }
+  return "unknown";
+}
+
+// The inverse of TransportOperationName; nullopt for any other text.
+inline std::optional<TransportOperation> ParseTransportOperation(std::string_view name) {
+  for (TransportOperation op : kAllTransportOperations) {
+    if (TransportOperationName(op) == name) return op;
+  }
+  return std::nullopt;
+}
+
+// The wildcard resource type: "every type in a format this plugin carries".
+inline constexpr char kAnyResourceType[] = "*";
+
+// What a plugin can do, as plain data. The host reads it once, after
+// Configure(), so a plugin may narrow it from what the remote says it
+// supports (e.g. a FHIR CapabilityStatement).
+struct TransportCapabilities {
+  // Exact type names ("Patient", "visittype") or kAnyResourceType. A FHIR
+  // type (upper-case initial) is routed only to a plugin carrying
+  // ResourceFormat::kFhirJson, an OpenMRS REST name (lower case) only to one
+  // carrying kOpenmrsRest.
+  std::vector<std::string> resource_types;
+  std::vector<TransportOperation> operations;
+  std::vector<ResourceFormat> formats;
+  // Higher wins when several plugins cover the same (type, operation). Two at
+  // the same priority are an ambiguity that stops start-up.
+  int priority = 0;
+  // "none", "basic", "bearer": the credentials Configure() understands.
+  std::vector<std::string> auth_schemes;
+};
+
+// Where the remote is and how to authenticate, from the node's config.
+struct TransportSettings {
+  std::string node_id;   // this node, for plugins that label what they write
+  std::string base_url;  // the parent ("https://parent/fhir", "file:///media/usb")
+  std::string auth_scheme = "none";  // "none", "basic" or "bearer"
+  std::string user;
+  std::string password;
+  std::string token;
+  // Free-form per-plugin settings (`plugins.load[i].options` in the config).
+  std::map<std::string, std::string> options;
+};
+
+// One version of one resource as the remote holds it.
+struct RemoteResource {
+  std::string type;
+  std::string id;
+  std::string version;  // the remote's version id; empty when it has none
+  std::int64_t last_updated_ms = 0;  // 0 when unknown
+  bool deleted = false;  // a tombstone; body is empty
+  ResourceFormat format = ResourceFormat::kFhirJson;
+  std::string body;
+};
+
+// What every call reports besides its value.
+struct CallOutcome {
+  Status status;
+  int http_status = 0;            // 0 when the transport does not speak HTTP
+  std::string operation_outcome;  // the remote's explanation (OperationOutcome text)
+  // The request may have reached the remote but its answer was lost (timeout
+  // after sending, connection reset): read the remote copy back before
+  // sending again.
+  bool ambiguous = false;
+};
+
+struct ReadResult : CallOutcome {
+  RemoteResource resource;
+};
+
+struct ReadManyResult : CallOutcome {
+  // One result per requested id, in request order, each with its own status
+  // (kNotFound for an id the remote lacks). Empty when `status` is an error.
+  std::vector<ReadResult> items;
+};
+
+struct WriteResult : CallOutcome {
+  std::string version;  // the remote's new version id; empty if it has none
+  std::int64_t last_updated_ms = 0;
+};
+
+enum class ChangeAction { kCreate, kUpdate, kDelete };
+
+struct ChangeEntry {
+  std::string position;  // opaque; pass it back as `since` to resume after it
+  ChangeAction action = ChangeAction::kUpdate;
+  // type, id, version always; `body` only when `has_body`, otherwise the
+  // caller reads it (batched) with ReadMany.
+  RemoteResource resource;
+  bool has_body = false;
+};
+
+struct ChangePage : CallOutcome {
+  std::vector<ChangeEntry> entries;  // oldest first
+  std::string next_position;  // resume here; equals `since` when nothing is new
+  bool more = false;          // true: another page is ready at once
+};
+
+class TransportPlugin {
+ public:
+  virtual ~TransportPlugin() = default;
+
+  // Applies the settings; called once, before anything else. Returns
+  // InvalidArgument naming the setting that is missing or malformed, or
+  // Unavailable when the remote cannot be reached and the plugin needs it.
+  virtual Status Configure(const TransportSettings& settings) = 0;
+
+  // What this plugin carries (see TransportCapabilities).
+  virtual TransportCapabilities GetCapabilities() const = 0;
+
+  // Each operation below returns kUnimplemented unless overridden; declare in
+  // GetCapabilities() exactly the ones you override.
+
+  // The current version of type/id. kNotFound when the remote lacks it; a
+  // deleted resource is returned with `deleted` set where the remote says so.
+  virtual ReadResult Read(const std::string& /*type*/, const std::string& /*id*/) {
+    return Unsupported<ReadResult>(TransportOperation::kRead);
+  }
+  // Several resources of one type in as few round trips as the remote allows.
+  virtual ReadManyResult ReadMany(const std::string& /*type*/,
+                                  const std::vector<std::string>& /*ids*/) {
+    return Unsupported<ReadManyResult>(TransportOperation::kReadMany);
+  }
+  // Creates `resource` at its own id. kAlreadyExists when the remote holds a
+  // live resource there.
+  virtual WriteResult Create(const RemoteResource& /*resource*/) {
+    return Unsupported<WriteResult>(TransportOperation::kCreate);
+  }
+  // Replaces `resource`. `expected_version` is the remote version the change
+  // was based on: kAborted when the remote now holds another one. Empty means
+  // unconditional (an operator's forced retry).
+  virtual WriteResult Update(const RemoteResource& /*resource*/,
+                             const std::string& /*expected_version*/) {
+    return Unsupported<WriteResult>(TransportOperation::kUpdate);
+  }
+  // Deletes type/id, guarded like Update().
+  virtual WriteResult Delete(const std::string& /*type*/, const std::string& /*id*/,
+                             const std::string& /*expected_version*/) {
+    return Unsupported<WriteResult>(TransportOperation::kDelete);
+  }
+  // Up to `max_entries` changes after position `since` (empty: from the
+  // start). InvalidArgument when `since` is not a position this remote made.
+  virtual ChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
+    return Unsupported<ChangePage>(TransportOperation::kHistory);
+  }
+
+ protected:
+  template <typename Result>
+  static Result Unsupported(TransportOperation op) {
+    Result result;
+    result.status = Status(StatusCode::kUnimplemented,
+                           "this transport does not support " +
+                               std::string(TransportOperationName(op)));
+    return result;
+  }
+};
+
+}  // namespace fhirsync
+
+#endif  // FHIRSYNC_PLUGIN_TRANSPORT_PLUGIN_H_

@@ -1,0 +1,269 @@
+#include "fhirsync/sync_resource_manager.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/text_util.h"
+
+namespace fhirsync {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool Contains(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+template <typename T>
+bool Contains(const std::vector<T>& list, T item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+std::string TypeLabel(std::string_view type, ResourceFormat format) {
+  return std::string(type) + " (" + std::string(ResourceFormatName(format)) + ")";
+}
+
+Status ValidateCapabilities(const PluginDescription& plugin) {
+  const TransportCapabilities& caps = plugin.capabilities;
+  std::string who = "plugin '" + plugin.info.name + "'";
+  if (!plugin.info.file.empty()) who += " (" + plugin.info.file + ")";
+  if (caps.resource_types.empty()) {
+    return FailedPreconditionError(who + " declares no resource types");
+  }
+  if (caps.operations.empty()) return FailedPreconditionError(who + " declares no operations");
+  if (caps.formats.empty()) return FailedPreconditionError(who + " declares no formats");
+  for (const std::string& type : caps.resource_types) {
+    if (type != kAnyResourceType && !FormatOfType(type).has_value()) {
+      return FailedPreconditionError(who + " declares resource type '" + EscapeForMessage(type) +
+                                     "', which is neither a FHIR type nor an OpenMRS "
+                                     "resource name");
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadSecretFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return FailedPreconditionError("parent.password_file " + file + ": cannot read");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  return secret;
+}
+
+}  // namespace
+
+std::optional<ResourceFormat> FormatOfType(std::string_view type) {
+  if (ValidateResourceType(type).ok()) return ResourceFormat::kFhirJson;
+  if (ValidateRestResourceName(type).ok()) return ResourceFormat::kOpenmrsRest;
+  return std::nullopt;
+}
+
+StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Create(
+    std::vector<LoadedPlugin> plugins, const std::map<std::string, std::string>& routes,
+    const RoutingRequirements& requirements) {
+  std::unique_ptr<SyncResourceManager> manager(new SyncResourceManager());
+  std::map<std::string, std::size_t> by_name;
+  for (LoadedPlugin& loaded : plugins) {
+    if (loaded.transport == nullptr) {
+      return InvalidArgumentError("plugin '" + loaded.info.name + "' has no transport object");
+    }
+    PluginDescription description{loaded.info, loaded.transport->GetCapabilities()};
+    if (!by_name.emplace(loaded.info.name, manager->plugins_.size()).second) {
+      const PluginInfo& first = manager->plugins_[by_name[loaded.info.name]].info;
+      return InvalidArgumentError("two plugins are named '" + EscapeForMessage(loaded.info.name) +
+                                  "': " + first.file + " and " + loaded.info.file);
+    }
+    FHIRSYNC_RETURN_IF_ERROR(ValidateCapabilities(description));
+    manager->plugins_.push_back(std::move(description));
+    manager->transports_.push_back(std::move(loaded.transport));
+  }
+  const std::vector<PluginDescription>& all = manager->plugins_;
+
+  // 1. Explicit routes.
+  for (const auto& [type, plugin_name] : routes) {
+    std::string key = "plugins.routes." + EscapeForMessage(type);
+    std::optional<ResourceFormat> format = FormatOfType(type);
+    if (!format.has_value()) {
+      return InvalidArgumentError(key + ": '" + EscapeForMessage(type) +
+                                  "' is neither a FHIR type nor an OpenMRS resource name");
+    }
+    auto it = by_name.find(plugin_name);
+    if (it == by_name.end()) {
+      return InvalidArgumentError(key + ": no plugin named '" + EscapeForMessage(plugin_name) +
+                                  "' is loaded");
+    }
+    const TransportCapabilities& caps = all[it->second].capabilities;
+    if (!Contains(caps.formats, *format) ||
+        !(Contains(caps.resource_types, type) ||
+          Contains(caps.resource_types, std::string_view(kAnyResourceType)))) {
+      return FailedPreconditionError(key + ": plugin '" + plugin_name + "' does not carry " +
+                                     TypeLabel(type, *format));
+    }
+    manager->routed_[type] = it->second;
+    for (TransportOperation op : kAllTransportOperations) {
+      if (!Contains(caps.operations, op)) continue;
+      manager->named_[{type, op}] = it->second;
+      manager->table_.push_back({type, *format, op, plugin_name, "route"});
+    }
+  }
+
+  // Picks the highest-priority plugin among those `covers` accepts (kNone if
+  // there is none); an ambiguity at the top is an error naming `what`.
+  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  auto choose = [&](const std::string& what, auto covers) -> StatusOr<std::size_t> {
+    std::size_t best = kNone;
+    std::size_t tied = kNone;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!covers(all[i].capabilities)) continue;
+      if (best == kNone || all[i].capabilities.priority > all[best].capabilities.priority) {
+        best = i;
+        tied = kNone;
+      } else if (all[i].capabilities.priority == all[best].capabilities.priority) {
+        tied = i;
+      }
+    }
+    if (tied != kNone) {
+      return FailedPreconditionError(
+          what + " is claimed by plugins '" + all[best].info.name + "' and '" +
+          all[tied].info.name + "' at the same priority " +
+          std::to_string(all[best].capabilities.priority) +
+          "; add a route in plugins.routes or give one a higher priority");
+    }
+    return best;
+  };
+
+  // 2. Every type some plugin or the requirements name, by priority.
+  std::set<std::string> named_types(requirements.types.begin(), requirements.types.end());
+  for (const PluginDescription& plugin : all) {
+    for (const std::string& type : plugin.capabilities.resource_types) {
+      if (type != kAnyResourceType) named_types.insert(type);
+    }
+  }
+  for (const std::string& type : named_types) {
+    if (manager->routed_.count(type)) continue;
+    std::optional<ResourceFormat> format = FormatOfType(type);
+    if (!format.has_value()) {
+      return InvalidArgumentError("resource type '" + EscapeForMessage(type) +
+                                  "' is neither a FHIR type nor an OpenMRS resource name");
+    }
+    for (TransportOperation op : kAllTransportOperations) {
+      std::string what = TypeLabel(type, *format) + " " + std::string(TransportOperationName(op));
+      FHIRSYNC_ASSIGN_OR_RETURN(
+          std::size_t best, choose(what, [&](const TransportCapabilities& caps) {
+            return Contains(caps.formats, *format) && Contains(caps.operations, op) &&
+                   (Contains(caps.resource_types, type) ||
+                    Contains(caps.resource_types, std::string_view(kAnyResourceType)));
+          }));
+      if (best == kNone) continue;
+      manager->named_[{type, op}] = best;
+      manager->table_.push_back({type, *format, op, all[best].info.name,
+                                 "priority " + std::to_string(all[best].capabilities.priority)});
+    }
+  }
+
+  // 3. The "*" fallback per format, for types nobody names.
+  for (ResourceFormat format : {ResourceFormat::kFhirJson, ResourceFormat::kOpenmrsRest}) {
+    for (TransportOperation op : kAllTransportOperations) {
+      std::string what = TypeLabel(kAnyResourceType, format) + " " +
+                         std::string(TransportOperationName(op));
+      FHIRSYNC_ASSIGN_OR_RETURN(
+          std::size_t best, choose(what, [&](const TransportCapabilities& caps) {
+            return Contains(caps.formats, format) && Contains(caps.operations, op) &&
+                   Contains(caps.resource_types, std::string_view(kAnyResourceType));
+          }));
+      if (best == kNone) continue;
+      manager->wildcard_[{format, op}] = best;
+      manager->table_.push_back({kAnyResourceType, format, op, all[best].info.name,
+                                 "priority " + std::to_string(all[best].capabilities.priority)});
+    }
+  }
+
+  // 4. What the node needs must be carried.
+  for (const std::string& type : requirements.types) {
+    for (TransportOperation op : requirements.operations) {
+      StatusOr<Route> route = manager->Find(type, op);
+      if (!route.ok()) return route.status();
+    }
+  }
+  return manager;
+}
+
+StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
+                                                 const std::string& node_dir) {
+  TransportSettings settings;
+  settings.node_id = config.node_id;
+  settings.base_url = config.parent.url;
+  settings.user = config.parent.user;
+  if (!config.parent.user.empty()) settings.auth_scheme = "basic";
+  if (!config.parent.password_file.empty()) {
+    fs::path file(config.parent.password_file);
+    if (file.is_relative()) file = fs::path(node_dir) / file;
+    FHIRSYNC_ASSIGN_OR_RETURN(settings.password, ReadSecretFile(file.string()));
+  }
+  return settings;
+}
+
+std::string PluginDirFor(const NodeConfig& config, const std::string& node_dir) {
+  const std::string& dir = config.plugins.dir;
+  if (dir.empty()) return DefaultPluginDir();
+  if (fs::path(dir).is_relative()) return (fs::path(node_dir) / dir).string();
+  return dir;
+}
+
+RoutingRequirements RoutingRequirementsFor(const NodeConfig& config) {
+  RoutingRequirements requirements;
+  if (config.parent.url.empty()) return requirements;
+  requirements.types = config.pull.types;
+  if (config.pull.enabled) requirements.operations.push_back(TransportOperation::kRead);
+  if (config.push.enabled) {
+    requirements.operations.push_back(TransportOperation::kCreate);
+    requirements.operations.push_back(TransportOperation::kUpdate);
+  }
+  return requirements;
+}
+
+StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Start(
+    const NodeConfig& config, const std::string& node_dir, std::vector<std::string>* warnings) {
+  FHIRSYNC_ASSIGN_OR_RETURN(TransportSettings settings, TransportSettingsFor(config, node_dir));
+  FHIRSYNC_ASSIGN_OR_RETURN(
+      std::vector<LoadedPlugin> plugins,
+      LoadConfiguredPlugins(config.plugins, PluginDirFor(config, node_dir), settings, warnings));
+  return Create(std::move(plugins), config.plugins.routes, RoutingRequirementsFor(config));
+}
+
+StatusOr<Route> SyncResourceManager::Find(std::string_view type,
+                                         TransportOperation operation) const {
+  std::string op_name(TransportOperationName(operation));
+  auto routed = routed_.find(std::string(type));
+  auto named = named_.find({std::string(type), operation});
+  if (named != named_.end()) {
+    return Route{plugins_[named->second].info.name, transports_[named->second]};
+  }
+  if (routed != routed_.end()) {
+    return FailedPreconditionError("plugins.routes sends " + EscapeForMessage(type) +
+                                   " to plugin '" + plugins_[routed->second].info.name +
+                                   "', which does not support " + op_name);
+  }
+  std::optional<ResourceFormat> format = FormatOfType(type);
+  if (!format.has_value()) {
+    return InvalidArgumentError("resource type '" + EscapeForMessage(type) +
+                                "' is neither a FHIR type nor an OpenMRS resource name");
+  }
+  auto wildcard = wildcard_.find({*format, operation});
+  if (wildcard != wildcard_.end()) {
+    return Route{plugins_[wildcard->second].info.name, transports_[wildcard->second]};
+  }
+  std::string loaded;
+  for (const PluginDescription& plugin : plugins_) {
+    loaded += (loaded.empty() ? "" : ", ") + plugin.info.name;
+  }
+  return FailedPreconditionError("no plugin carries " + TypeLabel(type, *format) + " for " +
+                                 op_name + " (loaded: " + (loaded.empty() ? "none" : loaded) +
+                                 ")");
+}
+
+}  // namespace fhirsync

@@ -1,0 +1,602 @@
+#include "store/poco_local_store.h"
+
+#include <Poco/Data/Binding.h>
+#include <Poco/Data/Extraction.h>
+#include <Poco/Data/Limit.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <limits>
+#include <utility>
+
+#include "core/text_util.h"
+#include "fhirsync/resource.h"
+
+namespace fhirsync::store {
+namespace {
+
+using Poco::Data::Statement;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::use;
+
+std::string_view ActionText(ChangeAction action) { return ChangeActionName(action); }
+
+ChangeAction ParseAction(const std::string& text) {
+  if (text == "CREATED") return ChangeAction::kCreate;
+  if (text == "DELETED") return ChangeAction::kDelete;
+  return ChangeAction::kUpdate;
+}
+
+// A JSON array of strings, passed as one bound parameter to list filters.
+std::string JsonArray(const std::vector<std::string>& values) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartArray();
+  for (const std::string& value : values) {
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// No stored type or id holds a NUL byte (writes validate them), and libpq
+// would cut a parameter at one, turning "p1\0x" into "p1": such keys are
+// answered without asking the database.
+bool HasNul(const std::string& text) { return text.find('\0') != std::string::npos; }
+
+std::vector<std::string> WithoutNul(const std::vector<std::string>& values) {
+  std::vector<std::string> kept;
+  for (const std::string& value : values) {
+    if (!HasNul(value)) kept.push_back(value);
+  }
+  return kept;
+}
+
+std::string KeyText(const std::string& type, const std::string& id) {
+  return EscapeForMessage(type, 64) + "/" + EscapeForMessage(id, 70);
+}
+
+// The "resource columns" of store_sql.h, extracted into vectors.
+struct ResourceColumns {
+  std::vector<std::string> type;
+  std::vector<std::string> id;
+  std::vector<Poco::Int64> version;
+  std::vector<Poco::Int64> last_updated_ms;
+  std::vector<int> deleted;
+  std::vector<std::string> format;
+  std::vector<std::string> content_hash;
+  std::vector<std::string> body;
+
+  void BindTo(Statement& statement) {
+    statement, into(type), into(id), into(version), into(last_updated_ms), into(deleted),
+        into(format), into(content_hash), into(body);
+  }
+  std::size_t size() const { return type.size(); }
+  Resource Take(std::size_t i) {
+    Resource resource;
+    resource.type = std::move(type[i]);
+    resource.id = std::move(id[i]);
+    resource.version = version[i];
+    resource.last_updated_ms = last_updated_ms[i];
+    resource.deleted = deleted[i] != 0;
+    // Only this code writes the column, so an unknown name cannot occur.
+    resource.format = ParseResourceFormat(format[i]).value_or(ResourceFormat::kFhirJson);
+    resource.content_hash = std::move(content_hash[i]);
+    resource.body = std::move(body[i]);
+    return resource;
+  }
+};
+
+}  // namespace
+
+PocoLocalStore::PocoLocalStore(const StoreSql& sql, Poco::Data::Session write_session,
+                               Poco::Data::Session read_session, std::size_t max_body_bytes)
+    : sql_(sql),
+      max_body_bytes_(max_body_bytes),
+      write_session_(std::move(write_session)),
+      read_session_(std::move(read_session)) {}
+
+PocoLocalStore::~PocoLocalStore() {
+  // Statements must be finalised before their session closes.
+  last_seq_stmt_.reset();
+  select_current_stmt_.reset();
+  insert_change_stmt_.reset();
+  upsert_resource_stmt_.reset();
+  select_sync_base_stmt_.reset();
+  insert_outbox_stmt_.reset();
+  try {
+    write_session_.close();
+    read_session_.close();
+  } catch (const Poco::Exception&) {
+    // Closing can only fail on a connection that is already gone.
+  }
+}
+
+Status PocoLocalStore::Initialize(const std::string& node_id, const std::string& store_name) {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  try {
+    BeginWrite(write_session_);
+    Poco::Int64 meta_tables = 0;
+    write_session_ << sql_.count_meta_tables, into(meta_tables), Poco::Data::Keywords::now;
+    std::string recorded_node;
+    if (meta_tables == 0) {
+      Poco::Int64 tables = 0;
+      write_session_ << sql_.count_tables, into(tables), Poco::Data::Keywords::now;
+      if (tables != 0) {
+        RollbackQuietly();
+        return DataLossError(store_name + " is not a fhirsync store: it holds " +
+                             std::to_string(tables) + " tables but no meta table");
+      }
+      if (node_id.empty()) {
+        RollbackQuietly();
+        return InvalidArgumentError("a new store needs a node id");
+      }
+      for (const std::string& ddl : sql_.create_schema) {
+        write_session_ << ddl, Poco::Data::Keywords::now;
+      }
+      std::string key = "schema_version";
+      std::string value = std::to_string(kSchemaVersion);
+      write_session_ << sql_.insert_meta, use(key), use(value), Poco::Data::Keywords::now;
+      key = "node_id";
+      value = node_id;
+      write_session_ << sql_.insert_meta, use(key), use(value), Poco::Data::Keywords::now;
+      recorded_node = node_id;
+    } else {
+      std::string key = "schema_version";
+      std::string version_text;
+      write_session_ << sql_.select_meta, use(key), into(version_text),
+          Poco::Data::Keywords::now;
+      int version = 0;
+      try {
+        version = std::stoi(version_text);
+      } catch (const std::exception&) {
+        version = 0;
+      }
+      if (version <= 0) {
+        RollbackQuietly();
+        return DataLossError(store_name + " is not a fhirsync store: schema_version '" +
+                             EscapeForMessage(version_text) + "' is not a number");
+      }
+      if (version > kSchemaVersion) {
+        RollbackQuietly();
+        return FailedPreconditionError(store_name + " has schema version " +
+                                       std::to_string(version) + ", newer than this build's " +
+                                       std::to_string(kSchemaVersion) +
+                                       "; use a newer fhirsync");
+      }
+      // Later issues migrate older versions here, inside this transaction.
+      key = "node_id";
+      write_session_ << sql_.select_meta, use(key), into(recorded_node),
+          Poco::Data::Keywords::now;
+      if (!node_id.empty() && node_id != recorded_node) {
+        RollbackQuietly();
+        return FailedPreconditionError(
+            store_name + " belongs to node '" + EscapeForMessage(recorded_node) +
+            "', not '" + EscapeForMessage(node_id) +
+            "': local changes are recorded with that node id as their origin");
+      }
+    }
+    CommitWrite(write_session_);
+    node_id_ = recorded_node;
+    PrepareWriteStatements();
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    return TranslateException(error, "open " + store_name);
+  }
+  return Status::Ok();
+}
+
+void PocoLocalStore::PrepareWriteStatements() {
+  Poco::Data::Session& s = write_session_;
+  last_seq_stmt_ = std::make_unique<Statement>(s);
+  *last_seq_stmt_ << sql_.last_seq, into(last_seq_);
+  select_current_stmt_ = std::make_unique<Statement>(s);
+  *select_current_stmt_ << sql_.select_current, use(key_type_), use(key_id_),
+      into(current_version_), into(current_deleted_), into(current_last_updated_),
+      into(current_hash_);
+  insert_change_stmt_ = std::make_unique<Statement>(s);
+  *insert_change_stmt_ << sql_.insert_change, use(row_seq_), use(row_type_), use(row_id_),
+      use(row_version_), use(row_action_), use(row_at_ms_), use(row_origin_), use(row_format_),
+      use(row_deleted_), use(row_hash_), use(row_body_);
+  upsert_resource_stmt_ = std::make_unique<Statement>(s);
+  *upsert_resource_stmt_ << sql_.upsert_resource, use(row_type_), use(row_id_),
+      use(row_version_), use(row_seq_), use(row_at_ms_), use(row_deleted_), use(row_format_),
+      use(row_hash_);
+  select_sync_base_stmt_ = std::make_unique<Statement>(s);
+  *select_sync_base_stmt_ << sql_.select_sync_base, use(row_type_), use(row_id_),
+      into(sync_base_);
+  insert_outbox_stmt_ = std::make_unique<Statement>(s);
+  *insert_outbox_stmt_ << sql_.insert_outbox, use(row_seq_), use(row_type_), use(row_id_),
+      use(row_version_), use(row_correlation_id_), use(sync_base_);
+}
+
+void PocoLocalStore::RollbackQuietly() {
+  try {
+    RollbackWrite(write_session_);
+  } catch (const Poco::Exception&) {
+    // The transaction is already gone (the engine rolled it back itself, or
+    // the connection dropped); either way nothing of it was committed.
+  }
+}
+
+std::int64_t PocoLocalStore::ReadLastSeq(Poco::Data::Session& session) {
+  Poco::Int64 value = 0;
+  session << sql_.last_seq, into(value), Poco::Data::Keywords::now;
+  return value;
+}
+
+StatusOr<std::optional<CurrentVersion>> PocoLocalStore::Current(const std::string& type,
+                                                                const std::string& id) {
+  key_type_ = type;
+  key_id_ = id;
+  if (select_current_stmt_->execute() == 0) return std::optional<CurrentVersion>();
+  CurrentVersion current;
+  current.version = current_version_;
+  current.deleted = current_deleted_ != 0;
+  current.last_updated_ms = current_last_updated_;
+  current.content_hash = current_hash_;
+  return std::optional<CurrentVersion>(std::move(current));
+}
+
+Status PocoLocalStore::Append(NewVersion& version) {
+  row_seq_ = version.seq;
+  row_type_ = std::move(version.type);
+  row_id_ = std::move(version.id);
+  row_version_ = version.version;
+  row_action_ = ActionText(version.action);
+  row_at_ms_ = version.at_ms;
+  row_origin_ = std::move(version.origin);
+  row_format_ = ResourceFormatName(version.format);
+  row_deleted_ = version.deleted ? 1 : 0;
+  row_hash_ = std::move(version.content_hash);
+  row_body_ = std::move(version.body);
+  insert_change_stmt_->execute();
+  upsert_resource_stmt_->execute();
+  if (version.queue_outbox) {
+    sync_base_.clear();
+    select_sync_base_stmt_->execute();  // leaves sync_base_ empty when none
+    row_correlation_id_ = NewUuid();
+    insert_outbox_stmt_->execute();
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
+    std::span<const WriteOp> ops, std::size_t first_index, const WriteOptions& options) {
+  std::vector<PreparedOp> prepared;
+  prepared.reserve(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    StatusOr<PreparedOp> one = PrepareOp(ops[i], max_body_bytes_);
+    if (!one.ok()) {
+      return one.status().WithContext(EntryLabel(first_index + i, ops[i].type, ops[i].id));
+    }
+    prepared.push_back(std::move(one).value());
+  }
+  std::vector<WriteResult> results;
+  results.reserve(ops.size());
+  std::size_t index = 0;
+  try {
+    BeginWrite(write_session_);
+    WriteContext context;
+    context.next_seq = ReadLastSeq(write_session_) + 1;
+    context.now_ms = NowMillis();
+    context.origin = options.from_node.empty() ? node_id_ : options.from_node;
+    context.queue_outbox = options.from_node.empty();
+    for (; index < prepared.size(); ++index) {
+      StatusOr<WriteResult> result = ApplyPreparedOp(prepared[index], *this, context);
+      if (!result.ok()) {
+        RollbackQuietly();
+        return result.status().WithContext(
+            EntryLabel(first_index + index, ops[index].type, prepared[index].id));
+      }
+      results.push_back(std::move(result).value());
+    }
+    CommitWrite(write_session_);
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    std::string what = "write";
+    if (index < prepared.size()) {
+      what += " of " + EntryLabel(first_index + index, ops[index].type, prepared[index].id);
+    }
+    return TranslateException(error, what);
+  }
+  return results;
+}
+
+StatusOr<std::vector<WriteResult>> PocoLocalStore::Write(std::span<const WriteOp> ops,
+                                                         const WriteOptions& options) {
+  if (ops.empty()) return std::vector<WriteResult>();
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  return WriteBatchLocked(ops, 0, options);
+}
+
+StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
+                                               const WriteOptions& options,
+                                               std::size_t batch_size) {
+  if (batch_size == 0) batch_size = 1;
+  ImportSummary summary;
+  for (std::size_t start = 0; start < ops.size(); start += batch_size) {
+    const std::size_t count = std::min(batch_size, ops.size() - start);
+    StatusOr<std::vector<WriteResult>> results = [&] {
+      // Locked per batch so other writers get a turn during a long import.
+      std::lock_guard<std::mutex> lock(write_mutex_);
+      return WriteBatchLocked(ops.subspan(start, count), start, options);
+    }();
+    if (!results.ok()) {
+      return results.status().WithContext(
+          "import batch " + std::to_string(start / batch_size + 1) + " (entries " +
+          std::to_string(start + 1) + "-" + std::to_string(start + count) +
+          ") was not written; " + std::to_string(summary.written + summary.unchanged) +
+          " earlier entries were");
+    }
+    for (const WriteResult& result : *results) {
+      if (result.changed) {
+        ++summary.written;
+      } else {
+        ++summary.unchanged;
+      }
+    }
+  }
+  return summary;
+}
+
+StatusOr<Resource> PocoLocalStore::Get(const std::string& type, const std::string& id) {
+  if (HasNul(type) || HasNul(id)) return NotFoundError(KeyText(type, id) + " does not exist");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    ResourceColumns columns;
+    std::string bound_type = type;
+    std::string bound_id = id;
+    Statement statement(read_session_);
+    statement << sql_.get_current, use(bound_type), use(bound_id);
+    columns.BindTo(statement);
+    statement.execute();
+    if (columns.size() == 0) return NotFoundError(KeyText(type, id) + " does not exist");
+    return columns.Take(0);
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "get " + KeyText(type, id));
+  }
+}
+
+StatusOr<Resource> PocoLocalStore::GetVersion(const std::string& type, const std::string& id,
+                                              std::int64_t version) {
+  if (HasNul(type) || HasNul(id)) {
+    return NotFoundError(KeyText(type, id) + " has no version " + std::to_string(version));
+  }
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    ResourceColumns columns;
+    std::string bound_type = type;
+    std::string bound_id = id;
+    Poco::Int64 bound_version = version;
+    Statement statement(read_session_);
+    statement << sql_.get_version, use(bound_type), use(bound_id), use(bound_version);
+    columns.BindTo(statement);
+    statement.execute();
+    if (columns.size() == 0) {
+      return NotFoundError(KeyText(type, id) + " has no version " + std::to_string(version));
+    }
+    return columns.Take(0);
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "get " + KeyText(type, id));
+  }
+}
+
+StatusOr<std::vector<Resource>> PocoLocalStore::History(const std::string& type,
+                                                        const std::string& id) {
+  if (HasNul(type) || HasNul(id)) return NotFoundError(KeyText(type, id) + " does not exist");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    ResourceColumns columns;
+    std::string bound_type = type;
+    std::string bound_id = id;
+    Statement statement(read_session_);
+    statement << sql_.history, use(bound_type), use(bound_id);
+    columns.BindTo(statement);
+    statement.execute();
+    if (columns.size() == 0) return NotFoundError(KeyText(type, id) + " does not exist");
+    std::vector<Resource> versions;
+    versions.reserve(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i) versions.push_back(columns.Take(i));
+    return versions;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "history of " + KeyText(type, id));
+  }
+}
+
+StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) {
+  if (query.limit < 0) return InvalidArgumentError("limit must not be negative");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    int with_bodies = query.with_bodies ? 1 : 0;
+    Poco::Int64 after_seq = query.after_seq;
+    int has_types = query.types.empty() ? 0 : 1;
+    std::string types = JsonArray(WithoutNul(query.types));
+    Poco::Int64 since_ms = query.since_ms.value_or(std::numeric_limits<std::int64_t>::min());
+    Poco::Int64 limit = query.limit;
+    std::vector<Poco::Int64> seqs;
+    std::vector<std::string> actions;
+    std::vector<std::string> origins;
+    ResourceColumns columns;
+    Statement statement(read_session_);
+    statement << sql_.changes, use(with_bodies), use(after_seq), use(has_types), use(types),
+        use(since_ms), use(limit), into(seqs), into(actions), into(origins);
+    columns.BindTo(statement);
+    statement.execute();
+    std::vector<Change> changes;
+    changes.reserve(seqs.size());
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      Change change;
+      change.seq = seqs[i];
+      change.action = ParseAction(actions[i]);
+      change.origin = std::move(origins[i]);
+      change.resource = columns.Take(i);
+      changes.push_back(std::move(change));
+    }
+    return changes;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read changes");
+  }
+}
+
+StatusOr<std::int64_t> PocoLocalStore::LastSeq() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    return ReadLastSeq(read_session_);
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the last seq");
+  }
+}
+
+StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
+  if (query.limit < 0 || query.offset < 0) {
+    return InvalidArgumentError("offset and limit must not be negative");
+  }
+  if (HasNul(query.type)) return SearchResult{};
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    std::string type = query.type;
+    int has_ids = query.ids.empty() ? 0 : 1;
+    std::string ids = JsonArray(WithoutNul(query.ids));
+    Poco::Int64 from_ms =
+        query.updated_from_ms.value_or(std::numeric_limits<std::int64_t>::min());
+    Poco::Int64 to_ms = query.updated_to_ms.value_or(std::numeric_limits<std::int64_t>::max());
+    int include_deleted = query.include_deleted ? 1 : 0;
+    Poco::Int64 limit = query.limit;
+    Poco::Int64 offset = query.offset;
+
+    SearchResult result;
+    Poco::Int64 total = 0;
+    read_session_ << sql_.search_count, use(type), use(has_ids), use(ids), use(from_ms),
+        use(to_ms), use(include_deleted), into(total), Poco::Data::Keywords::now;
+    result.total = total;
+
+    ResourceColumns columns;
+    Statement statement(read_session_);
+    statement << sql_.search, use(type), use(has_ids), use(ids), use(from_ms), use(to_ms),
+        use(include_deleted), use(limit), use(offset);
+    columns.BindTo(statement);
+    statement.execute();
+    result.resources.reserve(columns.size());
+    for (std::size_t i = 0; i < columns.size(); ++i) result.resources.push_back(columns.Take(i));
+    return result;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "search " + EscapeForMessage(query.type));
+  }
+}
+
+StatusOr<StoreStats> PocoLocalStore::Stats() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    std::vector<std::string> types;
+    std::vector<Poco::Int64> live;
+    std::vector<Poco::Int64> deleted;
+    Poco::Int64 pending = 0;
+    StoreStats stats;
+    // One read transaction so the three figures agree with each other.
+    read_session_.begin();
+    read_session_ << sql_.stats, into(types), into(live), into(deleted),
+        Poco::Data::Keywords::now;
+    stats.last_seq = ReadLastSeq(read_session_);
+    read_session_ << sql_.outbox_pending_count, into(pending), Poco::Data::Keywords::now;
+    read_session_.commit();
+    stats.outbox_pending = pending;
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      stats.types.push_back(TypeCount{types[i], live[i], deleted[i]});
+    }
+    return stats;
+  } catch (const Poco::Exception& error) {
+    try {
+      if (read_session_.isTransaction()) read_session_.rollback();
+    } catch (const Poco::Exception&) {
+      // Nothing was written in this read transaction.
+    }
+    return TranslateException(error, "read statistics");
+  }
+}
+
+StatusOr<std::vector<OutboxItem>> PocoLocalStore::PendingOutbox(std::int64_t limit) {
+  if (limit < 0) return InvalidArgumentError("limit must not be negative");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    Poco::Int64 bound_limit = limit;
+    std::vector<Poco::Int64> seqs;
+    std::vector<std::string> types;
+    std::vector<std::string> ids;
+    std::vector<Poco::Int64> versions;
+    std::vector<std::string> states;
+    read_session_ << sql_.pending_outbox, use(bound_limit), into(seqs), into(types), into(ids),
+        into(versions), into(states), Poco::Data::Keywords::now;
+    std::vector<OutboxItem> items;
+    items.reserve(seqs.size());
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+      items.push_back(OutboxItem{seqs[i], std::move(types[i]), std::move(ids[i]), versions[i],
+                                 std::move(states[i])});
+    }
+    return items;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the outbox");
+  }
+}
+
+Status PocoLocalStore::CheckIntegrity() {
+  // Under the writer lock, so the checks see one state that no writer (in
+  // this or another process) is half-way through; nothing is written.
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  std::vector<std::string> problems;
+  try {
+    BeginWrite(write_session_);
+    Poco::Int64 count = 0;
+    write_session_ << sql_.check_current_pointer, into(count), Poco::Data::Keywords::now;
+    if (count != 0) {
+      problems.push_back(std::to_string(count) +
+                         " resources whose current pointer is not their newest change");
+    }
+    write_session_ << sql_.check_version_gaps, into(count), Poco::Data::Keywords::now;
+    if (count != 0) {
+      problems.push_back(std::to_string(count) +
+                         " resources whose versions are not 1..n without a gap");
+    }
+    Poco::Int64 min_seq = 0;
+    Poco::Int64 max_seq = 0;
+    write_session_ << sql_.check_seq_range, into(count), into(min_seq), into(max_seq),
+        Poco::Data::Keywords::now;
+    if (count != 0 && (min_seq != 1 || max_seq != count)) {
+      problems.push_back("seqs are not dense: " + std::to_string(count) + " changes span " +
+                         std::to_string(min_seq) + ".." + std::to_string(max_seq));
+    }
+    std::string node = node_id_;
+    write_session_ << sql_.check_missing_outbox, use(node), into(count),
+        Poco::Data::Keywords::now;
+    if (count != 0) {
+      problems.push_back(std::to_string(count) + " local changes have no outbox row");
+    }
+    write_session_ << sql_.check_stray_outbox, use(node), into(count),
+        Poco::Data::Keywords::now;
+    if (count != 0) {
+      problems.push_back(std::to_string(count) +
+                         " outbox rows belong to no local change of the same version");
+    }
+    if (!sql_.engine_check.empty()) {
+      std::vector<std::string> lines;
+      write_session_ << sql_.engine_check, into(lines), Poco::Data::Keywords::now;
+      if (!(lines.size() == 1 && lines[0] == "ok")) {
+        std::string joined;
+        for (std::size_t i = 0; i < lines.size() && i < 5; ++i) {
+          joined += (i ? "; " : "") + EscapeForMessage(lines[i], 200);
+        }
+        problems.push_back("the database engine reports: " + joined);
+      }
+    }
+    RollbackWrite(write_session_);
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    return TranslateException(error, "check integrity");
+  }
+  if (problems.empty()) return Status::Ok();
+  std::string message = "store integrity check failed: ";
+  for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+  return DataLossError(message);
+}
+
+}  // namespace fhirsync::store

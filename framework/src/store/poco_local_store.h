@@ -1,0 +1,136 @@
+// PocoLocalStore: the LocalStore logic shared by the SQLite and PostgreSQL
+// backends, running each backend's SQL (StoreSql) through Poco::Data
+// (internal header).
+//
+// Sessions: one write session, used only under `write_mutex_`, holding the
+// write statements prepared once and bound to member variables (each write
+// sets the members and re-executes the statement: no SQL is ever built from
+// values), and one read session under `read_mutex_`, so reads do not wait
+// for a write transaction in progress. Backends add only how a write
+// transaction starts (the lock that serialises writers across processes and
+// keeps `seq` dense and in commit order), ends, and how a database error maps
+// to a Status.
+//
+// Thread safety: as LocalStore; every public method may be called from any
+// thread.
+
+#ifndef FHIRSYNC_STORE_POCO_LOCAL_STORE_H_
+#define FHIRSYNC_STORE_POCO_LOCAL_STORE_H_
+
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fhirsync/local_store.h"
+#include "store/store_sql.h"
+#include "store/write_planner.h"
+
+namespace fhirsync::store {
+
+class PocoLocalStore : public LocalStore, private WriteTarget {
+ public:
+  ~PocoLocalStore() override;
+
+  StatusOr<std::vector<WriteResult>> Write(std::span<const WriteOp> ops,
+                                           const WriteOptions& options) override;
+  StatusOr<ImportSummary> Import(std::span<const WriteOp> ops, const WriteOptions& options,
+                                 std::size_t batch_size) override;
+  StatusOr<Resource> Get(const std::string& type, const std::string& id) override;
+  StatusOr<Resource> GetVersion(const std::string& type, const std::string& id,
+                                std::int64_t version) override;
+  StatusOr<std::vector<Resource>> History(const std::string& type,
+                                          const std::string& id) override;
+  StatusOr<std::vector<Change>> Changes(const ChangeQuery& query) override;
+  StatusOr<std::int64_t> LastSeq() override;
+  StatusOr<SearchResult> Search(const SearchQuery& query) override;
+  StatusOr<StoreStats> Stats() override;
+  StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
+  Status CheckIntegrity() override;
+
+  const std::string& node_id() const { return node_id_; }
+
+ protected:
+  // Takes ownership of both sessions (already connected and configured).
+  PocoLocalStore(const StoreSql& sql, Poco::Data::Session write_session,
+                 Poco::Data::Session read_session, std::size_t max_body_bytes);
+
+  // Creates or checks the schema, records or checks the node id (empty:
+  // take the recorded one) and prepares the write statements. Call once,
+  // right after construction.
+  Status Initialize(const std::string& node_id, const std::string& store_name);
+
+  // Start a write transaction holding the backend's writer lock / end it.
+  // They throw Poco exceptions, which TranslateException maps.
+  virtual void BeginWrite(Poco::Data::Session& session) = 0;
+  virtual void CommitWrite(Poco::Data::Session& session) = 0;
+  virtual void RollbackWrite(Poco::Data::Session& session) = 0;
+  // `what` names the operation ("write", "get Patient/1").
+  virtual Status TranslateException(const Poco::Exception& error,
+                                    const std::string& what) const = 0;
+
+ private:
+
+  // WriteTarget, on the write session inside a write transaction.
+  StatusOr<std::optional<CurrentVersion>> Current(const std::string& type,
+                                                  const std::string& id) override;
+  Status Append(NewVersion& version) override;
+
+  // Validates `ops` (labels count from `first_index`), then applies them in
+  // one write transaction. Caller holds write_mutex_.
+  StatusOr<std::vector<WriteResult>> WriteBatchLocked(std::span<const WriteOp> ops,
+                                                      std::size_t first_index,
+                                                      const WriteOptions& options);
+  void PrepareWriteStatements();
+  void RollbackQuietly();
+  std::int64_t ReadLastSeq(Poco::Data::Session& session);
+
+  const StoreSql& sql_;
+  const std::size_t max_body_bytes_;
+  std::string node_id_;
+
+  std::mutex write_mutex_;
+  Poco::Data::Session write_session_;
+  std::mutex read_mutex_;
+  Poco::Data::Session read_session_;
+
+  // Values the prepared write statements are bound to (by reference).
+  std::string key_type_;
+  std::string key_id_;
+  Poco::Int64 current_version_ = 0;
+  int current_deleted_ = 0;
+  Poco::Int64 current_last_updated_ = 0;
+  std::string current_hash_;
+  std::string sync_base_;
+  Poco::Int64 last_seq_ = 0;
+  Poco::Int64 row_seq_ = 0;
+  std::string row_type_;
+  std::string row_id_;
+  Poco::Int64 row_version_ = 0;
+  std::string row_action_;
+  Poco::Int64 row_at_ms_ = 0;
+  std::string row_origin_;
+  std::string row_format_;
+  int row_deleted_ = 0;
+  std::string row_hash_;
+  std::string row_body_;
+  std::string row_correlation_id_;
+
+  // Declared after the sessions and values they use, so they go first.
+  std::unique_ptr<Poco::Data::Statement> last_seq_stmt_;
+  std::unique_ptr<Poco::Data::Statement> select_current_stmt_;
+  std::unique_ptr<Poco::Data::Statement> insert_change_stmt_;
+  std::unique_ptr<Poco::Data::Statement> upsert_resource_stmt_;
+  std::unique_ptr<Poco::Data::Statement> select_sync_base_stmt_;
+  std::unique_ptr<Poco::Data::Statement> insert_outbox_stmt_;
+};
+
+}  // namespace fhirsync::store
+
+#endif  // FHIRSYNC_STORE_POCO_LOCAL_STORE_H_

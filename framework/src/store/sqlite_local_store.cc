@@ -1,0 +1,115 @@
+#include "store/sqlite_local_store.h"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+
+#include <mutex>
+#include <utility>
+
+#include "core/text_util.h"
+#include "store/poco_local_store.h"
+
+namespace fhirsync::store {
+namespace {
+
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+
+// How long a writer waits for another process's write transaction.
+constexpr int kBusyTimeoutMs = 30000;
+
+void RegisterSqliteConnector() {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+}
+
+// Per-connection settings. journal_mode is a property of the file;
+// synchronous, busy_timeout and foreign_keys are per connection.
+void ConfigureConnection(Poco::Data::Session& session, bool set_wal) {
+  if (set_wal) {
+    std::string mode;
+    session << "PRAGMA journal_mode = WAL", into(mode), now;
+  }
+  session << "PRAGMA synchronous = FULL", now;
+  session << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
+  session << "PRAGMA foreign_keys = ON", now;
+}
+
+Status TranslateSqliteException(const Poco::Exception& error, const std::string& what,
+                                       const std::string& path) {
+  const std::string text = what + " failed on SQLite store '" + EscapeForMessage(path, 200) +
+                           "': " + error.displayText();
+  if (dynamic_cast<const Poco::Data::SQLite::DBLockedException*>(&error) ||
+      dynamic_cast<const Poco::Data::SQLite::TableLockedException*>(&error)) {
+    return UnavailableError(text + " (another process holds the write lock)");
+  }
+  if (dynamic_cast<const Poco::Data::SQLite::CorruptImageException*>(&error) ||
+      error.displayText().find("not a database") != std::string::npos) {
+    return DataLossError(text);
+  }
+  if (dynamic_cast<const Poco::Data::SQLite::CantOpenDBFileException*>(&error) ||
+      dynamic_cast<const Poco::Data::SQLite::DBAccessDeniedException*>(&error) ||
+      dynamic_cast<const Poco::Data::SQLite::ReadOnlyException*>(&error)) {
+    return InvalidArgumentError(text);
+  }
+  if (dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&error)) {
+    return ResourceExhaustedError(text);
+  }
+  if (dynamic_cast<const Poco::Data::SQLite::IOErrorException*>(&error)) {
+    return UnavailableError(text);
+  }
+  return InternalError(text);
+}
+
+class SqliteLocalStore final : public PocoLocalStore {
+ public:
+  SqliteLocalStore(Poco::Data::Session write_session, Poco::Data::Session read_session,
+                   std::size_t max_body_bytes, std::string path)
+      : PocoLocalStore(SqliteSql(), std::move(write_session), std::move(read_session),
+                       max_body_bytes),
+        path_(std::move(path)) {}
+
+  Status Open(const std::string& node_id) {
+    return Initialize(node_id, "SQLite store '" + EscapeForMessage(path_, 200) + "'");
+  }
+
+ protected:
+  void BeginWrite(Poco::Data::Session& session) override {
+    // IMMEDIATE takes the write lock now, not at the first write, so two
+    // writers never both read max(seq) and then collide.
+    session << "BEGIN IMMEDIATE", now;
+  }
+  void CommitWrite(Poco::Data::Session& session) override { session << "COMMIT", now; }
+  void RollbackWrite(Poco::Data::Session& session) override { session << "ROLLBACK", now; }
+
+  Status TranslateException(const Poco::Exception& error,
+                            const std::string& what) const override {
+    return TranslateSqliteException(error, what, path_);
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LocalStore>> OpenSqliteLocalStore(const std::string& path,
+                                                           const std::string& node_id,
+                                                           std::size_t max_body_bytes) {
+  RegisterSqliteConnector();
+  std::unique_ptr<SqliteLocalStore> store;
+  try {
+    Poco::Data::Session write_session(Poco::Data::SQLite::Connector::KEY, path);
+    ConfigureConnection(write_session, /*set_wal=*/true);
+    Poco::Data::Session read_session(Poco::Data::SQLite::Connector::KEY, path);
+    ConfigureConnection(read_session, /*set_wal=*/false);
+    store = std::make_unique<SqliteLocalStore>(std::move(write_session), std::move(read_session),
+                                               max_body_bytes, path);
+  } catch (const Poco::Exception& error) {
+    return TranslateSqliteException(error, "open", path);
+  }
+  FHIRSYNC_RETURN_IF_ERROR(store->Open(node_id));
+  return std::unique_ptr<LocalStore>(std::move(store));
+}
+
+}  // namespace fhirsync::store

@@ -1,0 +1,151 @@
+// Every SQL statement of the SQLite backend (see store_sql.h).
+
+#include "store/store_sql.h"
+
+namespace fhirsync::store {
+namespace {
+
+// `changes` is both the change feed and the history: each version's body is
+// written exactly once, here, instead of into the current row and a separate
+// resource_history table as DESIGN §4 sketches. That halves the bytes written
+// per version; `resources` holds only the pointer (version, seq) to the
+// current change, and a read of the current body joins on seq.
+StoreSql MakeSqliteSql() {
+  StoreSql sql;
+  sql.create_schema = {
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+      "CREATE TABLE changes ("
+      " seq INTEGER PRIMARY KEY,"
+      " type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
+      " action TEXT NOT NULL, at_ms INTEGER NOT NULL, origin TEXT NOT NULL,"
+      " format TEXT NOT NULL, deleted INTEGER NOT NULL, content_hash TEXT NOT NULL,"
+      " body TEXT NOT NULL,"
+      " UNIQUE (type, id, version))",
+      "CREATE TABLE resources ("
+      " type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
+      " seq INTEGER NOT NULL REFERENCES changes (seq),"
+      " last_updated_ms INTEGER NOT NULL, deleted INTEGER NOT NULL,"
+      " format TEXT NOT NULL, content_hash TEXT NOT NULL,"
+      " PRIMARY KEY (type, id)) WITHOUT ROWID",
+      "CREATE TABLE outbox ("
+      " seq INTEGER PRIMARY KEY REFERENCES changes (seq),"
+      " type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
+      " state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+      " next_attempt_ms INTEGER NOT NULL DEFAULT 0,"
+      " last_http_status INTEGER NOT NULL DEFAULT 0,"
+      " outcome TEXT NOT NULL DEFAULT '', correlation_id TEXT NOT NULL,"
+      " base_remote_version TEXT NOT NULL DEFAULT '')",
+      "CREATE INDEX outbox_by_state ON outbox (state, seq)",
+      // Later issues fill these; they exist now so no migration is needed.
+      "CREATE TABLE conflicts ("
+      " conflict_id INTEGER PRIMARY KEY,"
+      " type TEXT NOT NULL, id TEXT NOT NULL,"
+      " outbox_seq INTEGER,"
+      " base_version INTEGER, base_body TEXT,"
+      " local_version INTEGER, local_body TEXT,"
+      " remote_version TEXT, remote_body TEXT,"
+      " status TEXT NOT NULL DEFAULT 'open',"
+      " created_ms INTEGER NOT NULL, resolved_ms INTEGER)",
+      "CREATE INDEX conflicts_by_resource ON conflicts (type, id, status)",
+      "CREATE TABLE sync_state ("
+      " type TEXT NOT NULL, id TEXT NOT NULL,"
+      " remote_version TEXT NOT NULL, content_hash TEXT NOT NULL,"
+      " local_version INTEGER NOT NULL DEFAULT 0, agreed_ms INTEGER NOT NULL,"
+      " PRIMARY KEY (type, id)) WITHOUT ROWID",
+      "CREATE TABLE cursors ("
+      " parent_node_id TEXT PRIMARY KEY, feed TEXT NOT NULL, position TEXT NOT NULL,"
+      " updated_ms INTEGER NOT NULL)",
+      "CREATE TABLE audit ("
+      " audit_id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, operation TEXT NOT NULL,"
+      " type TEXT, id TEXT, local_version INTEGER, remote_version TEXT,"
+      " transport TEXT, outcome TEXT NOT NULL, http_status INTEGER, message TEXT,"
+      " retry_of INTEGER REFERENCES audit (audit_id))",
+      "CREATE INDEX audit_by_time ON audit (at_ms)",
+  };
+  sql.count_meta_tables =
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+  sql.count_tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
+  sql.select_meta = "SELECT value FROM meta WHERE key = ?";
+  sql.insert_meta = "INSERT INTO meta (key, value) VALUES (?, ?)";
+
+  sql.last_seq = "SELECT coalesce(max(seq), 0) FROM changes";
+  sql.select_current =
+      "SELECT version, deleted, last_updated_ms, content_hash FROM resources"
+      " WHERE type = ? AND id = ?";
+  sql.insert_change =
+      "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
+      " content_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  sql.upsert_resource =
+      "INSERT INTO resources (type, id, version, seq, last_updated_ms, deleted, format,"
+      " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,"
+      " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted,"
+      " format = excluded.format, content_hash = excluded.content_hash";
+  sql.select_sync_base = "SELECT remote_version FROM sync_state WHERE type = ? AND id = ?";
+  sql.insert_outbox =
+      "INSERT INTO outbox (seq, type, id, version, state, attempts, next_attempt_ms,"
+      " last_http_status, outcome, correlation_id, base_remote_version)"
+      " VALUES (?, ?, ?, ?, 'pending', 0, 0, 0, '', ?, ?)";
+
+  const std::string resource_columns_of_changes =
+      "c.type, c.id, c.version, c.at_ms, c.deleted, c.format, c.content_hash";
+  sql.get_current =
+      "SELECT r.type, r.id, r.version, r.last_updated_ms, r.deleted, r.format, r.content_hash,"
+      " c.body FROM resources r JOIN changes c ON c.seq = r.seq"
+      " WHERE r.type = ? AND r.id = ?";
+  sql.get_version = "SELECT " + resource_columns_of_changes +
+                    ", c.body FROM changes c WHERE c.type = ? AND c.id = ? AND c.version = ?";
+  sql.history = "SELECT " + resource_columns_of_changes +
+                ", c.body FROM changes c WHERE c.type = ? AND c.id = ? ORDER BY c.version DESC";
+  sql.changes =
+      "SELECT c.seq, c.action, c.origin, " + resource_columns_of_changes +
+      ", CASE WHEN ? <> 0 THEN c.body ELSE '' END FROM changes c"
+      " WHERE c.seq > ? AND (? = 0 OR c.type IN (SELECT value FROM json_each(?)))"
+      " AND c.at_ms >= ? ORDER BY c.seq LIMIT ?";
+  const std::string search_where =
+      " FROM resources r JOIN changes c ON c.seq = r.seq"
+      " WHERE r.type = ? AND (? = 0 OR r.id IN (SELECT value FROM json_each(?)))"
+      " AND r.last_updated_ms >= ? AND r.last_updated_ms < ? AND (? <> 0 OR r.deleted = 0)";
+  sql.search =
+      "SELECT r.type, r.id, r.version, r.last_updated_ms, r.deleted, r.format, r.content_hash,"
+      " c.body" + search_where + " ORDER BY r.id LIMIT ? OFFSET ?";
+  sql.search_count = "SELECT count(*)" + search_where;
+  sql.stats =
+      "SELECT type, sum(1 - deleted), sum(deleted) FROM resources GROUP BY type ORDER BY type";
+  sql.outbox_pending_count = "SELECT count(*) FROM outbox WHERE state = 'pending'";
+  sql.pending_outbox =
+      "SELECT seq, type, id, version, state FROM outbox WHERE state = 'pending'"
+      " ORDER BY seq LIMIT ?";
+
+  sql.check_current_pointer =
+      "SELECT (SELECT count(*) FROM resources r WHERE NOT EXISTS ("
+      "   SELECT 1 FROM changes c WHERE c.seq = r.seq AND c.type = r.type AND c.id = r.id"
+      "   AND c.version = r.version AND c.deleted = r.deleted"
+      "   AND c.content_hash = r.content_hash)"
+      "  OR r.version <> (SELECT max(c.version) FROM changes c"
+      "                   WHERE c.type = r.type AND c.id = r.id))"
+      " + (SELECT count(*) FROM (SELECT DISTINCT type, id FROM changes) k"
+      "    WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.type = k.type AND r.id = k.id))";
+  sql.check_version_gaps =
+      "SELECT count(*) FROM (SELECT count(*) AS n, min(version) AS lo, max(version) AS hi"
+      " FROM changes GROUP BY type, id) g WHERE g.lo <> 1 OR g.hi <> g.n";
+  sql.check_seq_range = "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM changes";
+  sql.check_missing_outbox =
+      "SELECT count(*) FROM changes c WHERE c.origin = ?"
+      " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.seq = c.seq)";
+  sql.check_stray_outbox =
+      "SELECT count(*) FROM outbox o WHERE NOT EXISTS ("
+      " SELECT 1 FROM changes c WHERE c.seq = o.seq AND c.origin = ?"
+      " AND c.type = o.type AND c.id = o.id AND c.version = o.version)";
+  sql.engine_check = "PRAGMA quick_check";
+  return sql;
+}
+
+}  // namespace
+
+const StoreSql& SqliteSql() {
+  static const StoreSql* const sql = new StoreSql(MakeSqliteSql());
+  return *sql;
+}
+
+}  // namespace fhirsync::store

@@ -1,0 +1,97 @@
+// The SQL text one LocalStore backend speaks (internal header).
+//
+// PocoLocalStore runs the same statements on every backend; only their text
+// differs (placeholders, types, JSON functions). Each backend keeps all of
+// its SQL in one file that fills one StoreSql: sqlite_sql.cc and
+// postgres_sql.cc. No statement is ever built from values: every value is a
+// bound parameter, and list filters pass a JSON array as one parameter.
+//
+// Parameter and column orders are the contract between this struct and
+// PocoLocalStore; each field says them.
+
+#ifndef FHIRSYNC_STORE_STORE_SQL_H_
+#define FHIRSYNC_STORE_STORE_SQL_H_
+
+#include <string>
+#include <vector>
+
+namespace fhirsync::store {
+
+// The schema version this build writes; stored in meta('schema_version').
+inline constexpr int kSchemaVersion = 1;
+
+struct StoreSql {
+  // DDL creating every table and index of kSchemaVersion, run in order in
+  // one write transaction on an empty database.
+  std::vector<std::string> create_schema;
+  // () -> count of tables named 'meta' in the current schema.
+  std::string count_meta_tables;
+  // () -> count of all tables (to tell an empty database from a foreign one).
+  std::string count_tables;
+  // (key) -> value.
+  std::string select_meta;
+  // (key, value).
+  std::string insert_meta;
+
+  // Write path, prepared once on the write session and reused.
+  // () -> max seq or 0.
+  std::string last_seq;
+  // (type, id) -> version, deleted, last_updated_ms, content_hash.
+  std::string select_current;
+  // (seq, type, id, version, action, at_ms, origin, format, deleted,
+  //  content_hash, body).
+  std::string insert_change;
+  // (type, id, version, seq, last_updated_ms, deleted, format, content_hash):
+  // insert or replace the current pointer.
+  std::string upsert_resource;
+  // (type, id) -> remote_version agreed with the parent (sync_state).
+  std::string select_sync_base;
+  // (seq, type, id, version, correlation_id, base_remote_version).
+  std::string insert_outbox;
+
+  // Reads. "Resource columns" are: type, id, version, last_updated_ms,
+  // deleted, format, content_hash, body.
+  // (type, id) -> resource columns of the current version.
+  std::string get_current;
+  // (type, id, version) -> resource columns.
+  std::string get_version;
+  // (type, id) -> resource columns of every version, newest first.
+  std::string history;
+  // (with_bodies 0/1, after_seq, has_types 0/1, types JSON array, since_ms,
+  //  limit) -> seq, action, origin, then resource columns.
+  std::string changes;
+  // (type, has_ids 0/1, ids JSON array, from_ms, to_ms, include_deleted 0/1,
+  //  limit, offset) -> resource columns ordered by id.
+  std::string search;
+  // The same first six parameters -> count.
+  std::string search_count;
+  // () -> type, live, deleted ordered by type.
+  std::string stats;
+  // () -> count of pending outbox rows.
+  std::string outbox_pending_count;
+  // (limit) -> seq, type, id, version, state.
+  std::string pending_outbox;
+
+  // Integrity checks, each () -> a count of offending rows, except where said.
+  // Resources whose version/seq is not the newest change of that resource,
+  // or changes without a resources row.
+  std::string check_current_pointer;
+  // Resources whose versions are not exactly 1..n.
+  std::string check_version_gaps;
+  // () -> count, min seq, max seq of changes.
+  std::string check_seq_range;
+  // (node_id) -> local changes without an outbox row.
+  std::string check_missing_outbox;
+  // (node_id) -> outbox rows of changes not made here, or of no change, or
+  // naming a different type/id/version than their change.
+  std::string check_stray_outbox;
+  // Optional engine check (SQLite's quick_check) -> rows, "ok" when fine.
+  std::string engine_check;
+};
+
+const StoreSql& SqliteSql();
+const StoreSql& PostgresSql();
+
+}  // namespace fhirsync::store
+
+#endif  // FHIRSYNC_STORE_STORE_SQL_H_

@@ -1,0 +1,169 @@
+#include "store/write_planner.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include <utility>
+
+#include "core/text_util.h"
+#include "fhirsync/resource.h"
+
+namespace fhirsync::store {
+namespace {
+
+Status CheckBodySize(const WriteOp& op, std::size_t max_body_bytes) {
+  if (op.body.size() > max_body_bytes) {
+    return ResourceExhaustedError("body is " + std::to_string(op.body.size()) +
+                                  " bytes, over the cap of " + std::to_string(max_body_bytes) +
+                                  " bytes (store.max_body_bytes)");
+  }
+  return Status::Ok();
+}
+
+StatusOr<PreparedOp> PrepareFhirPut(const WriteOp& op, std::size_t max_body_bytes,
+                                    PreparedOp prepared) {
+  FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc, ParseFhirBody(op.body, max_body_bytes));
+  if (doc.resource_type != op.type) {
+    return InvalidArgumentError("body resourceType '" + EscapeForMessage(doc.resource_type) +
+                                "' does not match the type '" + EscapeForMessage(op.type) +
+                                "' it is written as");
+  }
+  if (!doc.id.empty() && doc.id != op.id) {
+    return InvalidArgumentError(
+        "body id '" + EscapeForMessage(doc.id) + "' does not match the id '" +
+        EscapeForMessage(op.id) + "' it is written as" +
+        (op.id.empty() ? " (none given: give the id, or leave it out of the body)" : ""));
+  }
+  prepared.fhir.emplace(std::move(doc));
+  return prepared;
+}
+
+StatusOr<PreparedOp> PrepareRestPut(const WriteOp& op, std::size_t max_body_bytes,
+                                    PreparedOp prepared) {
+  FHIRSYNC_RETURN_IF_ERROR(CheckBodySize(op, max_body_bytes));
+  // Only a well-formedness check: OpenMRS REST bodies are stored verbatim.
+  rapidjson::Document json;
+  json.Parse(op.body.data(), op.body.size());
+  if (json.HasParseError()) {
+    return InvalidArgumentError(std::string("body is not valid JSON: ") +
+                                rapidjson::GetParseError_En(json.GetParseError()) + " (at byte " +
+                                std::to_string(json.GetErrorOffset()) + ")");
+  }
+  if (!json.IsObject()) return InvalidArgumentError("body is not a JSON object");
+  prepared.opaque_hash = HashOpaqueBody(op.body);
+  return prepared;
+}
+
+}  // namespace
+
+std::string EntryLabel(std::size_t index, const std::string& type, const std::string& id) {
+  return "entry " + std::to_string(index + 1) + " (" + EscapeForMessage(type, 64) + "/" +
+         EscapeForMessage(id, 70) + ")";
+}
+
+StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes) {
+  PreparedOp prepared;
+  prepared.op = &op;
+  if (op.format == ResourceFormat::kFhirJson) {
+    FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(op.type));
+  } else {
+    FHIRSYNC_RETURN_IF_ERROR(ValidateRestResourceName(op.type));
+  }
+  if (op.kind == WriteOp::Kind::kDelete) {
+    if (op.id.empty()) return InvalidArgumentError("a delete needs an id");
+    FHIRSYNC_RETURN_IF_ERROR(ValidateId(op.id));
+    prepared.id = op.id;
+    return prepared;
+  }
+  if (!op.id.empty()) FHIRSYNC_RETURN_IF_ERROR(ValidateId(op.id));
+  if (op.expected_version && *op.expected_version < 0) {
+    return InvalidArgumentError("expected version " + std::to_string(*op.expected_version) +
+                                " is negative");
+  }
+  if (op.format == ResourceFormat::kFhirJson) {
+    FHIRSYNC_ASSIGN_OR_RETURN(prepared, PrepareFhirPut(op, max_body_bytes, std::move(prepared)));
+  } else {
+    FHIRSYNC_ASSIGN_OR_RETURN(prepared, PrepareRestPut(op, max_body_bytes, std::move(prepared)));
+  }
+  // The id is assigned only after the body passed, so a body id check above
+  // compares against what the caller gave.
+  prepared.id = op.id.empty() ? NewUuid() : op.id;
+  return prepared;
+}
+
+StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
+                                      WriteContext& context) {
+  const WriteOp& op = *prepared.op;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::optional<CurrentVersion> current,
+                            target.Current(op.type, prepared.id));
+  const std::int64_t current_version = current ? current->version : 0;
+  if (op.expected_version && *op.expected_version != current_version) {
+    return AbortedError("version conflict: expected version " +
+                        std::to_string(*op.expected_version) + " but the current version is " +
+                        (current ? std::to_string(current_version)
+                                 : std::string("0 (it does not exist)")));
+  }
+
+  WriteResult result;
+  result.type = op.type;
+  result.id = prepared.id;
+
+  NewVersion next;
+  next.seq = context.next_seq;
+  next.type = op.type;
+  next.id = prepared.id;
+  next.version = current_version + 1;
+  next.at_ms = context.now_ms;
+  next.origin = context.origin;
+  next.format = op.format;
+  next.queue_outbox = context.queue_outbox;
+
+  if (op.kind == WriteOp::Kind::kDelete) {
+    if (!current) {
+      return NotFoundError(EscapeForMessage(op.type) + "/" + EscapeForMessage(prepared.id) +
+                           " does not exist");
+    }
+    if (current->deleted) {  // deleting a tombstone changes nothing
+      result.version = current->version;
+      result.seq = 0;
+      result.action = ChangeAction::kDelete;
+      result.changed = false;
+      result.last_updated_ms = current->last_updated_ms;
+      return result;
+    }
+    next.action = ChangeAction::kDelete;
+    next.deleted = true;
+  } else {
+    if (prepared.fhir) {
+      StampedBody stamped =
+          StampFhirBody(*prepared.fhir, prepared.id, next.version, context.now_ms);
+      next.body = std::move(stamped.body);
+      next.content_hash = std::move(stamped.content_hash);
+    } else {
+      next.body = op.body;
+      next.content_hash = prepared.opaque_hash;
+    }
+    if (current && !current->deleted && current->content_hash == next.content_hash) {
+      result.version = current->version;
+      result.seq = 0;
+      result.action = ChangeAction::kUpdate;
+      result.changed = false;
+      result.last_updated_ms = current->last_updated_ms;
+      return result;
+    }
+    // Writing over a tombstone brings the resource back: a create again.
+    next.action =
+        current && !current->deleted ? ChangeAction::kUpdate : ChangeAction::kCreate;
+  }
+
+  result.version = next.version;
+  result.seq = next.seq;
+  result.action = next.action;
+  result.changed = true;
+  result.last_updated_ms = next.at_ms;
+  FHIRSYNC_RETURN_IF_ERROR(target.Append(next));
+  ++context.next_seq;
+  return result;
+}
+
+}  // namespace fhirsync::store

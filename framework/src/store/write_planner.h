@@ -1,0 +1,102 @@
+// The write rules every LocalStore backend follows, kept in one place:
+// input validation, id assignment, body stamping and hashing, the
+// expected-version check, no-op detection and tombstones (internal header).
+//
+// A backend supplies only storage through WriteTarget (look up the current
+// version, append a new one); this file decides what to append. Because both
+// backends call the same code, a FHIR body is stamped, hashed and versioned
+// identically whichever database holds it.
+//
+// Thread safety: PrepareOp is a pure function; ApplyPreparedOp runs inside
+// one write transaction owned by the caller.
+
+#ifndef FHIRSYNC_STORE_WRITE_PLANNER_H_
+#define FHIRSYNC_STORE_WRITE_PLANNER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/fhir_json.h"
+#include "fhirsync/local_store.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync::store {
+
+// A WriteOp that passed every check that needs no database.
+struct PreparedOp {
+  const WriteOp* op = nullptr;
+  std::string id;  // op->id, or a new UUID for a put without one
+  // Set for a FHIR put: the parsed body, stamped once the version is known.
+  std::optional<FhirDocument> fhir;
+  // Set for an OpenMRS REST put: the hash of the verbatim body.
+  std::string opaque_hash;
+};
+
+// "entry 3 (Patient/x)": how errors name an op (1-based, escaped).
+std::string EntryLabel(std::size_t index, const std::string& type, const std::string& id);
+
+// Validates one op: the type name for its format, the id (FHIR's rule; a
+// delete needs one), the body (size cap, JSON, resourceType == op.type, a
+// body id == op.id). InvalidArgument or ResourceExhausted naming the
+// problem, without the entry label (the caller adds it).
+StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes);
+
+// What a backend knows about the current version of a resource.
+struct CurrentVersion {
+  std::int64_t version = 0;
+  bool deleted = false;
+  std::int64_t last_updated_ms = 0;
+  std::string content_hash;
+};
+
+// One new version to store: a `changes` row, the `resources` pointer and,
+// when `queue_outbox`, an `outbox` row, all in the caller's transaction.
+struct NewVersion {
+  std::int64_t seq = 0;
+  std::string type;
+  std::string id;
+  std::int64_t version = 0;
+  ChangeAction action = ChangeAction::kCreate;
+  std::int64_t at_ms = 0;
+  std::string origin;
+  ResourceFormat format = ResourceFormat::kFhirJson;
+  bool deleted = false;
+  std::string content_hash;
+  std::string body;  // empty for a tombstone
+  bool queue_outbox = false;
+};
+
+// The storage side of one open write transaction.
+class WriteTarget {
+ public:
+  virtual ~WriteTarget() = default;
+  // The current version, or nullopt if the resource never existed.
+  virtual StatusOr<std::optional<CurrentVersion>> Current(const std::string& type,
+                                                          const std::string& id) = 0;
+  // Stores `version` (moved from; the target may keep its strings).
+  virtual Status Append(NewVersion& version) = 0;
+};
+
+// Per-transaction state: the next seq to hand out (dense, starting at the
+// highest committed seq + 1, read under the backend's write lock), the
+// transaction's time, and where the write came from.
+struct WriteContext {
+  std::int64_t next_seq = 1;
+  std::int64_t now_ms = 0;
+  std::string origin;         // this node's id or WriteOptions::from_node
+  bool queue_outbox = true;   // false for a write from the parent
+};
+
+// Applies the version rules to one prepared op: Aborted on an
+// expected_version mismatch (naming both versions), NotFound for a delete of
+// a resource that never existed, a no-op (changed = false) for a put with the
+// current content or a delete of a deleted resource; otherwise appends the
+// next version with the next seq. Errors carry no entry label.
+StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
+                                      WriteContext& context);
+
+}  // namespace fhirsync::store
+
+#endif  // FHIRSYNC_STORE_WRITE_PLANNER_H_

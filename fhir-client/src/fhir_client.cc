@@ -15,6 +15,7 @@
 
 #include "core/text_util.h"
 #include "fhir_wire.h"
+#include "fhirsync/http_status.h"
 #include "fhirsync/resource.h"
 #include "http_transport.h"
 
@@ -55,28 +56,6 @@ Status CheckTypeAndId(std::string_view type, std::string_view id) {
 bool FhirCapabilities::Supports(const std::string& type, const std::string& interaction) const {
   auto it = interactions.find(type);
   return it != interactions.end() && it->second.count(interaction) > 0;
-}
-
-StatusCode StatusCodeForHttp(int http_status) {
-  if (http_status >= 200 && http_status < 300) return StatusCode::kOk;
-  switch (http_status) {
-    case 401: return StatusCode::kUnauthenticated;
-    case 403: return StatusCode::kPermissionDenied;
-    case 404:
-    case 410: return StatusCode::kNotFound;
-    case 405:
-    case 501: return StatusCode::kUnimplemented;
-    case 408:
-    case 429: return StatusCode::kUnavailable;
-    case 409:
-    case 412: return StatusCode::kAborted;
-    case 422: return StatusCode::kFailedPrecondition;
-    case 504: return StatusCode::kDeadlineExceeded;
-    default: break;
-  }
-  if (http_status >= 500) return StatusCode::kUnavailable;
-  if (http_status >= 300 && http_status < 400) return StatusCode::kUnimplemented;  // redirects are not followed
-  return StatusCode::kInvalidArgument;
 }
 
 class FhirClient::Impl {
@@ -144,7 +123,7 @@ class FhirClient::Impl {
       result.version_id = MetaVersionId(result.body);
     }
     result.outcome_text = OperationOutcomeText(result.body);
-    StatusCode code = StatusCodeForHttp(answer.status);
+    StatusCode code = StatusCodeForHttpStatus(answer.status);
     if (code != StatusCode::kOk) {
       std::string message =
           label + ": HTTP " + std::to_string(answer.status) + " " + answer.reason;
@@ -289,7 +268,7 @@ class FhirClient::Impl {
       result.outcome_text = answer.outcome_text;
       result.location = answer.location;
       result.version_id = VersionFromEtag(answer.etag);
-      StatusCode code = StatusCodeForHttp(answer.http_status);
+      StatusCode code = StatusCodeForHttpStatus(answer.http_status);
       std::string item = "GET " + std::string(type) + "/" + ids[i];
       if (code == StatusCode::kOk && answer.has_resource && answer.resource.id != ids[i]) {
         code = StatusCode::kInvalidArgument;
@@ -372,7 +351,13 @@ class FhirClient::Impl {
         FHIRSYNC_RETURN_IF_ERROR(ParseInstant(since).status().WithContext(label + " _since"));
       }
       target = (type.empty() ? base_path_ : Target(type)) + "/_history";
-      if (!since.empty()) target += "?_since=" + EncodeQueryValue(since);
+      std::string query;
+      if (!since.empty()) query += "_since=" + EncodeQueryValue(since);
+      if (options_.history_page_size > 0) {
+        query += (query.empty() ? "" : "&") + std::string("_count=") +
+                 std::to_string(options_.history_page_size);
+      }
+      if (!query.empty()) target += "?" + query;
     }
     FhirResult call = Interact("GET", target, label);
     if (!call.ok()) return call.status;

@@ -3,7 +3,8 @@
 // id, conditional create, versioned update (If-Match), delete,
 // `_history?_since=` paging and the CapabilityStatement.
 //
-// Every answer becomes a FhirResult whose `status` code follows DESIGN §5:
+// Every answer becomes a FhirResult whose `status` code follows DESIGN §5
+// (StatusCodeForHttpStatus in fhirsync/http_status.h):
 //   2xx                 OK
 //   400 (other 4xx)     kInvalidArgument (dead letter)
 //   401                 kUnauthenticated (pause pushing)
@@ -65,6 +66,7 @@ struct FhirClientOptions {
   bool accept_gzip = true;
   ReadManyMode read_many_mode = ReadManyMode::kAuto;
   std::size_t read_many_chunk = 100;  // ids per batch Bundle / _id search
+  std::size_t history_page_size = 0;  // `_count` of a first _history page; 0 = server default
 };
 
 // The outcome of one interaction.
@@ -94,6 +96,8 @@ struct HistoryEntry {
 };
 
 struct HistoryPage {
+  // In the server's order: FHIR sorts _history newest first, so a reader that
+  // applies changes in order must reverse each page (or collect all pages).
   std::vector<HistoryEntry> entries;
   std::string next_url;  // absolute; empty on the last page
 };
@@ -171,9 +175,6 @@ class FhirClient {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Maps an HTTP status to the Status code of DESIGN §5 (see the file comment).
-StatusCode StatusCodeForHttp(int http_status);
 
 }  // namespace fhirsync::fhir
 

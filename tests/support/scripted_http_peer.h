@@ -2,10 +2,12 @@
 // each request with the next scripted reply (status, headers, body, gzip),
 // or misbehaves on purpose (drops the connection without an answer, cuts the
 // body short, stalls), and records every request it got. It injects faults
-// to test the client's mapping of each outcome; it is not a FHIR server.
+// to test a client's mapping of each outcome; it is not a FHIR server.
+// Header-only; a test target adds ${PROJECT_SOURCE_DIR}/tests to its include
+// path and links Poco::Net.
 
-#ifndef FHIRSYNC_TESTS_FHIR_CLIENT_SCRIPTED_PEER_H_
-#define FHIRSYNC_TESTS_FHIR_CLIENT_SCRIPTED_PEER_H_
+#ifndef FHIRSYNC_TESTS_SUPPORT_SCRIPTED_HTTP_PEER_H_
+#define FHIRSYNC_TESTS_SUPPORT_SCRIPTED_HTTP_PEER_H_
 
 #include <deque>
 #include <functional>
@@ -27,7 +29,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
 
-namespace fhirsync::fhir::testing {
+namespace fhirsync::testing {
 
 struct Reply {
   Reply() = default;
@@ -39,6 +41,7 @@ struct Reply {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool gzip = false;            // compress when the request accepts gzip
+  bool chunked = false;         // Transfer-Encoding: chunked instead of Content-Length
   bool drop = false;            // close the connection without any answer
   long cut_after = -1;          // send only this many body bytes, then close
   long stall_ms = 0;            // wait this long (or until teardown) before answering
@@ -128,7 +131,11 @@ class ScriptedPeer {
       response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
       for (const auto& [name, value] : reply.headers) response.set(name, value);
       if (!body.empty()) response.setContentType("application/fhir+json");
-      response.setContentLength(static_cast<std::streamsize>(body.size()));
+      if (reply.chunked) {
+        response.setChunkedTransferEncoding(true);
+      } else {
+        response.setContentLength(static_cast<std::streamsize>(body.size()));
+      }
       if (reply.cut_after >= 0) {
         response.setKeepAlive(false);
         std::ostream& out = response.send();
@@ -164,6 +171,6 @@ class ScriptedPeer {
   std::vector<RecordedRequest> requests_;
 };
 
-}  // namespace fhirsync::fhir::testing
+}  // namespace fhirsync::testing
 
-#endif  // FHIRSYNC_TESTS_FHIR_CLIENT_SCRIPTED_PEER_H_
+#endif  // FHIRSYNC_TESTS_SUPPORT_SCRIPTED_HTTP_PEER_H_

@@ -1,0 +1,61 @@
+// HttpPageFetcher: the FeedPageFetcher a child uses to read its parent's
+// Atom feed over HTTP/1.1 (Poco, keep-alive, Basic or bearer auth, gzip),
+// handing the body to the reader chunk by chunk as it arrives, so a page is
+// never held whole in memory (the reader's size cap applies to the decoded
+// bytes, which also stops a gzip bomb).
+//
+// Only the path and query of a page URL are used: every request goes to the
+// configured parent origin. Credentials therefore never follow a link to
+// another host, and a parent whose links name a host the child cannot
+// resolve (a proxy, an internal name) still works.
+//
+// Errors (each message starts "GET <url>: "): the HTTP status mapped by
+// StatusCodeForHttpStatus (401 kUnauthenticated, 403 kPermissionDenied, 404
+// kNotFound, 5xx kUnavailable, ...); no connection kUnavailable; a timeout
+// kDeadlineExceeded; a body cut short kUnavailable; or the sink's own error.
+//
+// Thread safety: Fetch() may be called from several threads; calls are
+// serialised on the one connection.
+
+#ifndef FHIRSYNC_FEED_HTTP_PAGE_FETCHER_H_
+#define FHIRSYNC_FEED_HTTP_PAGE_FETCHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fhirsync/feed/feed_navigator.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync::feed {
+
+struct HttpPageFetcherOptions {
+  std::string parent_url;  // "http://parent:8080": scheme, host and port are used
+  std::string username;    // Basic auth when set (and no bearer token)
+  std::string password;
+  std::string bearer_token;
+  int connect_timeout_ms = 10000;
+  int io_timeout_ms = 30000;
+  int keep_alive_idle_ms = 4000;  // reopen a connection idle longer than this
+  bool accept_gzip = true;
+};
+
+class HttpPageFetcher : public FeedPageFetcher {
+ public:
+  // An invalid parent_url makes every Fetch() return kInvalidArgument.
+  explicit HttpPageFetcher(HttpPageFetcherOptions options);
+  ~HttpPageFetcher() override;
+
+  Status Fetch(const std::string& url, const ChunkSink& sink) override;
+
+  // TCP connections opened so far (1 for many fetches with keep-alive).
+  std::int64_t connections_opened() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fhirsync::feed
+
+#endif  // FHIRSYNC_FEED_HTTP_PAGE_FETCHER_H_

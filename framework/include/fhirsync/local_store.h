@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "fhirsync/audit_log.h"
 #include "fhirsync/config.h"
 #include "fhirsync/resource.h"
 #include "fhirsync/status.h"
@@ -115,18 +116,134 @@ struct StoreStats {
   std::int64_t outbox_pending = 0;
 };
 
-// One queued local change. Later issues add attempts, states and outcomes.
+// One queued local change and where it stands (see the push section below
+// for its states).
 struct OutboxItem {
   std::int64_t seq = 0;  // the change it sends
   std::string type;
   std::string id;
   std::int64_t version = 0;
-  std::string state;  // "pending"
+  std::string state;  // kOutboxPending, kOutboxDead, ...
+  // Filled by ListOutbox() (PendingOutbox() leaves them default):
+  std::string base_remote_version;  // the parent's version when it was queued
+  int attempts = 0;
+  std::int64_t next_attempt_ms = 0;  // not sent before this time
+  int last_http_status = 0;          // 0: no HTTP answer (yet)
+  std::string outcome;               // class of the last answer ("transient", ...)
+  std::string message;               // its text (OperationOutcome, network error)
+  std::string correlation_id;        // kept across retries and re-queues
+  bool force = false;                // send without If-Match (operator's forced retry)
+  ChangeAction action = ChangeAction::kUpdate;
+  std::int64_t at_ms = 0;            // when the change was made
+  std::string body;                  // only when asked for; empty for a delete
+  std::string content_hash;          // of the version it sends
 };
 
 struct ImportSummary {
   std::int64_t written = 0;    // new versions
   std::int64_t unchanged = 0;  // same content as the current version
+};
+
+
+// ---- Push section (SyncPushService and the operator actions) ----
+//
+// Outbox states. An item is created kOutboxPending with its change. The pull
+// side treats kOutboxPending and kOutboxDead as "a local change the parent
+// does not have yet": a pull never overwrites such a resource.
+inline constexpr char kOutboxPending[] = "pending";  // to send, or to retry at next_attempt_ms
+inline constexpr char kOutboxDead[] = "dead";        // dead letter: waits for an operator
+inline constexpr char kOutboxSent[] = "sent";        // the parent accepted it
+inline constexpr char kOutboxDiscarded[] = "discarded";  // the operator kept the server copy
+// Superseded by a newer local version made by a merge or a resolution
+// (which is queued in its place, with the same correlation id).
+inline constexpr char kOutboxReplaced[] = "replaced";
+
+struct OutboxQuery {
+  std::vector<std::string> states;  // empty: every state
+  std::string type;                 // empty: any; with `id`: one resource
+  std::string id;
+  std::int64_t after_seq = 0;
+  std::int64_t limit = 1000;
+  // Only pending items no dead letter of the same resource precedes, due at
+  // or before this time (the push service's view); nullopt: no such filter.
+  std::optional<std::int64_t> due_at_ms;
+  bool with_bodies = false;
+};
+
+// What this node last agreed with its parent about one resource: local
+// version `local_version` is the parent's `remote_version`.
+struct SyncState {
+  std::string type;
+  std::string id;
+  std::string remote_version;
+  std::string content_hash;
+  std::int64_t local_version = 0;
+  std::int64_t agreed_ms = 0;
+};
+
+inline constexpr char kConflictOpen[] = "open";
+inline constexpr char kConflictResolved[] = "resolved";
+
+// A local change and a server copy that could not be merged.
+struct ConflictRecord {
+  std::int64_t conflict_id = 0;  // assigned by the store
+  std::string type;
+  std::string id;
+  std::int64_t outbox_seq = 0;  // the dead-lettered item; 0 for a pull-side conflict
+  std::int64_t base_version = 0;
+  std::string base_body;
+  std::int64_t local_version = 0;
+  std::string local_body;
+  std::string remote_version;
+  std::string remote_body;  // empty when the server copy is deleted
+  std::string status = kConflictOpen;
+  std::int64_t created_ms = 0;
+  std::int64_t resolved_ms = 0;
+};
+
+// One outbox item's move to a new state.
+struct OutboxTransition {
+  std::int64_t seq = 0;
+  std::string state;
+  bool count_attempt = false;  // attempts + 1 (an answer, or none, was had)
+  int http_status = 0;
+  std::string outcome;
+  std::string message;
+  std::int64_t next_attempt_ms = 0;
+  std::optional<bool> force;  // nullopt: unchanged
+};
+
+// Everything one push step changes, applied by RecordPush() in ONE
+// transaction, in this order: server_copy, local_write, transitions, agreed,
+// new_conflict, resolve_conflict_id, pause, audit.
+struct PushRecord {
+  // The parent's copy written locally as a change from `parent_node_id`
+  // (no outbox row): a discard, a resolution, or the base of a merge. A
+  // kDelete op restores a server-side deletion.
+  std::optional<WriteOp> server_copy;
+  // Then a local change (queued) whose outbox row takes `correlation_id`.
+  std::optional<WriteOp> local_write;
+  std::string parent_node_id;
+  std::string correlation_id;
+  std::vector<OutboxTransition> transitions;
+  // Upserts sync_state rows; a local_version of 0 means "the version
+  // server_copy was written as".
+  std::vector<SyncState> agreed;
+  std::optional<ConflictRecord> new_conflict;
+  std::int64_t resolve_conflict_id = 0;  // marks that conflict resolved
+  // Sets (a message) or clears ("") the node's push pause.
+  std::optional<std::string> pause;
+  // Written last; a record whose retry_of is negative -k points at the k-th
+  // (1-based) row of this same list, and local_version 0 with a write takes
+  // the version that write made.
+  std::vector<AuditRecord> audit;
+};
+
+struct PushRecordResult {
+  std::optional<WriteResult> server_copy;
+  std::optional<WriteResult> local_write;
+  std::int64_t conflict_id = 0;
+  std::vector<std::int64_t> audit_ids;
 };
 
 class LocalStore {
@@ -171,6 +288,29 @@ class LocalStore {
 
   // Pending outbox items, ascending by seq.
   virtual StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) = 0;
+
+  // ---- Push section ----
+  // Outbox items matching `query`, ascending by seq.
+  virtual StatusOr<std::vector<OutboxItem>> ListOutbox(const OutboxQuery& query);
+  // The sync_state row; nullopt when this node never agreed a version of
+  // the resource with its parent.
+  virtual StatusOr<std::optional<SyncState>> GetSyncState(const std::string& type,
+                                                          const std::string& id);
+  // Conflicts, newest first; `status` empty: every status.
+  virtual StatusOr<std::vector<ConflictRecord>> ListConflicts(const std::string& status,
+                                                              std::int64_t limit);
+  // NotFound naming the id when there is no such conflict.
+  virtual StatusOr<ConflictRecord> GetConflict(std::int64_t conflict_id);
+  // Applies `record` in one transaction (see PushRecord): all or nothing.
+  // The writes fail as Write() does (e.g. Aborted when their
+  // expected_version does not match: a newer local edit came in).
+  virtual StatusOr<PushRecordResult> RecordPush(const PushRecord& record);
+  // The push pause message; empty when pushing is not paused.
+  virtual StatusOr<std::string> PushPause();
+  // Audit rows (see fhirsync/audit_log.h); the store assigns id and time.
+  virtual StatusOr<std::int64_t> AppendAudit(const AuditRecord& record);
+  virtual StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditQuery& query);
+  // Stores without a push section return Unimplemented from all of these.
 
   // Verifies the store's invariants, for operators and crash tests: every
   // current row points at the newest version of its resource, each

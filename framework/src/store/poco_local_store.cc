@@ -127,6 +127,7 @@ Status PocoLocalStore::Initialize(const std::string& node_id, const std::string&
       for (const std::string& ddl : sql_.create_schema) {
         write_session_ << ddl, Poco::Data::Keywords::now;
       }
+      MigrateLocked(1);
       std::string key = "schema_version";
       std::string value = std::to_string(kSchemaVersion);
       write_session_ << sql_.insert_meta, use(key), use(value), Poco::Data::Keywords::now;
@@ -157,7 +158,12 @@ Status PocoLocalStore::Initialize(const std::string& node_id, const std::string&
                                        std::to_string(kSchemaVersion) +
                                        "; use a newer fhirsync");
       }
-      // Later issues migrate older versions here, inside this transaction.
+      if (version < kSchemaVersion) {
+        MigrateLocked(version);
+        std::string value = std::to_string(kSchemaVersion);
+        write_session_ << sql_.push->upsert_meta, use(key), use(value),
+            Poco::Data::Keywords::now;
+      }
       key = "node_id";
       write_session_ << sql_.select_meta, use(key), into(recorded_node),
           Poco::Data::Keywords::now;
@@ -465,8 +471,13 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::PendingOutbox(std::int64_t lim
     std::vector<OutboxItem> items;
     items.reserve(seqs.size());
     for (std::size_t i = 0; i < seqs.size(); ++i) {
-      items.push_back(OutboxItem{seqs[i], std::move(types[i]), std::move(ids[i]), versions[i],
-                                 std::move(states[i])});
+      OutboxItem item;
+      item.seq = seqs[i];
+      item.type = std::move(types[i]);
+      item.id = std::move(ids[i]);
+      item.version = versions[i];
+      item.state = std::move(states[i]);
+      items.push_back(std::move(item));
     }
     return items;
   } catch (const Poco::Exception& error) {

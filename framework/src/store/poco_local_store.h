@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "fhirsync/local_store.h"
+#include "store/push_sql.h"
 #include "store/store_sql.h"
 
 namespace fhirsync::store {
@@ -51,6 +52,18 @@ class PocoLocalStore : public LocalStore {
   StatusOr<StoreStats> Stats() override;
   StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
   Status CheckIntegrity() override;
+
+  // Push section (poco_local_store_push.cc).
+  StatusOr<std::vector<OutboxItem>> ListOutbox(const OutboxQuery& query) override;
+  StatusOr<std::optional<SyncState>> GetSyncState(const std::string& type,
+                                                  const std::string& id) override;
+  StatusOr<std::vector<ConflictRecord>> ListConflicts(const std::string& status,
+                                                      std::int64_t limit) override;
+  StatusOr<ConflictRecord> GetConflict(std::int64_t conflict_id) override;
+  StatusOr<PushRecordResult> RecordPush(const PushRecord& record) override;
+  StatusOr<std::string> PushPause() override;
+  StatusOr<std::int64_t> AppendAudit(const AuditRecord& record) override;
+  StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditQuery& query) override;
 
   const std::string& node_id() const { return node_id_; }
 
@@ -81,6 +94,14 @@ class PocoLocalStore : public LocalStore {
                                                       std::size_t first_index,
                                                       const WriteOptions& options);
   void RollbackQuietly();
+  // Push section helpers, inside an open write transaction (they throw Poco
+  // exceptions): `ops` written with `options`; one audit row.
+  StatusOr<std::vector<WriteResult>> WriteInOpenTransaction(std::span<const WriteOp> ops,
+                                                            const WriteOptions& options);
+  std::int64_t InsertAuditLocked(const AuditRecord& record, std::int64_t now_ms);
+  // Runs the push section's schema migrations (from `from_version`) inside
+  // Initialize()'s transaction.
+  void MigrateLocked(int from_version);
   std::int64_t ReadLastSeq(Poco::Data::Session& session);
 
   const StoreSql& sql_;

@@ -1,5 +1,6 @@
 // Every SQL statement of the PostgreSQL backend (see store_sql.h).
 
+#include "store/push_sql.h"
 #include "store/store_sql.h"
 
 namespace fhirsync::store {
@@ -10,6 +11,7 @@ namespace {
 // byte order whatever the database's locale.
 StoreSql MakePostgresSql() {
   StoreSql sql;
+  sql.push = &PostgresPushSql();
   sql.create_schema = {
       "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
       "CREATE TABLE changes ("

@@ -1,5 +1,6 @@
 // Every SQL statement of the SQLite backend (see store_sql.h).
 
+#include "store/push_sql.h"
 #include "store/store_sql.h"
 
 namespace fhirsync::store {
@@ -12,6 +13,7 @@ namespace {
 // current change, and a read of the current body joins on seq.
 StoreSql MakeSqliteSql() {
   StoreSql sql;
+  sql.push = &SqlitePushSql();
   sql.create_schema = {
       "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
       "CREATE TABLE changes ("

@@ -18,10 +18,16 @@
 namespace fhirsync::store {
 
 // The schema version this build writes; stored in meta('schema_version').
-inline constexpr int kSchemaVersion = 1;
+// Version 2 adds the push section's columns (push_sql.h).
+inline constexpr int kSchemaVersion = 2;
+
+struct PushSql;
 
 struct StoreSql {
-  // DDL creating every table and index of kSchemaVersion, run in order in
+  // The push section's statements (push_sql.h) for the same backend.
+  const PushSql* push = nullptr;
+  // DDL creating every table and index of schema version 1 (the push
+  // section migrates it to kSchemaVersion), run in order in
   // one write transaction on an empty database.
   std::vector<std::string> create_schema;
   // () -> count of tables named 'meta' in the current schema.

@@ -28,7 +28,8 @@ namespace fhirsync {
 class TransportPlugin;
 
 inline constexpr std::uint32_t kPluginAbiMajor = 1;
-inline constexpr std::uint32_t kPluginAbiMinor = 0;
+// Minor 1: TransportPlugin::WriteMany.
+inline constexpr std::uint32_t kPluginAbiMinor = 1;
 
 #define FHIRSYNC_PLUGIN_STRINGIFY_INNER_(x) #x
 #define FHIRSYNC_PLUGIN_STRINGIFY_(x) FHIRSYNC_PLUGIN_STRINGIFY_INNER_(x)

@@ -161,6 +161,13 @@ struct ChangePage : CallOutcome {
   bool more = false;          // true: another page is ready at once
 };
 
+// One write of a WriteMany() call.
+struct WriteRequest {
+  TransportOperation operation = TransportOperation::kUpdate;  // kCreate, kUpdate or kDelete
+  RemoteResource resource;  // type and id always; body for a create or update
+  std::string expected_version;  // as for Update() and Delete(); ignored by a create
+};
+
 class TransportPlugin {
  public:
   virtual ~TransportPlugin() = default;
@@ -207,6 +214,38 @@ class TransportPlugin {
   // start). InvalidArgument when `since` is not a position this remote made.
   virtual ChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
     return Unsupported<ChangePage>(TransportOperation::kHistory);
+  }
+
+  // ABI minor 1. Several writes in as few round trips as the remote allows
+  // (a FHIR batch Bundle), each judged on its own: one result per request,
+  // in request order, each with its own status, as Create()/Update()/
+  // Delete() would have answered it. If the round trip itself fails, every
+  // result carries that failure. The default sends them one at a time.
+  virtual std::vector<RemoteWriteResult> WriteMany(const std::vector<WriteRequest>& requests) {
+    std::vector<RemoteWriteResult> results;
+    results.reserve(requests.size());
+    for (const WriteRequest& request : requests) {
+      switch (request.operation) {
+        case TransportOperation::kCreate:
+          results.push_back(Create(request.resource));
+          break;
+        case TransportOperation::kUpdate:
+          results.push_back(Update(request.resource, request.expected_version));
+          break;
+        case TransportOperation::kDelete:
+          results.push_back(
+              Delete(request.resource.type, request.resource.id, request.expected_version));
+          break;
+        default: {
+          RemoteWriteResult result;
+          result.status = Status(StatusCode::kInvalidArgument,
+                                 "WriteMany carries create, update and delete, not " +
+                                     std::string(TransportOperationName(request.operation)));
+          results.push_back(std::move(result));
+        }
+      }
+    }
+    return results;
   }
 
  protected:

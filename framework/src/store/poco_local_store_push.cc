@@ -1,0 +1,431 @@
+// PocoLocalStore's push section: outbox states, sync_state, conflicts, the
+// push pause and the audit log, for both backends (SQL in push_sql.cc).
+
+#include <Poco/Data/Binding.h>
+#include <Poco/Data/Extraction.h>
+#include <Poco/Data/Statement.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <limits>
+#include <utility>
+
+#include "core/text_util.h"
+#include "store/batch_writer.h"
+#include "store/poco_local_store.h"
+#include "store/write_planner.h"
+
+namespace fhirsync::store {
+namespace {
+
+using Poco::Data::Statement;
+using Poco::Data::Keywords::into;
+using Poco::Data::Keywords::now;
+using Poco::Data::Keywords::use;
+
+constexpr char kPauseKey[] = "push_paused";
+
+std::string JsonList(const std::vector<std::string>& values) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartArray();
+  for (const std::string& value : values) {
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+ChangeAction ActionFromText(const std::string& text) {
+  if (text == "CREATED") return ChangeAction::kCreate;
+  if (text == "DELETED") return ChangeAction::kDelete;
+  return ChangeAction::kUpdate;
+}
+
+// The conflict columns of push_sql.h, extracted into vectors.
+struct ConflictColumns {
+  std::vector<Poco::Int64> conflict_id, outbox_seq, base_version, local_version, created_ms,
+      resolved_ms;
+  std::vector<std::string> type, id, base_body, local_body, remote_version, remote_body, status;
+
+  void BindTo(Statement& statement) {
+    statement, into(conflict_id), into(type), into(id), into(outbox_seq), into(base_version),
+        into(base_body), into(local_version), into(local_body), into(remote_version),
+        into(remote_body), into(status), into(created_ms), into(resolved_ms);
+  }
+  std::vector<ConflictRecord> Take() {
+    std::vector<ConflictRecord> records;
+    for (std::size_t i = 0; i < conflict_id.size(); ++i) {
+      ConflictRecord r;
+      r.conflict_id = conflict_id[i];
+      r.type = std::move(type[i]);
+      r.id = std::move(id[i]);
+      r.outbox_seq = outbox_seq[i];
+      r.base_version = base_version[i];
+      r.base_body = std::move(base_body[i]);
+      r.local_version = local_version[i];
+      r.local_body = std::move(local_body[i]);
+      r.remote_version = std::move(remote_version[i]);
+      r.remote_body = std::move(remote_body[i]);
+      r.status = std::move(status[i]);
+      r.created_ms = created_ms[i];
+      r.resolved_ms = resolved_ms[i];
+      records.push_back(std::move(r));
+    }
+    return records;
+  }
+};
+
+}  // namespace
+
+void PocoLocalStore::MigrateLocked(int from_version) {
+  if (from_version < 2) {
+    for (const std::string& ddl : sql_.push->migrate_to_2) {
+      write_session_ << ddl, now;
+    }
+  }
+}
+
+StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& query) {
+  if (query.limit < 0) return InvalidArgumentError("limit must not be negative");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    int with_bodies = query.with_bodies ? 1 : 0;
+    Poco::Int64 after_seq = query.after_seq;
+    int has_states = query.states.empty() ? 0 : 1;
+    std::string states = JsonList(query.states);
+    std::string type = query.type;
+    std::string id = query.type.empty() ? std::string() : query.id;
+    int due_filter = query.due_at_ms ? 1 : 0;
+    Poco::Int64 due_at = query.due_at_ms.value_or(0);
+    Poco::Int64 limit = query.limit;
+    std::vector<Poco::Int64> seq, version, next_attempt, at_ms;
+    std::vector<std::string> types, ids, state, base, outcome, message, correlation, action, body,
+        hashes;
+    std::vector<int> attempts, http_status, force;
+    Statement statement(read_session_);
+    statement << sql_.push->list_outbox, use(with_bodies), use(after_seq), use(has_states),
+        use(states), use(type), use(id), use(due_filter), use(due_at), use(limit), into(seq),
+        into(types), into(ids), into(version), into(state), into(base), into(attempts),
+        into(next_attempt), into(http_status), into(outcome), into(message), into(correlation),
+        into(force), into(action), into(at_ms), into(body), into(hashes);
+    statement.execute();
+    std::vector<OutboxItem> items;
+    items.reserve(seq.size());
+    for (std::size_t i = 0; i < seq.size(); ++i) {
+      OutboxItem item;
+      item.seq = seq[i];
+      item.type = std::move(types[i]);
+      item.id = std::move(ids[i]);
+      item.version = version[i];
+      item.state = std::move(state[i]);
+      item.base_remote_version = std::move(base[i]);
+      item.attempts = attempts[i];
+      item.next_attempt_ms = next_attempt[i];
+      item.last_http_status = http_status[i];
+      item.outcome = std::move(outcome[i]);
+      item.message = std::move(message[i]);
+      item.correlation_id = std::move(correlation[i]);
+      item.force = force[i] != 0;
+      item.action = ActionFromText(action[i]);
+      item.at_ms = at_ms[i];
+      item.body = std::move(body[i]);
+      item.content_hash = std::move(hashes[i]);
+      items.push_back(std::move(item));
+    }
+    return items;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the outbox");
+  }
+}
+
+StatusOr<std::optional<SyncState>> PocoLocalStore::GetSyncState(const std::string& type,
+                                                                const std::string& id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    std::string bound_type = type;
+    std::string bound_id = id;
+    std::vector<std::string> types, ids, remote, hash;
+    std::vector<Poco::Int64> local_version, agreed;
+    read_session_ << sql_.push->get_sync_state, use(bound_type), use(bound_id), into(types),
+        into(ids), into(remote), into(hash), into(local_version), into(agreed), now;
+    if (types.empty()) return std::optional<SyncState>();
+    SyncState state{types[0], ids[0], remote[0], hash[0], local_version[0], agreed[0]};
+    return std::optional<SyncState>(std::move(state));
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read sync state of " + EscapeForMessage(type) + "/" +
+                                         EscapeForMessage(id));
+  }
+}
+
+StatusOr<std::vector<ConflictRecord>> PocoLocalStore::ListConflicts(const std::string& status,
+                                                                    std::int64_t limit) {
+  if (limit < 0) return InvalidArgumentError("limit must not be negative");
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    int has_status = status.empty() ? 0 : 1;
+    std::string bound_status = status;
+    Poco::Int64 bound_limit = limit;
+    ConflictColumns columns;
+    Statement statement(read_session_);
+    statement << sql_.push->list_conflicts, use(has_status), use(bound_status), use(bound_limit);
+    columns.BindTo(statement);
+    statement.execute();
+    return columns.Take();
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "list conflicts");
+  }
+}
+
+StatusOr<ConflictRecord> PocoLocalStore::GetConflict(std::int64_t conflict_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    Poco::Int64 bound_id = conflict_id;
+    ConflictColumns columns;
+    Statement statement(read_session_);
+    statement << sql_.push->get_conflict, use(bound_id);
+    columns.BindTo(statement);
+    statement.execute();
+    std::vector<ConflictRecord> records = columns.Take();
+    if (records.empty()) {
+      return NotFoundError("conflict " + std::to_string(conflict_id) + " does not exist");
+    }
+    return std::move(records.front());
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read conflict " + std::to_string(conflict_id));
+  }
+}
+
+StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteInOpenTransaction(
+    std::span<const WriteOp> ops, const WriteOptions& options) {
+  std::vector<PreparedOp> prepared;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    StatusOr<PreparedOp> one = PrepareOp(ops[i], max_body_bytes_);
+    if (!one.ok()) return one.status().WithContext(EntryLabel(i, ops[i].type, ops[i].id));
+    prepared.push_back(std::move(one).value());
+  }
+  BatchWriter batch(write_session_, sql_);
+  batch.Prefetch(prepared);
+  WriteContext context;
+  context.next_seq = ReadLastSeq(write_session_) + 1;
+  context.now_ms = NowMillis();
+  context.origin = options.from_node.empty() ? node_id_ : options.from_node;
+  context.queue_outbox = options.from_node.empty();
+  std::vector<WriteResult> results;
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    StatusOr<WriteResult> result = ApplyPreparedOp(prepared[i], batch, context);
+    if (!result.ok()) {
+      return result.status().WithContext(EntryLabel(i, ops[i].type, prepared[i].id));
+    }
+    results.push_back(std::move(result).value());
+  }
+  batch.Flush();
+  return results;
+}
+
+std::int64_t PocoLocalStore::InsertAuditLocked(const AuditRecord& record, std::int64_t now_ms) {
+  Poco::Int64 at_ms = record.at_ms != 0 ? record.at_ms : now_ms;
+  std::string operation = record.operation;
+  std::string type = record.type;
+  std::string id = record.id;
+  Poco::Int64 local_version = record.local_version;
+  std::string remote_version = record.remote_version;
+  std::string transport = record.transport;
+  std::string outcome = record.outcome;
+  int http_status = record.http_status;
+  std::string message = record.message;
+  Poco::Int64 retry_of = record.retry_of;
+  std::string correlation_id = record.correlation_id;
+  Poco::Int64 audit_id = 0;
+  write_session_ << sql_.push->insert_audit, use(at_ms), use(operation), use(type), use(id),
+      use(local_version), use(remote_version), use(transport), use(outcome), use(http_status),
+      use(message), use(retry_of), use(correlation_id), into(audit_id), now;
+  return audit_id;
+}
+
+StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) {
+  if (record.server_copy && record.parent_node_id.empty()) {
+    return InvalidArgumentError("a server copy needs the parent's node id as its origin");
+  }
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  PushRecordResult result;
+  try {
+    BeginWrite(write_session_);
+    const std::int64_t now_ms = NowMillis();
+    auto fail = [&](Status status) -> StatusOr<PushRecordResult> {
+      RollbackQuietly();
+      return status;
+    };
+    if (record.server_copy) {
+      WriteOptions from_parent;
+      from_parent.from_node = record.parent_node_id;
+      StatusOr<std::vector<WriteResult>> written =
+          WriteInOpenTransaction(std::span<const WriteOp>(&*record.server_copy, 1), from_parent);
+      if (!written.ok()) return fail(written.status().WithContext("restore the server copy"));
+      result.server_copy = written->front();
+    }
+    if (record.local_write) {
+      StatusOr<std::vector<WriteResult>> written =
+          WriteInOpenTransaction(std::span<const WriteOp>(&*record.local_write, 1), {});
+      if (!written.ok()) return fail(written.status().WithContext("write the local version"));
+      result.local_write = written->front();
+      if (result.local_write->changed && !record.correlation_id.empty()) {
+        std::string correlation = record.correlation_id;
+        Poco::Int64 seq = result.local_write->seq;
+        write_session_ << sql_.push->set_outbox_correlation, use(correlation), use(seq), now;
+      }
+    }
+    for (const OutboxTransition& t : record.transitions) {
+      std::string state = t.state;
+      int count_attempt = t.count_attempt ? 1 : 0;
+      int http_status = t.http_status;
+      std::string outcome = t.outcome;
+      std::string message = t.message;
+      Poco::Int64 next_attempt = t.next_attempt_ms;
+      int has_force = t.force ? 1 : 0;
+      int force = t.force.value_or(false) ? 1 : 0;
+      Poco::Int64 seq = t.seq;
+      Statement update(write_session_);
+      update << sql_.push->transition_outbox, use(state), use(count_attempt), use(http_status),
+          use(outcome), use(message), use(next_attempt), use(has_force), use(force), use(seq);
+      if (update.execute() != 1) {
+        return fail(NotFoundError("outbox item " + std::to_string(t.seq) + " does not exist"));
+      }
+    }
+    for (const SyncState& agreed : record.agreed) {
+      std::string type = agreed.type;
+      std::string id = agreed.id;
+      std::string remote = agreed.remote_version;
+      std::string hash = agreed.content_hash;
+      Poco::Int64 local_version = agreed.local_version;
+      if (local_version == 0 && result.server_copy) local_version = result.server_copy->version;
+      Poco::Int64 agreed_ms = now_ms;
+      write_session_ << sql_.push->upsert_sync_state, use(type), use(id), use(remote),
+          use(hash), use(local_version), use(agreed_ms), now;
+    }
+    if (record.new_conflict) {
+      const ConflictRecord& c = *record.new_conflict;
+      std::string type = c.type, id = c.id, base_body = c.base_body, local_body = c.local_body,
+                  remote_version = c.remote_version, remote_body = c.remote_body,
+                  status = c.status.empty() ? std::string(kConflictOpen) : c.status;
+      Poco::Int64 outbox_seq = c.outbox_seq, base_version = c.base_version,
+                  local_version = c.local_version, created_ms = now_ms;
+      Poco::Int64 conflict_id = 0;
+      write_session_ << sql_.push->insert_conflict, use(type), use(id), use(outbox_seq),
+          use(base_version), use(base_body), use(local_version), use(local_body),
+          use(remote_version), use(remote_body), use(status), use(created_ms),
+          into(conflict_id), now;
+      result.conflict_id = conflict_id;
+    }
+    if (record.resolve_conflict_id != 0) {
+      std::string status = kConflictResolved;
+      Poco::Int64 resolved_ms = now_ms;
+      Poco::Int64 conflict_id = record.resolve_conflict_id;
+      Statement update(write_session_);
+      update << sql_.push->resolve_conflict, use(status), use(resolved_ms), use(conflict_id);
+      if (update.execute() != 1) {
+        return fail(NotFoundError("conflict " + std::to_string(conflict_id) +
+                                  " does not exist"));
+      }
+    }
+    if (record.pause) {
+      std::string key = kPauseKey;
+      if (record.pause->empty()) {
+        write_session_ << sql_.push->delete_meta, use(key), now;
+      } else {
+        std::string value = *record.pause;
+        write_session_ << sql_.push->upsert_meta, use(key), use(value), now;
+      }
+    }
+    for (const AuditRecord& original : record.audit) {
+      AuditRecord row = original;
+      if (row.retry_of < 0) {
+        std::size_t index = static_cast<std::size_t>(-row.retry_of) - 1;
+        row.retry_of = index < result.audit_ids.size() ? result.audit_ids[index] : 0;
+      }
+      if (row.local_version == 0) {
+        if (result.local_write && result.local_write->changed) {
+          row.local_version = result.local_write->version;
+        } else if (result.server_copy) {
+          row.local_version = result.server_copy->version;
+        }
+      }
+      result.audit_ids.push_back(InsertAuditLocked(row, now_ms));
+    }
+    CommitWrite(write_session_);
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    return TranslateException(error, "record a push step");
+  }
+  return result;
+}
+
+StatusOr<std::string> PocoLocalStore::PushPause() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    std::string key = kPauseKey;
+    std::vector<std::string> values;
+    read_session_ << sql_.select_meta, use(key), into(values), now;
+    return values.empty() ? std::string() : values.front();
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the push pause");
+  }
+}
+
+StatusOr<std::int64_t> PocoLocalStore::AppendAudit(const AuditRecord& record) {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  try {
+    BeginWrite(write_session_);
+    std::int64_t id = InsertAuditLocked(record, NowMillis());
+    CommitWrite(write_session_);
+    return id;
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    return TranslateException(error, "append to the audit log");
+  }
+}
+
+StatusOr<std::vector<AuditRecord>> PocoLocalStore::QueryAudit(const AuditQuery& query) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  try {
+    Poco::Int64 since = query.since_ms.value_or(std::numeric_limits<std::int64_t>::min());
+    std::string outcome = query.outcome, operation = query.operation, type = query.type,
+                id = query.id, correlation = query.correlation_id;
+    Poco::Int64 after_id = query.after_id;
+    Poco::Int64 limit = query.limit;
+    std::vector<Poco::Int64> audit_id, at_ms, local_version, retry_of;
+    std::vector<std::string> operations, types, ids, remote, transport, outcomes, messages,
+        correlations;
+    std::vector<int> http_status;
+    Statement statement(read_session_);
+    statement << sql_.push->query_audit, use(since), use(outcome), use(operation), use(type),
+        use(id), use(correlation), use(after_id), use(limit), into(audit_id), into(at_ms),
+        into(operations), into(types), into(ids), into(local_version), into(remote),
+        into(transport), into(outcomes), into(http_status), into(messages), into(retry_of),
+        into(correlations);
+    statement.execute();
+    std::vector<AuditRecord> rows;
+    for (std::size_t i = 0; i < audit_id.size(); ++i) {
+      AuditRecord row;
+      row.audit_id = audit_id[i];
+      row.at_ms = at_ms[i];
+      row.operation = std::move(operations[i]);
+      row.type = std::move(types[i]);
+      row.id = std::move(ids[i]);
+      row.local_version = local_version[i];
+      row.remote_version = std::move(remote[i]);
+      row.transport = std::move(transport[i]);
+      row.outcome = std::move(outcomes[i]);
+      row.http_status = http_status[i];
+      row.message = std::move(messages[i]);
+      row.retry_of = retry_of[i];
+      row.correlation_id = std::move(correlations[i]);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the audit log");
+  }
+}
+
+}  // namespace fhirsync::store

@@ -1,0 +1,403 @@
+// SyncPushService on a real SQLite store and an in-memory parent
+// (FakeParent): every answer class of DESIGN §5 and what it leaves behind.
+
+#include "fhirsync/sync_push_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "fake_parent.h"
+#include "fhirsync/plugin/abi.h"
+#include "fhirsync/local_store.h"
+#include "support/temp_dir.h"
+
+namespace fhirsync {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Fault;
+using testing::FakeParent;
+
+class PushServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreConfig config;
+    auto store = OpenLocalStore(config, dir_.path(), "child");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    parent_ = std::make_shared<FakeParent>();
+    LoadedPlugin plugin;
+    plugin.info.name = "fake";
+    plugin.info.abi_minor = kPluginAbiMinor;
+    plugin.transport = parent_;
+    std::vector<LoadedPlugin> plugins;
+    plugins.push_back(plugin);
+    auto routes = SyncResourceManager::Create(std::move(plugins), {}, {});
+    ASSERT_TRUE(routes.ok()) << routes.status();
+    routes_ = std::move(routes).value();
+  }
+
+  SyncPushService Service(PushOptions options = {}) {
+    if (!options.clock) options.clock = [this] { return now_ms_; };
+    options.parent_node_id = "parent-node";
+    return SyncPushService(store_.get(), routes_.get(), options);
+  }
+
+  WriteResult Put(const std::string& id, const std::string& fields) {
+    WriteOp op;
+    op.type = "Patient";
+    op.id = id;
+    op.body = R"({"resourceType":"Patient","id":")" + id + "\"" +
+              (fields.empty() ? "" : "," + fields) + "}";
+    auto result = store_->Put(op);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : WriteResult{};
+  }
+
+  std::vector<OutboxItem> Outbox(const std::string& state = "") {
+    OutboxQuery query;
+    if (!state.empty()) query.states = {state};
+    auto items = store_->ListOutbox(query);
+    EXPECT_TRUE(items.ok()) << items.status();
+    return items.ok() ? *items : std::vector<OutboxItem>{};
+  }
+
+  std::vector<AuditRecord> Audit(const std::string& outcome = "") {
+    AuditQuery query;
+    query.outcome = outcome;
+    auto rows = store_->QueryAudit(query);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<AuditRecord>{};
+  }
+
+  PushReport Run(SyncPushService& service) {
+    auto report = service.RunUntilIdle(20);
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : PushReport{};
+  }
+
+  std::string ParentField(const std::string& key, const std::string& field) {
+    rapidjson::Document doc;
+    doc.Parse(parent_->Held(key).body.c_str());
+    if (doc.HasParseError() || !doc.HasMember(field.c_str())) return "<none>";
+    return doc[field.c_str()].GetString();
+  }
+
+  ::fhirsync::testing::TempDir dir_;
+  std::unique_ptr<LocalStore> store_;
+  std::shared_ptr<FakeParent> parent_;
+  std::unique_ptr<SyncResourceManager> routes_;
+  std::int64_t now_ms_ = 1'800'000'000'000;
+};
+
+TEST_F(PushServiceTest, NewResourcesAreCreatedInOneBatchAndAgreed) {
+  for (int i = 0; i < 5; ++i) Put("p" + std::to_string(i), R"("gender":"male")");
+  SyncPushService service = Service();
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 5);
+  EXPECT_EQ(report.requests, 1);
+  EXPECT_EQ(parent_->write_many_calls, 1);
+  EXPECT_EQ(parent_->creates, 5);
+  EXPECT_EQ(Outbox(kOutboxSent).size(), 5u);
+  EXPECT_TRUE(Outbox(kOutboxPending).empty());
+  auto agreed = store_->GetSyncState("Patient", "p3");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "1");
+  EXPECT_EQ((*agreed)->local_version, 1);
+  EXPECT_EQ(Audit("accepted").size(), 5u);
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(PushServiceTest, BatchSizeOneSendsOneRequestPerResource) {
+  for (int i = 0; i < 4; ++i) Put("p" + std::to_string(i), "");
+  PushOptions options;
+  options.batch_size = 1;
+  SyncPushService service = Service(options);
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 4);
+  EXPECT_EQ(report.requests, 4);
+  EXPECT_EQ(parent_->write_many_calls, 0);
+}
+
+TEST_F(PushServiceTest, SeveralEditsOfOneResourceGoAsTheNewestWithIfMatch) {
+  Put("p", R"("gender":"male")");
+  SyncPushService service = Service();
+  Run(service);
+  Put("p", R"("gender":"female")");
+  Put("p", R"("gender":"other")");
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  ASSERT_EQ(parent_->expected_versions.size(), 1u);
+  EXPECT_EQ(parent_->expected_versions[0], "1");
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "other");
+  EXPECT_EQ(Outbox(kOutboxSent).size(), 3u);
+}
+
+TEST_F(PushServiceTest, ConflictWithDifferentFieldsMergesAndResends) {
+  Put("p", R"("gender":"male","birthDate":"1970-01-01")");
+  SyncPushService service = Service();
+  Run(service);
+  // The parent changes birthDate, this node changes gender.
+  parent_->Put("Patient/p",
+               R"({"resourceType":"Patient","id":"p","gender":"male","birthDate":"1999-09-09"})");
+  Put("p", R"("gender":"female","birthDate":"1970-01-01")");
+  PushReport report = Run(service);
+  EXPECT_EQ(report.merged, 1);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
+  EXPECT_EQ(ParentField("Patient/p", "birthDate"), "1999-09-09");
+  // The merge was re-sent with If-Match of the server version ("2").
+  ASSERT_EQ(parent_->expected_versions.size(), 2u);
+  EXPECT_EQ(parent_->expected_versions[0], "1");
+  EXPECT_EQ(parent_->expected_versions[1], "2");
+  auto local = store_->Get("Patient", "p");
+  ASSERT_TRUE(local.ok());
+  EXPECT_THAT(local->body, HasSubstr("\"birthDate\":\"1999-09-09\""));
+  EXPECT_THAT(local->body, HasSubstr("\"gender\":\"female\""));
+  // The re-sent item kept the correlation id of the one it replaced.
+  auto replaced = Outbox(kOutboxReplaced);
+  ASSERT_EQ(replaced.size(), 1u);
+  auto sent = Outbox(kOutboxSent);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent.back().correlation_id, replaced.front().correlation_id);
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(PushServiceTest, RealConflictIsRecordedAndDeadLetteredButOthersFlow) {
+  Put("p", R"("gender":"male")");
+  Put("q", R"("gender":"male")");
+  SyncPushService service = Service();
+  Run(service);
+  parent_->Put("Patient/p", R"({"resourceType":"Patient","id":"p","gender":"other"})");
+  Put("p", R"("gender":"female")");
+  PushReport report = Run(service);
+  EXPECT_EQ(report.conflicts, 1);
+  EXPECT_EQ(report.dead_lettered, 1);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].outcome, "conflict");
+  EXPECT_EQ(dead[0].last_http_status, 412);
+  EXPECT_THAT(dead[0].message, HasSubstr("gender"));
+  auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(conflicts.ok());
+  ASSERT_EQ(conflicts->size(), 1u);
+  const ConflictRecord& c = conflicts->front();
+  EXPECT_EQ(c.base_version, 1);
+  EXPECT_THAT(c.base_body, HasSubstr("\"male\""));
+  EXPECT_THAT(c.local_body, HasSubstr("\"female\""));
+  EXPECT_THAT(c.remote_body, HasSubstr("\"other\""));
+  EXPECT_EQ(c.remote_version, "2");
+  // A later edit of p waits behind the dead letter; q still flows.
+  Put("p", R"("gender":"unknown")");
+  Put("q", R"("gender":"female")");
+  report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(ParentField("Patient/q", "gender"), "female");
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "other");
+  EXPECT_EQ(Outbox(kOutboxPending).size(), 1u);
+}
+
+TEST_F(PushServiceTest, BusinessRuleKeepsTheOperationOutcomeText) {
+  Put("p", "");
+  Fault fault;
+  fault.http_status = 422;
+  fault.code = StatusCode::kFailedPrecondition;
+  fault.message = "PUT Patient/p: HTTP 422 Unprocessable Entity";
+  fault.operation_outcome = "error (business-rule): Negative stock";
+  parent_->AddFault(fault);
+  SyncPushService service = Service();
+  PushReport report = Run(service);
+  EXPECT_EQ(report.dead_lettered, 1);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].outcome, "business-rule");
+  EXPECT_EQ(dead[0].last_http_status, 422);
+  EXPECT_THAT(dead[0].message, HasSubstr("Negative stock"));
+  auto rows = Audit("business-rule");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("Negative stock"));
+  EXPECT_EQ(rows[0].correlation_id, dead[0].correlation_id);
+}
+
+TEST_F(PushServiceTest, InvalidAndGoneAreDeadLetters) {
+  Put("a", "");
+  Put("b", "");
+  Fault invalid;
+  invalid.http_status = 400;
+  invalid.code = StatusCode::kInvalidArgument;
+  invalid.message = "HTTP 400 Bad Request";
+  Fault gone;
+  gone.http_status = 410;
+  gone.code = StatusCode::kNotFound;
+  gone.message = "HTTP 410 Gone";
+  parent_->AddFault(invalid);
+  parent_->AddFault(gone);
+  PushOptions options;
+  options.batch_size = 1;
+  SyncPushService service = Service(options);
+  Run(service);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].outcome, "invalid");
+  EXPECT_EQ(dead[0].last_http_status, 400);
+  EXPECT_EQ(dead[1].outcome, "gone");
+  EXPECT_EQ(dead[1].last_http_status, 410);
+}
+
+TEST_F(PushServiceTest, NotFoundUpdateIsSentAgainAsACreate) {
+  Put("p", R"("gender":"male")");
+  SyncPushService service = Service();
+  Run(service);
+  Put("p", R"("gender":"female")");
+  parent_->AddFault(Fault{404, StatusCode::kNotFound, "HTTP 404 Not Found", "", false, false});
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(parent_->creates, 2);
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
+  auto rows = Audit("accepted");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_THAT(rows.back().message, HasSubstr("created it at the same id"));
+}
+
+TEST_F(PushServiceTest, AuthFailurePausesWithoutDeadLettering) {
+  Put("a", "");
+  Put("b", "");
+  parent_->AddFault(Fault{401, StatusCode::kUnauthenticated, "HTTP 401 Unauthorized", "", false,
+                          false});
+  PushOptions options;
+  options.batch_size = 1;
+  SyncPushService service = Service(options);
+  PushReport report = Run(service);
+  EXPECT_TRUE(report.paused);
+  EXPECT_THAT(report.pause_message, HasSubstr("401"));
+  EXPECT_TRUE(Outbox(kOutboxDead).empty());
+  EXPECT_EQ(Outbox(kOutboxPending).size(), 2u);
+  EXPECT_EQ(parent_->creates, 1);
+  // A later round stays paused and sends nothing...
+  report = Run(service);
+  EXPECT_TRUE(report.paused);
+  EXPECT_EQ(parent_->creates, 1);
+  // ...until an operator pushes explicitly.
+  options.resume_paused = true;
+  SyncPushService resumed = Service(options);
+  report = Run(resumed);
+  EXPECT_FALSE(report.paused);
+  EXPECT_EQ(report.sent, 2);
+  auto pause = store_->PushPause();
+  ASSERT_TRUE(pause.ok());
+  EXPECT_EQ(*pause, "");
+}
+
+TEST_F(PushServiceTest, TransientFailuresBackOffThenDeadLetter) {
+  Put("p", "");
+  PushOptions options;
+  options.max_attempts = 3;
+  options.backoff_base_ms = 1000;
+  SyncPushService service = Service(options);
+  for (int i = 0; i < 3; ++i) parent_->AddFault(Fault{});
+  PushReport report = Run(service);
+  EXPECT_EQ(report.retrying, 1);
+  auto pending = Outbox(kOutboxPending);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts, 1);
+  EXPECT_EQ(pending[0].outcome, "transient");
+  EXPECT_EQ(pending[0].last_http_status, 500);
+  EXPECT_GE(pending[0].next_attempt_ms, now_ms_ + 500);
+  EXPECT_LE(pending[0].next_attempt_ms, now_ms_ + 1000);
+  // Not due yet: nothing is sent.
+  report = Run(service);
+  EXPECT_EQ(report.requests, 0);
+  now_ms_ += 1000;
+  report = Run(service);
+  EXPECT_EQ(report.retrying, 1);
+  pending = Outbox(kOutboxPending);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].attempts, 2);
+  EXPECT_GE(pending[0].next_attempt_ms, now_ms_ + 1000);
+  EXPECT_LE(pending[0].next_attempt_ms, now_ms_ + 2000);
+  now_ms_ += 2000;
+  report = Run(service);
+  EXPECT_EQ(report.dead_lettered, 1);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].attempts, 3);
+  EXPECT_THAT(dead[0].message, HasSubstr("gave up after 3 attempts"));
+  // Each attempt is in the audit log, chained by retry_of, one correlation id.
+  auto rows = Audit();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].retry_of, rows[0].audit_id);
+  EXPECT_EQ(rows[2].retry_of, rows[1].audit_id);
+  EXPECT_EQ(rows[0].correlation_id, rows[2].correlation_id);
+}
+
+TEST_F(PushServiceTest, AmbiguousFailureReadsBackBeforeResending) {
+  Put("p", R"("gender":"male")");
+  Fault lost;
+  lost.ambiguous = true;
+  lost.apply = true;  // it did land on the parent
+  lost.http_status = 0;
+  lost.message = "PUT Patient/p: ambiguous: connection reset after sending";
+  parent_->AddFault(lost);
+  SyncPushService service = Service();
+  Run(service);
+  auto pending = Outbox(kOutboxPending);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].outcome, "ambiguous");
+  now_ms_ += 60'000;
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(parent_->reads, 1);
+  EXPECT_EQ(parent_->creates, 1);  // not sent a second time
+  EXPECT_EQ(parent_->Held("Patient/p").version, 1);
+  auto rows = Audit("accepted");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("had reached the parent"));
+}
+
+TEST_F(PushServiceTest, DeleteOfAnAgreedResourceIsSentWithIfMatch) {
+  Put("p", "");
+  SyncPushService service = Service();
+  Run(service);
+  ASSERT_TRUE(store_->Delete("Patient", "p").ok());
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(parent_->deletes, 1);
+  EXPECT_TRUE(parent_->Held("Patient/p").deleted);
+}
+
+TEST_F(PushServiceTest, CreatedAndDeletedLocallyIsNeverSent) {
+  Put("p", "");
+  ASSERT_TRUE(store_->Delete("Patient", "p").ok());
+  SyncPushService service = Service();
+  PushReport report = Run(service);
+  EXPECT_EQ(report.requests, 0);
+  EXPECT_EQ(Outbox(kOutboxSent).size(), 2u);
+  EXPECT_EQ(Audit("local-only").size(), 1u);
+}
+
+TEST(PushClassifyTest, EveryAnswerClass) {
+  EXPECT_EQ(ClassifyPushAnswer(Status(), 200), "accepted");
+  EXPECT_EQ(ClassifyPushAnswer(AbortedError("x"), 409), "conflict");
+  EXPECT_EQ(ClassifyPushAnswer(AbortedError("x"), 412), "conflict");
+  EXPECT_EQ(ClassifyPushAnswer(FailedPreconditionError("x"), 422), "business-rule");
+  EXPECT_EQ(ClassifyPushAnswer(InvalidArgumentError("x"), 400), "invalid");
+  EXPECT_EQ(ClassifyPushAnswer(NotFoundError("x"), 404), "not-found");
+  EXPECT_EQ(ClassifyPushAnswer(NotFoundError("x"), 410), "gone");
+  EXPECT_EQ(ClassifyPushAnswer(UnauthenticatedError("x"), 401), "auth");
+  EXPECT_EQ(ClassifyPushAnswer(PermissionDeniedError("x"), 403), "auth");
+  EXPECT_EQ(ClassifyPushAnswer(UnavailableError("x"), 503), "transient");
+  EXPECT_EQ(ClassifyPushAnswer(UnavailableError("connection refused"), 0), "transient");
+  EXPECT_EQ(ClassifyPushAnswer(DeadlineExceededError("timeout"), 0), "transient");
+}
+
+TEST(PushBackoffTest, DoublesCapsAndJitters) {
+  EXPECT_EQ(PushBackoffMs(1, 1000, 60000, 1.0), 1000);
+  EXPECT_EQ(PushBackoffMs(1, 1000, 60000, 0.0), 500);
+  EXPECT_EQ(PushBackoffMs(3, 1000, 60000, 1.0), 4000);
+  EXPECT_EQ(PushBackoffMs(30, 1000, 60000, 1.0), 60000);
+  EXPECT_EQ(PushBackoffMs(30, 1000, 60000, 0.0), 30000);
+}
+
+}  // namespace
+}  // namespace fhirsync

@@ -26,7 +26,14 @@ namespace fhirsync::cli {
   X(kHistoryCommand)         \
   X(kChangesCommand)         \
   X(kImportCommand)          \
-  X(kStatsCommand)
+  X(kStatsCommand)           \
+  X(kSyncCommand)            \
+  X(kOutboxCommand)          \
+  X(kRetryCommand)           \
+  X(kDiscardCommand)         \
+  X(kResubmitCommand)        \
+  X(kConflictsCommand)       \
+  X(kAuditCommand)
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;
 #define FHIRSYNC_COMMAND_ADDRESS(name) &name,

@@ -2,6 +2,7 @@
 // (FakeParent): every answer class of DESIGN §5 and what it leaves behind.
 
 #include "fhirsync/sync_push_service.h"
+#include "fhirsync/push_operations.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -71,6 +72,17 @@ class PushServiceTest : public ::testing::Test {
     return rows.ok() ? *rows : std::vector<AuditRecord>{};
   }
 
+  // A fresh service, for tests that run one once.
+  SyncPushService& SyncPushServiceHolder() {
+    holder_ = std::make_unique<SyncPushService>(store_.get(), routes_.get(), [this] {
+      PushOptions options;
+      options.clock = [this] { return now_ms_; };
+      options.parent_node_id = "parent-node";
+      return options;
+    }());
+    return *holder_;
+  }
+
   PushReport Run(SyncPushService& service) {
     auto report = service.RunUntilIdle(20);
     EXPECT_TRUE(report.ok()) << report.status();
@@ -89,6 +101,7 @@ class PushServiceTest : public ::testing::Test {
   std::shared_ptr<FakeParent> parent_;
   std::unique_ptr<SyncResourceManager> routes_;
   std::int64_t now_ms_ = 1'800'000'000'000;
+  std::unique_ptr<SyncPushService> holder_;
 };
 
 TEST_F(PushServiceTest, NewResourcesAreCreatedInOneBatchAndAgreed) {
@@ -374,6 +387,210 @@ TEST_F(PushServiceTest, CreatedAndDeletedLocallyIsNeverSent) {
   EXPECT_EQ(report.requests, 0);
   EXPECT_EQ(Outbox(kOutboxSent).size(), 2u);
   EXPECT_EQ(Audit("local-only").size(), 1u);
+}
+
+
+// ---- Operator actions (PushOperations) ----
+
+class PushOperationsTest : public PushServiceTest {
+ protected:
+  PushOperations Ops() { return PushOperations(store_.get(), routes_.get(), "parent-node"); }
+
+  // p pushed, then edited here and on the parent in the same field: a
+  // dead-lettered conflict.
+  std::int64_t MakeConflict() {
+    Put("p", R"("gender":"male","birthDate":"1970-01-01")");
+    SyncPushService service = Service();
+    Run(service);
+    parent_->Put("Patient/p",
+                 R"({"resourceType":"Patient","id":"p","gender":"other","birthDate":"1970-01-01"})");
+    Put("p", R"("gender":"female","birthDate":"1970-01-01")");
+    Run(service);
+    auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+    EXPECT_TRUE(conflicts.ok() && conflicts->size() == 1u);
+    return conflicts.ok() && !conflicts->empty() ? conflicts->front().conflict_id : 0;
+  }
+  std::string LocalField(const std::string& field) {
+    auto local = store_->Get("Patient", "p");
+    EXPECT_TRUE(local.ok());
+    rapidjson::Document doc;
+    doc.Parse(local->body.c_str());
+    return doc.HasMember(field.c_str()) ? doc[field.c_str()].GetString() : "<none>";
+  }
+};
+
+TEST_F(PushOperationsTest, RetryRequeuesADeadLetterWithItsCorrelationId) {
+  Put("p", "");
+  parent_->AddFault(Fault{422, StatusCode::kFailedPrecondition, "HTTP 422", "Negative stock",
+                          false, false});
+  SyncPushService service = Service();
+  Run(service);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  auto done = Ops().Retry(dead[0].seq, false, "alice");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->requeued, std::vector<std::int64_t>{dead[0].seq});
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  auto sent = Outbox(kOutboxSent);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].correlation_id, dead[0].correlation_id);
+  auto rows = Audit("requeued");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].operation, "retry");
+  EXPECT_THAT(rows[0].message, HasSubstr("by alice"));
+  EXPECT_NE(rows[0].retry_of, 0);
+}
+
+TEST_F(PushOperationsTest, RetryOfASentItemIsRefused) {
+  Put("p", "");
+  SyncPushService service = Service();
+  Run(service);
+  auto sent = Outbox(kOutboxSent);
+  ASSERT_EQ(sent.size(), 1u);
+  auto done = Ops().Retry(sent[0].seq, false, "");
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(done.status().message(), HasSubstr("is sent"));
+  done = Ops().Retry(999, false, "");
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(done.status().message(), HasSubstr("outbox item 999 does not exist"));
+}
+
+TEST_F(PushOperationsTest, ForcedRetryOverwritesTheServerCopy) {
+  std::int64_t conflict = MakeConflict();
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  auto done = Ops().Retry(dead[0].seq, true, "admin");
+  ASSERT_TRUE(done.ok()) << done.status();
+  PushReport report = Run(SyncPushServiceHolder());
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
+  EXPECT_EQ(parent_->expected_versions.back(), "");  // no If-Match
+  auto resolved = store_->GetConflict(conflict);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->status, kConflictResolved);
+}
+
+TEST_F(PushOperationsTest, DiscardRestoresTheServerCopyAndKeepsTheBodyInTheAudit) {
+  MakeConflict();
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  auto done = Ops().Discard(dead[0].seq, "bob");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(LocalField("gender"), "other");
+  EXPECT_TRUE(Outbox(kOutboxDead).empty());
+  EXPECT_EQ(Outbox(kOutboxDiscarded).size(), 1u);
+  auto rows = Audit("discarded");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("\"gender\":\"female\""));
+  // Nothing is queued and nothing is sent afterwards.
+  PushReport report = Run(SyncPushServiceHolder());
+  EXPECT_EQ(report.requests, 0);
+  auto agreed = store_->GetSyncState("Patient", "p");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "2");
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(PushOperationsTest, DiscardWhenTheParentIsUnreachableChangesNothing) {
+  MakeConflict();
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  // A parent that answers 503 to every read.
+  class Down : public FakeParent {
+   public:
+    ReadResult Read(const std::string&, const std::string&) override {
+      ReadResult r;
+      r.status = Status(StatusCode::kUnavailable, "HTTP 503 Service Unavailable");
+      r.http_status = 503;
+      return r;
+    }
+  };
+  LoadedPlugin plugin;
+  plugin.info.name = "down";
+  plugin.transport = std::make_shared<Down>();
+  std::vector<LoadedPlugin> plugins{plugin};
+  auto routes = SyncResourceManager::Create(std::move(plugins), {}, {});
+  ASSERT_TRUE(routes.ok());
+  PushOperations ops(store_.get(), routes->get(), "parent-node");
+  auto done = ops.Discard(dead[0].seq, "");
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(done.status().message(), HasSubstr("nothing was changed"));
+  EXPECT_EQ(LocalField("gender"), "female");
+  EXPECT_EQ(Outbox(kOutboxDead).size(), 1u);
+}
+
+TEST_F(PushOperationsTest, ResolveTakeServer) {
+  std::int64_t conflict = MakeConflict();
+  auto done = Ops().Resolve(conflict, ConflictChoice::kServer, "", "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(LocalField("gender"), "other");
+  EXPECT_EQ(Run(SyncPushServiceHolder()).requests, 0);
+  auto again = Ops().Resolve(conflict, ConflictChoice::kServer, "", "");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(), HasSubstr("already resolved"));
+}
+
+TEST_F(PushOperationsTest, ResolveTakeLocalSendsOverTheServerVersion) {
+  std::int64_t conflict = MakeConflict();
+  auto done = Ops().Resolve(conflict, ConflictChoice::kLocal, "", "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  PushReport report = Run(SyncPushServiceHolder());
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
+  EXPECT_EQ(parent_->expected_versions.back(), "2");
+  EXPECT_EQ(LocalField("gender"), "female");
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(PushOperationsTest, ResolveWithAMergedBody) {
+  std::int64_t conflict = MakeConflict();
+  auto bad = Ops().Resolve(conflict, ConflictChoice::kBody,
+                           R"({"resourceType":"Observation","id":"p"})", "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("not Patient/p"));
+  auto done = Ops().Resolve(conflict, ConflictChoice::kBody,
+                            R"({"resourceType":"Patient","id":"p","gender":"unknown"})", "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  Run(SyncPushServiceHolder());
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "unknown");
+  EXPECT_EQ(LocalField("gender"), "unknown");
+}
+
+TEST_F(PushOperationsTest, ResubmitRequeuesWhatTheParentLacksOrHoldsDifferently) {
+  Put("a", R"("gender":"male")");
+  Put("b", R"("gender":"male")");
+  Put("c", R"("gender":"male")");
+  SyncPushService service = Service();
+  Run(service);
+  // The parent loses b (restored from an old backup) and changes c.
+  FakeParent* parent = parent_.get();
+  parent->Put("Patient/c", R"({"resourceType":"Patient","id":"c","gender":"female"})");
+  auto fresh = std::make_shared<FakeParent>();
+  fresh->Put("Patient/a", parent->Held("Patient/a").body);
+  fresh->Put("Patient/c", parent->Held("Patient/c").body);
+  LoadedPlugin plugin;
+  plugin.info.name = "fresh";
+  plugin.transport = fresh;
+  std::vector<LoadedPlugin> plugins{plugin};
+  auto routes = SyncResourceManager::Create(std::move(plugins), {}, {});
+  ASSERT_TRUE(routes.ok());
+  PushOperations ops(store_.get(), routes->get(), "parent-node");
+  auto report = ops.Resubmit(0, now_ms_ * 2, "admin");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->checked, 3);
+  EXPECT_EQ(report->same, 1);
+  EXPECT_EQ(report->requeued, 2);
+  EXPECT_EQ(Outbox(kOutboxPending).size(), 2u);
+  EXPECT_EQ(Audit("requeued").size(), 2u);
+  auto empty = ops.Resubmit(5, 5, "");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(PushClassifyTest, EveryAnswerClass) {

@@ -30,6 +30,7 @@
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"
+#include "fhirsync/sync_resource_manager.h"
 
 namespace fhirsync {
 
@@ -40,6 +41,13 @@ class NodeServer {
     // the standard one (link fhirsync::feed). When empty, /feed answers 501
     // with an OperationOutcome saying that no Atom writer was linked.
     AtomPageRenderer atom_renderer;
+    // The admin API's discard and resubmit read from this node's own parent
+    // through these transports (borrowed; must outlive the server). Null:
+    // those two actions answer 412, the others work.
+    const SyncResourceManager* push_routes = nullptr;
+    // The parent's node id: the origin of server copies the admin API
+    // restores locally.
+    std::string parent_node_id = "parent";
   };
 
   // Copies `config` (node_id and the server section are used). `store` is

@@ -9,6 +9,7 @@
 #include <istream>
 
 #include "core/text_util.h"
+#include "server/admin_handlers.h"
 #include "server/gzip.h"
 #include "server/operation_outcome.h"
 #include "server/request_target.h"
@@ -85,7 +86,9 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
       return out;
     }
-    const Role needed = in.method == "GET" || in.method == "HEAD" ? Role::kRead : Role::kWrite;
+    const Role needed = IsAdminTarget(request.getURI())                     ? Role::kAdmin
+                        : in.method == "GET" || in.method == "HEAD" ? Role::kRead
+                                                                    : Role::kWrite;
     if (Status allowed = Authenticator::Authorize(*identity, needed); !allowed.ok()) {
       return ErrorResponse(allowed);
     }

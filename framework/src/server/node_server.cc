@@ -87,6 +87,8 @@ Status NodeServer::Start() {
   state->context.node_id = impl_->config.node_id;
   state->context.config = sc;
   state->context.atom_renderer = impl_->options.atom_renderer;
+  state->context.push_routes = impl_->options.push_routes;
+  state->context.parent_node_id = impl_->options.parent_node_id;
   const int port = socket.address().port();
   std::string host = socket.address().host().toString();
   if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/text_util.h"
+#include "server/admin_handlers.h"
 #include "server/handlers.h"
 #include "server/operation_outcome.h"
 
@@ -98,6 +99,7 @@ HttpResponse Dispatch(ServerContext& context, const HttpRequest& request) {
     const auto& s = request.segments;
     if (!s.empty() && s[0] == "fhir") return DispatchFhir(context, request);
     if (!s.empty() && s[0] == "feed") return DispatchFeed(context, request);
+    if (!s.empty() && s[0] == "admin") return DispatchAdmin(context, request);
     return NoSuchEndpoint(request);
   } catch (const std::exception& e) {
     return ErrorResponse(500, "exception",

@@ -9,6 +9,7 @@
 #include "fhirsync/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
+#include "fhirsync/sync_resource_manager.h"
 #include "server/feed_cache.h"
 
 namespace fhirsync::server {
@@ -19,6 +20,10 @@ struct ServerContext {
   ServerConfig config;
   AtomPageRenderer atom_renderer;
   FeedCache feed_cache;
+  // For the admin API's actions that read from this node's parent (discard,
+  // resubmit); null when the node has no parent transports.
+  const SyncResourceManager* push_routes = nullptr;
+  std::string parent_node_id = "parent";
 };
 
 }  // namespace fhirsync::server

@@ -11,24 +11,18 @@
 #include "core/fhir_json.h"
 #include "core/text_util.h"
 #include "fhirsync/plugin/abi.h"
+#include "sync/content_hash.h"
 #include "sync/json_merge.h"
 
 namespace fhirsync {
 namespace {
 
+using sync::ContentHashOf;
+
 std::int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// The content hash a store would give `body` (see resource.h): the parent's
-// copy and ours are compared by it, never by their version numbers.
-std::string ContentHashOf(ResourceFormat format, const std::string& body) {
-  if (format != ResourceFormat::kFhirJson) return HashOpaqueBody(body);
-  StatusOr<FhirDocument> doc = ParseFhirBody(body, body.size() + 1);
-  if (!doc.ok()) return HashOpaqueBody(body);
-  return StampFhirBody(*doc, doc->id, 1, 0).content_hash;
 }
 
 // One resource's due items and what is sent for them.
@@ -147,7 +141,10 @@ class SyncPushService::Impl {
         }
         group.operation = TransportOperation::kDelete;
       } else {
-        group.operation = group.agreed ? TransportOperation::kUpdate : TransportOperation::kCreate;
+        // A forced retry overwrites whatever the parent holds (an update
+        // without If-Match; a 404 then turns it into a create).
+        group.operation = group.agreed || group.latest().force ? TransportOperation::kUpdate
+                                                               : TransportOperation::kCreate;
       }
       if (group.agreed && !group.latest().force) group.expected_version = group.agreed->remote_version;
       StatusOr<Route> route = routes_->Find(group.latest().type, group.operation);

@@ -1,0 +1,144 @@
+// fhirsync conflicts: lists, shows and resolves recorded conflicts.
+
+#include <iostream>
+
+#include "body_input.h"
+#include "command.h"
+#include "fhirsync/push_operations.h"
+#include "node.h"
+#include "output.h"
+#include "push_cli.h"
+
+namespace fhirsync::cli {
+namespace {
+
+constexpr char kHelp[] =
+    "usage: fhirsync conflicts [show ID | resolve ID --take local|server|FILE]\n"
+    "                          [--all] [--json] [--dir D]\n"
+    "\n"
+    "A conflict is a local change and a parent's version that changed the same\n"
+    "thing differently since their common base; the local change waits as a dead\n"
+    "letter. Without a word: lists the open conflicts (--all: resolved ones too).\n"
+    "\n"
+    "  show ID                   base, local and server bodies and versions\n"
+    "  resolve ID --take local   send the local version over the server's\n"
+    "  resolve ID --take server  keep the server's version (restored locally; the\n"
+    "                            local body stays in the audit log)\n"
+    "  resolve ID --take FILE    send FILE, a merged body the operator wrote\n"
+    "  --json                    machine-readable output\n"
+    "  --dir D                   the node folder (default: the current folder)\n";
+
+std::optional<std::int64_t> ParseId(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    std::int64_t id = std::stoll(text, &used);
+    if (used == text.size() && id > 0) return id;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+int RunConflicts(const Invocation& invocation) {
+  CommandLine cl(invocation);
+  bool json = false;
+  bool all = false;
+  std::string take;
+  cl.flags().AddBool("json", &json);
+  cl.flags().AddBool("all", &all);
+  cl.flags().AddString("take", "local|server|FILE", &take);
+  if (auto exit = cl.Parse(0, 2)) return *exit;
+  const std::vector<std::string>& words = cl.positional();
+  std::string verb = words.empty() ? "list" : words[0];
+  if (verb != "list" && verb != "show" && verb != "resolve") {
+    return cl.UsageError("unknown word '" + verb + "' (expected show or resolve)");
+  }
+  std::optional<std::int64_t> id;
+  if (verb != "list") {
+    if (words.size() != 2) return cl.UsageError(verb + " needs a conflict ID");
+    id = ParseId(words[1]);
+    if (!id) return cl.UsageError("'" + words[1] + "' is not a conflict ID (a positive number)");
+  }
+  if (verb == "resolve" && take.empty()) return cl.UsageError("resolve needs --take local|server|FILE");
+  if (verb != "resolve" && !take.empty()) return cl.UsageError("--take goes with resolve");
+
+  StatusOr<Node> node = OpenNode(cl.dir());
+  if (!node.ok()) return cl.Fail(node.status());
+  if (verb == "list") {
+    StatusOr<std::vector<ConflictRecord>> list =
+        node->store->ListConflicts(all ? "" : kConflictOpen, 100000);
+    if (!list.ok()) return cl.Fail(list.status());
+    if (json) {
+      JsonOutput out;
+      out.StartArray();
+      for (const ConflictRecord& c : *list) {
+        out.StartObject();
+        WriteConflictFields(out, c, false);
+        out.EndObject();
+      }
+      out.EndArray();
+      out.Print();
+      return kExitOk;
+    }
+    if (list->empty()) std::cout << (all ? "no conflicts\n" : "no open conflicts\n");
+    for (const ConflictRecord& c : *list) {
+      std::cout << PadNumber(c.conflict_id, 5) << "  " << Pad(c.status, 8) << "  "
+                << Pad(c.type + "/" + c.id, 40) << "  base v" << c.base_version << ", local v"
+                << c.local_version << ", server " << (c.remote_version.empty() ? "-" : c.remote_version)
+                << "  (" << TimeText(c.created_ms) << ")\n";
+    }
+    return kExitOk;
+  }
+  if (verb == "show") {
+    StatusOr<ConflictRecord> c = node->store->GetConflict(*id);
+    if (!c.ok()) return cl.Fail(c.status());
+    if (json) {
+      JsonOutput out;
+      out.StartObject();
+      WriteConflictFields(out, *c, true);
+      out.EndObject();
+      out.Print();
+      return kExitOk;
+    }
+    std::cout << "conflict " << c->conflict_id << " on " << c->type << "/" << c->id << " ("
+              << c->status << ")\n"
+              << "base (local v" << c->base_version << "):\n  "
+              << (c->base_body.empty() ? "(none)" : c->base_body) << "\n"
+              << "local (v" << c->local_version << "):\n  " << c->local_body << "\n"
+              << "server (version " << c->remote_version << "):\n  "
+              << (c->remote_body.empty() ? "(deleted)" : c->remote_body) << "\n";
+    return kExitOk;
+  }
+  ConflictChoice choice = ConflictChoice::kBody;
+  std::string body;
+  if (take == "local") {
+    choice = ConflictChoice::kLocal;
+  } else if (take == "server") {
+    choice = ConflictChoice::kServer;
+  } else {
+    StatusOr<std::string> file = ReadBody(take, node->config.store.max_body_bytes);
+    if (!file.ok()) return cl.Fail(file.status());
+    body = *std::move(file);
+  }
+  PushOperations ops(node->store.get(), nullptr, ParentNodeId(node->config));
+  StatusOr<OperatorActionResult> done = ops.Resolve(*id, choice, body, "");
+  if (!done.ok()) return cl.Fail(done.status());
+  if (json) {
+    JsonOutput out;
+    out.StartObject();
+    out.Field("conflict_id", *id);
+    out.Field("local_version", done->local_version);
+    out.Field("message", done->message);
+    out.EndObject();
+    out.Print();
+  } else {
+    std::cout << done->message << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+extern const Command kConflictsCommand = {"conflicts", "list, show and resolve conflicts", kHelp,
+                                          &RunConflicts};
+
+}  // namespace fhirsync::cli

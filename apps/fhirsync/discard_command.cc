@@ -1,0 +1,68 @@
+// fhirsync discard: "leave server version" done right.
+
+#include <iostream>
+
+#include "command.h"
+#include "fhirsync/push_operations.h"
+#include "node.h"
+#include "output.h"
+#include "push_cli.h"
+
+namespace fhirsync::cli {
+namespace {
+
+constexpr char kHelp[] =
+    "usage: fhirsync discard SEQ [--json] [--dir D]\n"
+    "\n"
+    "Drops outbox item SEQ and the other waiting items of its resource AND restores\n"
+    "the parent's copy of the resource locally (read from the parent now; a\n"
+    "deletion when the parent has none). The discarded local body is kept in the\n"
+    "audit log (`fhirsync audit --status discarded`). Nothing changes when the\n"
+    "parent cannot be reached.\n"
+    "\n"
+    "  --json    print {discarded: [seq...], local_version, message}\n"
+    "  --dir D   the node folder (default: the current folder)\n";
+
+int RunDiscard(const Invocation& invocation) {
+  CommandLine cl(invocation);
+  bool json = false;
+  cl.flags().AddBool("json", &json);
+  if (auto exit = cl.Parse(1, 1)) return *exit;
+  std::int64_t seq = 0;
+  try {
+    std::size_t used = 0;
+    seq = std::stoll(cl.positional()[0], &used);
+    if (used != cl.positional()[0].size() || seq <= 0) throw std::invalid_argument("seq");
+  } catch (const std::exception&) {
+    return cl.UsageError("'" + cl.positional()[0] + "' is not an outbox seq (a positive number)");
+  }
+  StatusOr<Node> node = OpenNode(cl.dir());
+  if (!node.ok()) return cl.Fail(node.status());
+  StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
+  if (!routes.ok()) return cl.Fail(routes.status());
+  PushOperations ops(node->store.get(), routes->get(), ParentNodeId(node->config));
+  StatusOr<OperatorActionResult> done = ops.Discard(seq, "");
+  if (!done.ok()) return cl.Fail(done.status());
+  if (json) {
+    JsonOutput out;
+    out.StartObject();
+    out.Key("discarded");
+    out.StartArray();
+    for (std::int64_t s : done->discarded) out.Int(s);
+    out.EndArray();
+    out.Field("local_version", done->local_version);
+    out.Field("message", done->message);
+    out.EndObject();
+    out.Print();
+  } else {
+    std::cout << done->message << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+extern const Command kDiscardCommand = {
+    "discard", "drop a queued change and restore the parent's copy", kHelp, &RunDiscard};
+
+}  // namespace fhirsync::cli

@@ -1,0 +1,121 @@
+#include "push_cli.h"
+
+#include <iostream>
+#include <vector>
+
+#include "core/text_util.h"
+#include "fhirsync/credentials.h"
+
+namespace fhirsync::cli {
+
+StatusOr<std::unique_ptr<SyncResourceManager>> StartTransports(const Node& node) {
+  if (node.config.parent.url.empty()) {
+    return FailedPreconditionError("node '" + node.config.node_id +
+                                   "' has no parent (parent.url is empty in " + node.dir +
+                                   "/fhirsync.json)");
+  }
+  std::vector<std::string> warnings;
+  StatusOr<std::unique_ptr<SyncResourceManager>> routes =
+      SyncResourceManager::Start(node.config, node.dir, &warnings);
+  for (const std::string& warning : warnings) std::cerr << "fhirsync: warning: " << warning << '\n';
+  return routes;
+}
+
+std::string ParentNodeId(const NodeConfig& config) {
+  return config.parent.node_id.empty() ? std::string("parent") : config.parent.node_id;
+}
+
+Status RequireAdmin(const NodeConfig& config, const std::string& user, const char* action) {
+  if (user.empty()) {
+    return PermissionDeniedError(std::string(action) +
+                                 " needs admin credentials: give --user NAME (an admin user of "
+                                 "this node) and the password on stdin");
+  }
+  const UserConfig* found = nullptr;
+  for (const UserConfig& candidate : config.server.users) {
+    if (candidate.name == user) found = &candidate;
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (found == nullptr || !CheckPassword(*found, password)) {
+    return PermissionDeniedError(std::string(action) + ": user '" + EscapeForMessage(user) +
+                                 "' is not known here or the password is wrong");
+  }
+  for (const std::string& role : found->roles) {
+    if (role == "admin") return Status::Ok();
+  }
+  return PermissionDeniedError(std::string(action) + ": user '" + EscapeForMessage(user) +
+                               "' does not have the admin role");
+}
+
+StatusOr<std::int64_t> ParseTimeFlag(const std::string& flag, const std::string& text) {
+  StatusOr<std::int64_t> ms = ParseInstant(text);
+  if (!ms.ok()) {
+    return InvalidArgumentError("--" + flag + ": '" + EscapeForMessage(text) +
+                                "' is not a date or instant (e.g. 2026-11-22 or "
+                                "2026-11-22T10:15:30Z)");
+  }
+  return ms;
+}
+
+void WriteOutboxItemFields(JsonOutput& json, const OutboxItem& item) {
+  json.Field("seq", item.seq);
+  json.Field("type", item.type);
+  json.Field("id", item.id);
+  json.Field("version", item.version);
+  json.Field("action", ChangeActionName(item.action));
+  json.Field("state", item.state);
+  json.Field("class", item.outcome);
+  json.Field("http_status", item.last_http_status);
+  json.Field("message", item.message);
+  json.Field("attempts", item.attempts);
+  json.Field("next_attempt", TimeText(item.next_attempt_ms));
+  json.Field("correlation_id", item.correlation_id);
+  json.Field("base_remote_version", item.base_remote_version);
+  json.Field("force", item.force);
+  json.Field("changed_at", TimeText(item.at_ms));
+}
+
+void WriteAuditFields(JsonOutput& json, const AuditRecord& row) {
+  json.Field("audit_id", row.audit_id);
+  json.Field("at", TimeText(row.at_ms));
+  json.Field("operation", row.operation);
+  json.Field("type", row.type);
+  json.Field("id", row.id);
+  json.Field("local_version", row.local_version);
+  json.Field("remote_version", row.remote_version);
+  json.Field("transport", row.transport);
+  json.Field("outcome", row.outcome);
+  json.Field("http_status", row.http_status);
+  json.Field("message", row.message);
+  json.Field("retry_of", row.retry_of);
+  json.Field("correlation_id", row.correlation_id);
+}
+
+void WriteConflictFields(JsonOutput& json, const ConflictRecord& c, bool with_bodies) {
+  json.Field("conflict_id", c.conflict_id);
+  json.Field("type", c.type);
+  json.Field("id", c.id);
+  json.Field("status", c.status);
+  json.Field("outbox_seq", c.outbox_seq);
+  json.Field("base_version", c.base_version);
+  json.Field("local_version", c.local_version);
+  json.Field("remote_version", c.remote_version);
+  json.Field("created", TimeText(c.created_ms));
+  json.Field("resolved", TimeText(c.resolved_ms));
+  if (!with_bodies) return;
+  auto body = [&](const char* key, const std::string& text) {
+    json.Key(key);
+    if (text.empty()) {
+      json.Null();
+    } else {
+      json.Raw(text);
+    }
+  };
+  body("base", c.base_body);
+  body("local", c.local_body);
+  body("server", c.remote_body);
+}
+
+}  // namespace fhirsync::cli

@@ -1,0 +1,81 @@
+// fhirsync retry: re-queues dead-lettered pushes.
+
+#include <iostream>
+
+#include "command.h"
+#include "fhirsync/push_operations.h"
+#include "node.h"
+#include "output.h"
+#include "push_cli.h"
+
+namespace fhirsync::cli {
+namespace {
+
+constexpr char kHelp[] =
+    "usage: fhirsync retry (SEQ | --all) [--force --user NAME] [--json] [--dir D]\n"
+    "\n"
+    "Re-queues outbox item SEQ (and the other waiting items of its resource), or\n"
+    "every dead letter with --all, to be sent on the next push; the items keep their\n"
+    "history and correlation id. Also lifts a push pause after 401/403.\n"
+    "\n"
+    "  --force      send without If-Match: overwrite the parent's copy with this\n"
+    "               node's (settles the resource's open conflict). Needs admin\n"
+    "               credentials: --user NAME of an admin user of this node, with the\n"
+    "               password on stdin\n"
+    "  --user NAME  the admin user for --force\n"
+    "  --json       print {requeued: [seq...], message}\n"
+    "  --dir D      the node folder (default: the current folder)\n";
+
+int RunRetry(const Invocation& invocation) {
+  CommandLine cl(invocation);
+  bool all = false;
+  bool force = false;
+  bool json = false;
+  std::string user;
+  cl.flags().AddBool("all", &all);
+  cl.flags().AddBool("force", &force);
+  cl.flags().AddBool("json", &json);
+  cl.flags().AddString("user", "NAME", &user);
+  if (auto exit = cl.Parse(0, 1)) return *exit;
+  if (all == !cl.positional().empty()) return cl.UsageError("give one outbox SEQ or --all");
+  std::int64_t seq = 0;
+  if (!all) {
+    try {
+      std::size_t used = 0;
+      seq = std::stoll(cl.positional()[0], &used);
+      if (used != cl.positional()[0].size() || seq <= 0) throw std::invalid_argument("seq");
+    } catch (const std::exception&) {
+      return cl.UsageError("'" + cl.positional()[0] + "' is not an outbox seq (a positive number)");
+    }
+  }
+  StatusOr<Node> node = OpenNode(cl.dir());
+  if (!node.ok()) return cl.Fail(node.status());
+  if (force) {
+    Status admin = RequireAdmin(node->config, user, "retry --force");
+    if (!admin.ok()) return cl.Fail(admin);
+  }
+  PushOperations ops(node->store.get(), nullptr, ParentNodeId(node->config));
+  StatusOr<OperatorActionResult> done =
+      all ? ops.RetryAll(force, user) : ops.Retry(seq, force, user);
+  if (!done.ok()) return cl.Fail(done.status());
+  if (json) {
+    JsonOutput out;
+    out.StartObject();
+    out.Key("requeued");
+    out.StartArray();
+    for (std::int64_t s : done->requeued) out.Int(s);
+    out.EndArray();
+    out.Field("message", done->message);
+    out.EndObject();
+    out.Print();
+  } else {
+    std::cout << done->message << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+extern const Command kRetryCommand = {"retry", "re-queue dead-lettered pushes", kHelp, &RunRetry};
+
+}  // namespace fhirsync::cli

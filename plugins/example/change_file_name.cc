@@ -40,11 +40,11 @@ bool ParseNumber(std::string_view text, Int* out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-std::string_view ActionName(ChangeAction action) {
+std::string_view ActionName(RemoteChangeAction action) {
   switch (action) {
-    case ChangeAction::kCreate: return "create";
-    case ChangeAction::kUpdate: return "update";
-    case ChangeAction::kDelete: return "delete";
+    case RemoteChangeAction::kCreate: return "create";
+    case RemoteChangeAction::kUpdate: return "update";
+    case RemoteChangeAction::kDelete: return "delete";
   }
   return "update";
 }
@@ -94,11 +94,11 @@ std::optional<ChangeFileName> ParseChangeFileName(std::string_view name) {
   change.id = std::string(parts[3]);
   if (!ParseNumber(parts[4], &change.version) || change.version == 0) return std::nullopt;
   if (parts[5] == "create") {
-    change.action = ChangeAction::kCreate;
+    change.action = RemoteChangeAction::kCreate;
   } else if (parts[5] == "update") {
-    change.action = ChangeAction::kUpdate;
+    change.action = RemoteChangeAction::kUpdate;
   } else if (parts[5] == "delete") {
-    change.action = ChangeAction::kDelete;
+    change.action = RemoteChangeAction::kDelete;
   } else {
     return std::nullopt;
   }

@@ -30,7 +30,7 @@ struct ChangeFileName {
   std::string type;
   std::string id;
   std::uint64_t version = 0;
-  ChangeAction action = ChangeAction::kUpdate;
+  RemoteChangeAction action = RemoteChangeAction::kUpdate;
   ResourceFormat format = ResourceFormat::kFhirJson;
 };
 

@@ -173,9 +173,9 @@ std::optional<ChangeFileName> FolderTransport::Latest(const std::vector<ChangeFi
   return std::nullopt;
 }
 
-ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
+RemoteReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
                                     const std::string& type, const std::string& id) const {
-  ReadResult result;
+  RemoteReadResult result;
   std::optional<ChangeFileName> latest = Latest(changes, type, id);
   if (!latest) {
     result.status = Status(StatusCode::kNotFound, type + "/" + id + " is not in the folder");
@@ -186,7 +186,7 @@ ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
   result.resource.version = std::to_string(latest->version);
   result.resource.last_updated_ms = latest->at_ms;
   result.resource.format = latest->format;
-  result.resource.deleted = latest->action == ChangeAction::kDelete;
+  result.resource.deleted = latest->action == RemoteChangeAction::kDelete;
   if (!result.resource.deleted) {
     result.status = ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*latest),
                                     max_body_bytes_, &result.resource.body);
@@ -194,35 +194,35 @@ ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
   return result;
 }
 
-ReadResult FolderTransport::Read(const std::string& type, const std::string& id) {
-  if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadResult>(s);
+RemoteReadResult FolderTransport::Read(const std::string& type, const std::string& id) {
+  if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<RemoteReadResult>(s);
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadResult>(s);
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteReadResult>(s);
   return ReadOne(changes, type, id);
 }
 
-ReadManyResult FolderTransport::ReadMany(const std::string& type,
+RemoteReadManyResult FolderTransport::ReadMany(const std::string& type,
                                          const std::vector<std::string>& ids) {
   for (const std::string& id : ids) {
-    if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadManyResult>(s);
+    if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<RemoteReadManyResult>(s);
   }
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadManyResult>(s);
-  ReadManyResult result;
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteReadManyResult>(s);
+  RemoteReadManyResult result;
   for (const std::string& id : ids) result.items.push_back(ReadOne(changes, type, id));
   return result;
 }
 
-WriteResult FolderTransport::Create(const RemoteResource& resource) {
+RemoteWriteResult FolderTransport::Create(const RemoteResource& resource) {
   return Write(WriteKind::kCreate, resource, "");
 }
 
-WriteResult FolderTransport::Update(const RemoteResource& resource,
+RemoteWriteResult FolderTransport::Update(const RemoteResource& resource,
                                     const std::string& expected_version) {
   return Write(WriteKind::kUpdate, resource, expected_version);
 }
 
-WriteResult FolderTransport::Delete(const std::string& type, const std::string& id,
+RemoteWriteResult FolderTransport::Delete(const std::string& type, const std::string& id,
                                     const std::string& expected_version) {
   RemoteResource tombstone;
   tombstone.type = type;
@@ -231,44 +231,44 @@ WriteResult FolderTransport::Delete(const std::string& type, const std::string& 
   return Write(WriteKind::kDelete, tombstone, expected_version);
 }
 
-WriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resource,
+RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resource,
                                    const std::string& expected_version) {
   const std::string key = resource.type + "/" + resource.id;
   if (Status s = CheckTypeAndId(resource.type, resource.id); !s.ok()) {
-    return Failed<WriteResult>(s);
+    return Failed<RemoteWriteResult>(s);
   }
   if (kind != WriteKind::kDelete && resource.body.size() > max_body_bytes_) {
-    return Failed<WriteResult>(Status(StatusCode::kResourceExhausted,
+    return Failed<RemoteWriteResult>(Status(StatusCode::kResourceExhausted,
                                       key + ": body of " + std::to_string(resource.body.size()) +
                                           " bytes is over the limit of " +
                                           std::to_string(max_body_bytes_)));
   }
   std::lock_guard<std::mutex> guard(write_mutex_);
   if (changes_dir_.empty()) {
-    return Failed<WriteResult>(
+    return Failed<RemoteWriteResult>(
         Status(StatusCode::kFailedPrecondition, "the folder transport is not configured"));
   }
   FolderLock lock(changes_dir_);
-  if (!lock.status().ok()) return Failed<WriteResult>(lock.status());
+  if (!lock.status().ok()) return Failed<RemoteWriteResult>(lock.status());
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<WriteResult>(s);
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteWriteResult>(s);
 
   std::optional<ChangeFileName> latest = Latest(changes, resource.type, resource.id);
-  bool live = latest && latest->action != ChangeAction::kDelete;
+  bool live = latest && latest->action != RemoteChangeAction::kDelete;
   std::string current = latest ? std::to_string(latest->version) : "";
   if (kind == WriteKind::kCreate && live) {
-    return Failed<WriteResult>(Status(StatusCode::kAlreadyExists,
+    return Failed<RemoteWriteResult>(Status(StatusCode::kAlreadyExists,
                                       key + " already exists in the folder at version " + current));
   }
   if (kind == WriteKind::kDelete && !live) {
-    return Failed<WriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+    return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
   }
   if (kind != WriteKind::kCreate && !expected_version.empty()) {
     if (!live) {
-      return Failed<WriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+      return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
     }
     if (expected_version != current) {
-      return Failed<WriteResult>(Status(StatusCode::kAborted,
+      return Failed<RemoteWriteResult>(Status(StatusCode::kAborted,
                                         key + " is at version " + current +
                                             " in the folder, not " + expected_version));
     }
@@ -280,38 +280,38 @@ WriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resourc
   change.type = resource.type;
   change.id = resource.id;
   change.version = latest ? latest->version + 1 : 1;
-  change.action = kind == WriteKind::kDelete ? ChangeAction::kDelete
-                  : live                     ? ChangeAction::kUpdate
-                                             : ChangeAction::kCreate;
+  change.action = kind == WriteKind::kDelete ? RemoteChangeAction::kDelete
+                  : live                     ? RemoteChangeAction::kUpdate
+                                             : RemoteChangeAction::kCreate;
   change.format = resource.format;
   std::string_view body = kind == WriteKind::kDelete ? std::string_view() : resource.body;
   if (Status s = WriteFileAtomically(changes_dir_, FormatChangeFileName(change), body); !s.ok()) {
-    WriteResult result = Failed<WriteResult>(s);
+    RemoteWriteResult result = Failed<RemoteWriteResult>(s);
     // When only the folder flush failed, the change is there but may not
     // survive a crash: the caller must read back before writing again.
     std::error_code ec;
     result.ambiguous = fs::exists(fs::path(changes_dir_) / FormatChangeFileName(change), ec);
     return result;
   }
-  WriteResult result;
+  RemoteWriteResult result;
   result.version = std::to_string(change.version);
   result.last_updated_ms = change.at_ms;
   return result;
 }
 
-ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entries) {
+RemoteChangePage FolderTransport::ReadChanges(const std::string& since, int max_entries) {
   std::uint64_t after = 0;
   if (!since.empty() && !ParseUnsigned(since, &after)) {
-    return Failed<ChangePage>(Invalid("position '" + since.substr(0, 40) +
+    return Failed<RemoteChangePage>(Invalid("position '" + since.substr(0, 40) +
                                       "' is not one this folder made (expected a number)"));
   }
   if (max_entries <= 0) {
-    return Failed<ChangePage>(Invalid("max_entries must be positive, not " +
+    return Failed<RemoteChangePage>(Invalid("max_entries must be positive, not " +
                                       std::to_string(max_entries)));
   }
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ChangePage>(s);
-  ChangePage page;
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteChangePage>(s);
+  RemoteChangePage page;
   page.next_position = since;
   auto it = std::upper_bound(changes.begin(), changes.end(), after,
                              [](std::uint64_t value, const ChangeFileName& change) {
@@ -322,7 +322,7 @@ ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entrie
       page.more = true;
       break;
     }
-    ChangeEntry entry;
+    RemoteChange entry;
     entry.position = std::to_string(it->sequence);
     entry.action = it->action;
     entry.resource.type = it->type;
@@ -330,7 +330,7 @@ ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entrie
     entry.resource.version = std::to_string(it->version);
     entry.resource.last_updated_ms = it->at_ms;
     entry.resource.format = it->format;
-    entry.resource.deleted = it->action == ChangeAction::kDelete;
+    entry.resource.deleted = it->action == RemoteChangeAction::kDelete;
     // A body that cannot be read here (too large, unreadable) is left for
     // Read, whose error then names the file for that one resource instead of
     // stopping the whole feed.

@@ -8,10 +8,10 @@
 namespace {
 class ThrowingTransport : public fhirsync::testing::NullTransport {
  public:
-  fhirsync::ReadResult Read(const std::string& type, const std::string& id) override {
+  fhirsync::RemoteReadResult Read(const std::string& type, const std::string& id) override {
     throw std::out_of_range("no row for " + type + "/" + id);
   }
-  fhirsync::WriteResult Create(const fhirsync::RemoteResource&) override { throw 42; }
+  fhirsync::RemoteWriteResult Create(const fhirsync::RemoteResource&) override { throw 42; }
 };
 }  // namespace
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
@@ -61,10 +61,10 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   auto reader = Open();
   ASSERT_TRUE(writer && reader);
 
-  WriteResult created = writer->Create(Patient("p1", "Okafor"));
+  RemoteWriteResult created = writer->Create(Patient("p1", "Okafor"));
   ASSERT_TRUE(created.status.ok()) << created.status;
   EXPECT_EQ(created.version, "1");
-  WriteResult updated = writer->Update(Patient("p1", "Okafor-Mensah"), "1");
+  RemoteWriteResult updated = writer->Update(Patient("p1", "Okafor-Mensah"), "1");
   ASSERT_TRUE(updated.status.ok()) << updated.status;
   EXPECT_EQ(updated.version, "2");
   RemoteResource visit_type;
@@ -74,47 +74,47 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   visit_type.body = R"({"uuid":"7b0f5697-27e3-40c4-8bae-f4049abfb4ed","name":"Facility Visit"})";
   ASSERT_TRUE(writer->Create(visit_type).status.ok());
   ASSERT_TRUE(writer->Create(Patient("p2", "Banda")).status.ok());
-  WriteResult deleted = writer->Delete("Patient", "p2", "1");
+  RemoteWriteResult deleted = writer->Delete("Patient", "p2", "1");
   ASSERT_TRUE(deleted.status.ok()) << deleted.status;
   EXPECT_EQ(deleted.version, "2");
 
-  ChangePage page = reader->ReadChanges("", 100);
+  RemoteChangePage page = reader->ReadChanges("", 100);
   ASSERT_TRUE(page.status.ok()) << page.status;
   ASSERT_EQ(page.entries.size(), 5u);
   EXPECT_FALSE(page.more);
   EXPECT_EQ(page.next_position, page.entries.back().position);
-  const ChangeEntry& first = page.entries[0];
-  EXPECT_EQ(first.action, ChangeAction::kCreate);
+  const RemoteChange& first = page.entries[0];
+  EXPECT_EQ(first.action, RemoteChangeAction::kCreate);
   EXPECT_EQ(first.resource.type, "Patient");
   EXPECT_EQ(first.resource.id, "p1");
   EXPECT_EQ(first.resource.version, "1");
   EXPECT_TRUE(first.has_body);
   EXPECT_EQ(first.resource.body, Patient("p1", "Okafor").body);
-  EXPECT_EQ(page.entries[1].action, ChangeAction::kUpdate);
+  EXPECT_EQ(page.entries[1].action, RemoteChangeAction::kUpdate);
   EXPECT_EQ(page.entries[1].resource.body, Patient("p1", "Okafor-Mensah").body);
   EXPECT_EQ(page.entries[2].resource.format, ResourceFormat::kOpenmrsRest);
   EXPECT_EQ(page.entries[2].resource.body, visit_type.body);
-  EXPECT_EQ(page.entries[4].action, ChangeAction::kDelete);
+  EXPECT_EQ(page.entries[4].action, RemoteChangeAction::kDelete);
   EXPECT_TRUE(page.entries[4].resource.deleted);
   EXPECT_EQ(page.entries[4].resource.version, "2");
 
-  ReadResult p1 = reader->Read("Patient", "p1");
+  RemoteReadResult p1 = reader->Read("Patient", "p1");
   ASSERT_TRUE(p1.status.ok()) << p1.status;
   EXPECT_EQ(p1.resource.version, "2");
   EXPECT_EQ(p1.resource.body, Patient("p1", "Okafor-Mensah").body);
   EXPECT_GT(p1.resource.last_updated_ms, 0);
-  ReadResult p2 = reader->Read("Patient", "p2");
+  RemoteReadResult p2 = reader->Read("Patient", "p2");
   ASSERT_TRUE(p2.status.ok()) << p2.status;
   EXPECT_TRUE(p2.resource.deleted);
 
   // Nothing new: the position stays.
-  ChangePage empty = reader->ReadChanges(page.next_position, 100);
+  RemoteChangePage empty = reader->ReadChanges(page.next_position, 100);
   ASSERT_TRUE(empty.status.ok());
   EXPECT_TRUE(empty.entries.empty());
   EXPECT_EQ(empty.next_position, page.next_position);
   // A change written later is seen after that position.
   ASSERT_TRUE(writer->Update(Patient("p1", "Mensah"), "2").status.ok());
-  ChangePage later = reader->ReadChanges(page.next_position, 100);
+  RemoteChangePage later = reader->ReadChanges(page.next_position, 100);
   ASSERT_EQ(later.entries.size(), 1u);
   EXPECT_EQ(later.entries[0].resource.version, "3");
 }
@@ -128,9 +128,9 @@ TEST_F(FolderTransportTest, PagesResumeFromThePosition) {
   std::string position;
   int pages = 0;
   while (true) {
-    ChangePage page = side->ReadChanges(position, 2);
+    RemoteChangePage page = side->ReadChanges(position, 2);
     ASSERT_TRUE(page.status.ok()) << page.status;
-    for (const ChangeEntry& e : page.entries) ids.push_back(e.resource.id);
+    for (const RemoteChange& e : page.entries) ids.push_back(e.resource.id);
     position = page.next_position;
     ++pages;
     if (!page.more) break;
@@ -145,19 +145,19 @@ TEST_F(FolderTransportTest, VersionGuards) {
   ASSERT_TRUE(side->Create(Patient("p1", "A")).status.ok());
   ASSERT_TRUE(side->Update(Patient("p1", "B"), "1").status.ok());
 
-  WriteResult stale = side->Update(Patient("p1", "C"), "1");
+  RemoteWriteResult stale = side->Update(Patient("p1", "C"), "1");
   EXPECT_EQ(stale.status.code(), StatusCode::kAborted);
   EXPECT_EQ(stale.status.message(), "Patient/p1 is at version 2 in the folder, not 1");
-  WriteResult again = side->Create(Patient("p1", "D"));
+  RemoteWriteResult again = side->Create(Patient("p1", "D"));
   EXPECT_EQ(again.status.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(again.status.message(), "Patient/p1 already exists in the folder at version 2");
-  WriteResult missing = side->Update(Patient("p9", "E"), "1");
+  RemoteWriteResult missing = side->Update(Patient("p9", "E"), "1");
   EXPECT_EQ(missing.status.code(), StatusCode::kNotFound);
   EXPECT_EQ(missing.status.message(), "Patient/p9 is not in the folder");
-  WriteResult gone = side->Delete("Patient", "p9", "");
+  RemoteWriteResult gone = side->Delete("Patient", "p9", "");
   EXPECT_EQ(gone.status.code(), StatusCode::kNotFound);
   // Unconditional update (a forced retry) writes whatever is there.
-  WriteResult forced = side->Update(Patient("p1", "F"), "");
+  RemoteWriteResult forced = side->Update(Patient("p1", "F"), "");
   ASSERT_TRUE(forced.status.ok());
   EXPECT_EQ(forced.version, "3");
   // A failed write leaves no file behind.
@@ -167,7 +167,7 @@ TEST_F(FolderTransportTest, VersionGuards) {
 TEST_F(FolderTransportTest, HostileNamesAreRefusedAndWriteNothing) {
   auto side = Open();
   RemoteResource evil = Patient("../../etc/passwd", "X");
-  WriteResult result = side->Create(evil);
+  RemoteWriteResult result = side->Create(evil);
   EXPECT_EQ(result.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(result.status.message(),
             "id '../../etc/passwd' is not a valid id ([A-Za-z0-9-.], at most 64)");
@@ -177,10 +177,10 @@ TEST_F(FolderTransportTest, HostileNamesAreRefusedAndWriteNothing) {
   EXPECT_EQ(result.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(result.status.message(),
             "resource type 'Pat~ient' is not a type name the folder can hold");
-  ReadResult read = side->Read("Patient", std::string("a\0b", 3));
+  RemoteReadResult read = side->Read("Patient", std::string("a\0b", 3));
   EXPECT_EQ(read.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(read.status.message(), "id 'a?b' is not a valid id ([A-Za-z0-9-.], at most 64)");
-  ChangePage page = side->ReadChanges("12; rm -rf /", 10);
+  RemoteChangePage page = side->ReadChanges("12; rm -rf /", 10);
   EXPECT_EQ(page.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(page.status.message(),
             "position '12; rm -rf /' is not one this folder made (expected a number)");
@@ -196,7 +196,7 @@ TEST_F(FolderTransportTest, LeftoversAndForeignFilesAreIgnored) {
                          R"({"resourceType":"Pati)");
   testing::WriteTextFile(changes + "desktop.ini", "[.ShellClassInfo]");
   testing::WriteTextFile(changes + "00000000000000000003~1~Patient~p1~x~update~fhir.json", "{}");
-  ChangePage page = writer->ReadChanges("", 10);
+  RemoteChangePage page = writer->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 1u);
   EXPECT_EQ(page.entries[0].resource.version, "1");
@@ -213,7 +213,7 @@ TEST_F(FolderTransportTest, LeftoversAndForeignFilesAreIgnored) {
 TEST_F(FolderTransportTest, BodiesOverTheLimit) {
   auto side = Open({{"max_body_bytes", "100"}});
   RemoteResource big = Patient("p1", std::string(200, 'x'));
-  WriteResult result = side->Create(big);
+  RemoteWriteResult result = side->Create(big);
   EXPECT_EQ(result.status.code(), StatusCode::kResourceExhausted);
   EXPECT_THAT(result.status.message(), StartsWith("Patient/p1: body of "));
   EXPECT_THAT(result.status.message(), HasSubstr("over the limit of 100"));
@@ -222,12 +222,12 @@ TEST_F(FolderTransportTest, BodiesOverTheLimit) {
   auto other = Open();
   ASSERT_TRUE(other->Create(big).status.ok());
   ASSERT_TRUE(other->Create(Patient("p2", "small")).status.ok());
-  ChangePage page = side->ReadChanges("", 10);
+  RemoteChangePage page = side->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 2u);
   EXPECT_FALSE(page.entries[0].has_body);
   EXPECT_TRUE(page.entries[1].has_body);
-  ReadResult read = side->Read("Patient", "p1");
+  RemoteReadResult read = side->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kResourceExhausted);
   EXPECT_THAT(read.status.message(), HasSubstr("~Patient~p1~1~create~fhir.json: "));
   EXPECT_THAT(read.status.message(), HasSubstr("more than the limit of 100"));
@@ -237,7 +237,7 @@ TEST_F(FolderTransportTest, ReadManyKeepsRequestOrder) {
   auto side = Open();
   ASSERT_TRUE(side->Create(Patient("a", "A")).status.ok());
   ASSERT_TRUE(side->Create(Patient("c", "C")).status.ok());
-  ReadManyResult many = side->ReadMany("Patient", {"c", "b", "a"});
+  RemoteReadManyResult many = side->ReadMany("Patient", {"c", "b", "a"});
   ASSERT_TRUE(many.status.ok());
   ASSERT_EQ(many.items.size(), 3u);
   EXPECT_EQ(many.items[0].resource.id, "c");
@@ -251,7 +251,7 @@ TEST_F(FolderTransportTest, ConcurrentWritersNeverShareASequence) {
   auto b = Open();
   auto write = [](std::shared_ptr<TransportPlugin> side, const std::string& prefix) {
     for (int i = 0; i < 25; ++i) {
-      WriteResult r = side->Create(Patient(prefix + std::to_string(i), "X"));
+      RemoteWriteResult r = side->Create(Patient(prefix + std::to_string(i), "X"));
       ASSERT_TRUE(r.status.ok()) << r.status;
     }
   };
@@ -259,11 +259,11 @@ TEST_F(FolderTransportTest, ConcurrentWritersNeverShareASequence) {
   std::thread t2(write, b, "b");
   t1.join();
   t2.join();
-  ChangePage page = a->ReadChanges("", 1000);
+  RemoteChangePage page = a->ReadChanges("", 1000);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 50u);
   std::set<std::string> positions;
-  for (const ChangeEntry& e : page.entries) positions.insert(e.position);
+  for (const RemoteChange& e : page.entries) positions.insert(e.position);
   EXPECT_EQ(positions.size(), 50u);
 }
 
@@ -298,7 +298,7 @@ TEST_F(FolderTransportTest, ConfigureErrors) {
 TEST_F(FolderTransportTest, UnconfiguredTransportSaysSo) {
   StatusOr<LoadedPlugin> loaded = LoadPlugin(FHIRSYNC_FOLDER_PLUGIN);
   ASSERT_TRUE(loaded.ok());
-  ReadResult read = loaded->transport->Read("Patient", "p1");
+  RemoteReadResult read = loaded->transport->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(read.status.message(), "the folder transport is not configured");
 }

@@ -9,7 +9,7 @@
 
 #include "fhirsync/plugin/abi.h"
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
@@ -58,7 +58,7 @@ TEST(LoaderTest, MissingFile) {
 
 TEST(LoaderTest, FileThatIsNotALibrary) {
   testing::TempDir dir;
-  std::string file = dir.File("fhirsync-text.so");
+  std::string file = dir.Sub("fhirsync-text.so");
   testing::WriteTextFile(file, std::string(4096, '#'));  // long enough to have a header
   Status error = LoadError(file);
   EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);
@@ -151,17 +151,17 @@ TEST(LoaderTest, ConstructorThrowsBecomesNullFromTheMacro) {
 TEST(LoaderTest, ExceptionsFromMethodsBecomeStatus) {
   StatusOr<LoadedPlugin> loaded = LoadPlugin(Testing("throws_on_call"));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  ReadResult read = loaded->transport->Read("Patient", "p1");
+  RemoteReadResult read = loaded->transport->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kInternal);
   EXPECT_EQ(read.status.message(), "Read threw: no row for Patient/p1");
   RemoteResource resource;
   resource.type = "Patient";
   resource.id = "p1";
-  WriteResult created = loaded->transport->Create(resource);
+  RemoteWriteResult created = loaded->transport->Create(resource);
   EXPECT_EQ(created.status.code(), StatusCode::kInternal);
   EXPECT_EQ(created.status.message(), "Create threw a non-standard exception");
   // An operation the plugin does not override says so.
-  WriteResult deleted = loaded->transport->Delete("Patient", "p1", "1");
+  RemoteWriteResult deleted = loaded->transport->Delete("Patient", "p1", "1");
   EXPECT_EQ(deleted.status.code(), StatusCode::kUnimplemented);
   EXPECT_EQ(deleted.status.message(), "this transport does not support delete");
 }

@@ -131,34 +131,34 @@ struct CallOutcome {
   bool ambiguous = false;
 };
 
-struct ReadResult : CallOutcome {
+struct RemoteReadResult : CallOutcome {
   RemoteResource resource;
 };
 
-struct ReadManyResult : CallOutcome {
+struct RemoteReadManyResult : CallOutcome {
   // One result per requested id, in request order, each with its own status
   // (kNotFound for an id the remote lacks). Empty when `status` is an error.
-  std::vector<ReadResult> items;
+  std::vector<RemoteReadResult> items;
 };
 
-struct WriteResult : CallOutcome {
+struct RemoteWriteResult : CallOutcome {
   std::string version;  // the remote's new version id; empty if it has none
   std::int64_t last_updated_ms = 0;
 };
 
-enum class ChangeAction { kCreate, kUpdate, kDelete };
+enum class RemoteChangeAction { kCreate, kUpdate, kDelete };
 
-struct ChangeEntry {
+struct RemoteChange {
   std::string position;  // opaque; pass it back as `since` to resume after it
-  ChangeAction action = ChangeAction::kUpdate;
+  RemoteChangeAction action = RemoteChangeAction::kUpdate;
   // type, id, version always; `body` only when `has_body`, otherwise the
   // caller reads it (batched) with ReadMany.
   RemoteResource resource;
   bool has_body = false;
 };
 
-struct ChangePage : CallOutcome {
-  std::vector<ChangeEntry> entries;  // oldest first
+struct RemoteChangePage : CallOutcome {
+  std::vector<RemoteChange> entries;  // oldest first
   std::string next_position;  // resume here; equals `since` when nothing is new
   bool more = false;          // true: another page is ready at once
 };
@@ -180,35 +180,35 @@ class TransportPlugin {
 
   // The current version of type/id. kNotFound when the remote lacks it; a
   // deleted resource is returned with `deleted` set where the remote says so.
-  virtual ReadResult Read(const std::string& /*type*/, const std::string& /*id*/) {
-    return Unsupported<ReadResult>(TransportOperation::kRead);
+  virtual RemoteReadResult Read(const std::string& /*type*/, const std::string& /*id*/) {
+    return Unsupported<RemoteReadResult>(TransportOperation::kRead);
   }
   // Several resources of one type in as few round trips as the remote allows.
-  virtual ReadManyResult ReadMany(const std::string& /*type*/,
+  virtual RemoteReadManyResult ReadMany(const std::string& /*type*/,
                                   const std::vector<std::string>& /*ids*/) {
-    return Unsupported<ReadManyResult>(TransportOperation::kReadMany);
+    return Unsupported<RemoteReadManyResult>(TransportOperation::kReadMany);
   }
   // Creates `resource` at its own id. kAlreadyExists when the remote holds a
   // live resource there.
-  virtual WriteResult Create(const RemoteResource& /*resource*/) {
-    return Unsupported<WriteResult>(TransportOperation::kCreate);
+  virtual RemoteWriteResult Create(const RemoteResource& /*resource*/) {
+    return Unsupported<RemoteWriteResult>(TransportOperation::kCreate);
   }
   // Replaces `resource`. `expected_version` is the remote version the change
   // was based on: kAborted when the remote now holds another one. Empty means
   // unconditional (an operator's forced retry).
-  virtual WriteResult Update(const RemoteResource& /*resource*/,
+  virtual RemoteWriteResult Update(const RemoteResource& /*resource*/,
                              const std::string& /*expected_version*/) {
-    return Unsupported<WriteResult>(TransportOperation::kUpdate);
+    return Unsupported<RemoteWriteResult>(TransportOperation::kUpdate);
   }
   // Deletes type/id, guarded like Update().
-  virtual WriteResult Delete(const std::string& /*type*/, const std::string& /*id*/,
+  virtual RemoteWriteResult Delete(const std::string& /*type*/, const std::string& /*id*/,
                              const std::string& /*expected_version*/) {
-    return Unsupported<WriteResult>(TransportOperation::kDelete);
+    return Unsupported<RemoteWriteResult>(TransportOperation::kDelete);
   }
   // Up to `max_entries` changes after position `since` (empty: from the
   // start). InvalidArgument when `since` is not a position this remote made.
-  virtual ChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
-    return Unsupported<ChangePage>(TransportOperation::kHistory);
+  virtual RemoteChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
+    return Unsupported<RemoteChangePage>(TransportOperation::kHistory);
   }
 
  protected:

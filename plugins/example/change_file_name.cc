@@ -40,11 +40,11 @@ bool ParseNumber(std::string_view text, Int* out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-std::string_view ActionName(RemoteChangeAction action) {
+std::string_view ActionName(ChangeAction action) {
   switch (action) {
-    case RemoteChangeAction::kCreate: return "create";
-    case RemoteChangeAction::kUpdate: return "update";
-    case RemoteChangeAction::kDelete: return "delete";
+    case ChangeAction::kCreate: return "create";
+    case ChangeAction::kUpdate: return "update";
+    case ChangeAction::kDelete: return "delete";
   }
   return "update";
 }
@@ -94,11 +94,11 @@ std::optional<ChangeFileName> ParseChangeFileName(std::string_view name) {
   change.id = std::string(parts[3]);
   if (!ParseNumber(parts[4], &change.version) || change.version == 0) return std::nullopt;
   if (parts[5] == "create") {
-    change.action = RemoteChangeAction::kCreate;
+    change.action = ChangeAction::kCreate;
   } else if (parts[5] == "update") {
-    change.action = RemoteChangeAction::kUpdate;
+    change.action = ChangeAction::kUpdate;
   } else if (parts[5] == "delete") {
-    change.action = RemoteChangeAction::kDelete;
+    change.action = ChangeAction::kDelete;
   } else {
     return std::nullopt;
   }

@@ -30,7 +30,7 @@ struct ChangeFileName {
   std::string type;
   std::string id;
   std::uint64_t version = 0;
-  RemoteChangeAction action = RemoteChangeAction::kUpdate;
+  ChangeAction action = ChangeAction::kUpdate;
   ResourceFormat format = ResourceFormat::kFhirJson;
 };
 

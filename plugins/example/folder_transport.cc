@@ -186,7 +186,7 @@ RemoteReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& cha
   result.resource.version = std::to_string(latest->version);
   result.resource.last_updated_ms = latest->at_ms;
   result.resource.format = latest->format;
-  result.resource.deleted = latest->action == RemoteChangeAction::kDelete;
+  result.resource.deleted = latest->action == ChangeAction::kDelete;
   if (!result.resource.deleted) {
     result.status = ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*latest),
                                     max_body_bytes_, &result.resource.body);
@@ -254,7 +254,7 @@ RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& r
   if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteWriteResult>(s);
 
   std::optional<ChangeFileName> latest = Latest(changes, resource.type, resource.id);
-  bool live = latest && latest->action != RemoteChangeAction::kDelete;
+  bool live = latest && latest->action != ChangeAction::kDelete;
   std::string current = latest ? std::to_string(latest->version) : "";
   if (kind == WriteKind::kCreate && live) {
     return Failed<RemoteWriteResult>(Status(StatusCode::kAlreadyExists,
@@ -280,9 +280,9 @@ RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& r
   change.type = resource.type;
   change.id = resource.id;
   change.version = latest ? latest->version + 1 : 1;
-  change.action = kind == WriteKind::kDelete ? RemoteChangeAction::kDelete
-                  : live                     ? RemoteChangeAction::kUpdate
-                                             : RemoteChangeAction::kCreate;
+  change.action = kind == WriteKind::kDelete ? ChangeAction::kDelete
+                  : live                     ? ChangeAction::kUpdate
+                                             : ChangeAction::kCreate;
   change.format = resource.format;
   std::string_view body = kind == WriteKind::kDelete ? std::string_view() : resource.body;
   if (Status s = WriteFileAtomically(changes_dir_, FormatChangeFileName(change), body); !s.ok()) {
@@ -330,7 +330,7 @@ RemoteChangePage FolderTransport::ReadChanges(const std::string& since, int max_
     entry.resource.version = std::to_string(it->version);
     entry.resource.last_updated_ms = it->at_ms;
     entry.resource.format = it->format;
-    entry.resource.deleted = it->action == RemoteChangeAction::kDelete;
+    entry.resource.deleted = it->action == ChangeAction::kDelete;
     // A body that cannot be read here (too large, unreadable) is left for
     // Read, whose error then names the file for that one resource instead of
     // stopping the whole feed.

@@ -84,17 +84,17 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   EXPECT_FALSE(page.more);
   EXPECT_EQ(page.next_position, page.entries.back().position);
   const RemoteChange& first = page.entries[0];
-  EXPECT_EQ(first.action, RemoteChangeAction::kCreate);
+  EXPECT_EQ(first.action, ChangeAction::kCreate);
   EXPECT_EQ(first.resource.type, "Patient");
   EXPECT_EQ(first.resource.id, "p1");
   EXPECT_EQ(first.resource.version, "1");
   EXPECT_TRUE(first.has_body);
   EXPECT_EQ(first.resource.body, Patient("p1", "Okafor").body);
-  EXPECT_EQ(page.entries[1].action, RemoteChangeAction::kUpdate);
+  EXPECT_EQ(page.entries[1].action, ChangeAction::kUpdate);
   EXPECT_EQ(page.entries[1].resource.body, Patient("p1", "Okafor-Mensah").body);
   EXPECT_EQ(page.entries[2].resource.format, ResourceFormat::kOpenmrsRest);
   EXPECT_EQ(page.entries[2].resource.body, visit_type.body);
-  EXPECT_EQ(page.entries[4].action, RemoteChangeAction::kDelete);
+  EXPECT_EQ(page.entries[4].action, ChangeAction::kDelete);
   EXPECT_TRUE(page.entries[4].resource.deleted);
   EXPECT_EQ(page.entries[4].resource.version, "2");
 

@@ -146,11 +146,10 @@ struct RemoteWriteResult : CallOutcome {
   std::int64_t last_updated_ms = 0;
 };
 
-enum class RemoteChangeAction { kCreate, kUpdate, kDelete };
-
+// ChangeAction (resource.h) is shared with the store's change feed.
 struct RemoteChange {
   std::string position;  // opaque; pass it back as `since` to resume after it
-  RemoteChangeAction action = RemoteChangeAction::kUpdate;
+  ChangeAction action = ChangeAction::kUpdate;
   // type, id, version always; `body` only when `has_body`, otherwise the
   // caller reads it (batched) with ReadMany.
   RemoteResource resource;

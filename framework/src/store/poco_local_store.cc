@@ -11,6 +11,8 @@
 
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
+#include "store/batch_writer.h"
+#include "store/write_planner.h"
 
 namespace fhirsync::store {
 namespace {
@@ -18,8 +20,6 @@ namespace {
 using Poco::Data::Statement;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::use;
-
-std::string_view ActionText(ChangeAction action) { return ChangeActionName(action); }
 
 ChangeAction ParseAction(const std::string& text) {
   if (text == "CREATED") return ChangeAction::kCreate;
@@ -97,13 +97,6 @@ PocoLocalStore::PocoLocalStore(const StoreSql& sql, Poco::Data::Session write_se
       read_session_(std::move(read_session)) {}
 
 PocoLocalStore::~PocoLocalStore() {
-  // Statements must be finalised before their session closes.
-  last_seq_stmt_.reset();
-  select_current_stmt_.reset();
-  insert_change_stmt_.reset();
-  upsert_resource_stmt_.reset();
-  select_sync_base_stmt_.reset();
-  insert_outbox_stmt_.reset();
   try {
     write_session_.close();
     read_session_.close();
@@ -178,36 +171,11 @@ Status PocoLocalStore::Initialize(const std::string& node_id, const std::string&
     }
     CommitWrite(write_session_);
     node_id_ = recorded_node;
-    PrepareWriteStatements();
   } catch (const Poco::Exception& error) {
     RollbackQuietly();
     return TranslateException(error, "open " + store_name);
   }
   return Status::Ok();
-}
-
-void PocoLocalStore::PrepareWriteStatements() {
-  Poco::Data::Session& s = write_session_;
-  last_seq_stmt_ = std::make_unique<Statement>(s);
-  *last_seq_stmt_ << sql_.last_seq, into(last_seq_);
-  select_current_stmt_ = std::make_unique<Statement>(s);
-  *select_current_stmt_ << sql_.select_current, use(key_type_), use(key_id_),
-      into(current_version_), into(current_deleted_), into(current_last_updated_),
-      into(current_hash_);
-  insert_change_stmt_ = std::make_unique<Statement>(s);
-  *insert_change_stmt_ << sql_.insert_change, use(row_seq_), use(row_type_), use(row_id_),
-      use(row_version_), use(row_action_), use(row_at_ms_), use(row_origin_), use(row_format_),
-      use(row_deleted_), use(row_hash_), use(row_body_);
-  upsert_resource_stmt_ = std::make_unique<Statement>(s);
-  *upsert_resource_stmt_ << sql_.upsert_resource, use(row_type_), use(row_id_),
-      use(row_version_), use(row_seq_), use(row_at_ms_), use(row_deleted_), use(row_format_),
-      use(row_hash_);
-  select_sync_base_stmt_ = std::make_unique<Statement>(s);
-  *select_sync_base_stmt_ << sql_.select_sync_base, use(row_type_), use(row_id_),
-      into(sync_base_);
-  insert_outbox_stmt_ = std::make_unique<Statement>(s);
-  *insert_outbox_stmt_ << sql_.insert_outbox, use(row_seq_), use(row_type_), use(row_id_),
-      use(row_version_), use(row_correlation_id_), use(sync_base_);
 }
 
 void PocoLocalStore::RollbackQuietly() {
@@ -223,42 +191,6 @@ std::int64_t PocoLocalStore::ReadLastSeq(Poco::Data::Session& session) {
   Poco::Int64 value = 0;
   session << sql_.last_seq, into(value), Poco::Data::Keywords::now;
   return value;
-}
-
-StatusOr<std::optional<CurrentVersion>> PocoLocalStore::Current(const std::string& type,
-                                                                const std::string& id) {
-  key_type_ = type;
-  key_id_ = id;
-  if (select_current_stmt_->execute() == 0) return std::optional<CurrentVersion>();
-  CurrentVersion current;
-  current.version = current_version_;
-  current.deleted = current_deleted_ != 0;
-  current.last_updated_ms = current_last_updated_;
-  current.content_hash = current_hash_;
-  return std::optional<CurrentVersion>(std::move(current));
-}
-
-Status PocoLocalStore::Append(NewVersion& version) {
-  row_seq_ = version.seq;
-  row_type_ = std::move(version.type);
-  row_id_ = std::move(version.id);
-  row_version_ = version.version;
-  row_action_ = ActionText(version.action);
-  row_at_ms_ = version.at_ms;
-  row_origin_ = std::move(version.origin);
-  row_format_ = ResourceFormatName(version.format);
-  row_deleted_ = version.deleted ? 1 : 0;
-  row_hash_ = std::move(version.content_hash);
-  row_body_ = std::move(version.body);
-  insert_change_stmt_->execute();
-  upsert_resource_stmt_->execute();
-  if (version.queue_outbox) {
-    sync_base_.clear();
-    select_sync_base_stmt_->execute();  // leaves sync_base_ empty when none
-    row_correlation_id_ = NewUuid();
-    insert_outbox_stmt_->execute();
-  }
-  return Status::Ok();
 }
 
 StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
@@ -277,13 +209,15 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
   std::size_t index = 0;
   try {
     BeginWrite(write_session_);
+    BatchWriter batch(write_session_, sql_);
+    batch.Prefetch(prepared);
     WriteContext context;
     context.next_seq = ReadLastSeq(write_session_) + 1;
     context.now_ms = NowMillis();
     context.origin = options.from_node.empty() ? node_id_ : options.from_node;
     context.queue_outbox = options.from_node.empty();
     for (; index < prepared.size(); ++index) {
-      StatusOr<WriteResult> result = ApplyPreparedOp(prepared[index], *this, context);
+      StatusOr<WriteResult> result = ApplyPreparedOp(prepared[index], batch, context);
       if (!result.ok()) {
         RollbackQuietly();
         return result.status().WithContext(
@@ -291,6 +225,7 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
       }
       results.push_back(std::move(result).value());
     }
+    batch.Flush();
     CommitWrite(write_session_);
   } catch (const Poco::Exception& error) {
     RollbackQuietly();

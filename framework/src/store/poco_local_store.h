@@ -2,11 +2,10 @@
 // backends, running each backend's SQL (StoreSql) through Poco::Data
 // (internal header).
 //
-// Sessions: one write session, used only under `write_mutex_`, holding the
-// write statements prepared once and bound to member variables (each write
-// sets the members and re-executes the statement: no SQL is ever built from
-// values), and one read session under `read_mutex_`, so reads do not wait
-// for a write transaction in progress. Backends add only how a write
+// Sessions: one write session, used only under `write_mutex_` (each write
+// transaction goes through a BatchWriter, see batch_writer.h), and one read
+// session under `read_mutex_`, so reads do not wait for a write transaction
+// in progress. No SQL is ever built from values. Backends add only how a write
 // transaction starts (the lock that serialises writers across processes and
 // keeps `seq` dense and in commit order), ends, and how a database error maps
 // to a Status.
@@ -30,11 +29,10 @@
 
 #include "fhirsync/local_store.h"
 #include "store/store_sql.h"
-#include "store/write_planner.h"
 
 namespace fhirsync::store {
 
-class PocoLocalStore : public LocalStore, private WriteTarget {
+class PocoLocalStore : public LocalStore {
  public:
   ~PocoLocalStore() override;
 
@@ -77,17 +75,11 @@ class PocoLocalStore : public LocalStore, private WriteTarget {
 
  private:
 
-  // WriteTarget, on the write session inside a write transaction.
-  StatusOr<std::optional<CurrentVersion>> Current(const std::string& type,
-                                                  const std::string& id) override;
-  Status Append(NewVersion& version) override;
-
   // Validates `ops` (labels count from `first_index`), then applies them in
   // one write transaction. Caller holds write_mutex_.
   StatusOr<std::vector<WriteResult>> WriteBatchLocked(std::span<const WriteOp> ops,
                                                       std::size_t first_index,
                                                       const WriteOptions& options);
-  void PrepareWriteStatements();
   void RollbackQuietly();
   std::int64_t ReadLastSeq(Poco::Data::Session& session);
 
@@ -99,36 +91,6 @@ class PocoLocalStore : public LocalStore, private WriteTarget {
   Poco::Data::Session write_session_;
   std::mutex read_mutex_;
   Poco::Data::Session read_session_;
-
-  // Values the prepared write statements are bound to (by reference).
-  std::string key_type_;
-  std::string key_id_;
-  Poco::Int64 current_version_ = 0;
-  int current_deleted_ = 0;
-  Poco::Int64 current_last_updated_ = 0;
-  std::string current_hash_;
-  std::string sync_base_;
-  Poco::Int64 last_seq_ = 0;
-  Poco::Int64 row_seq_ = 0;
-  std::string row_type_;
-  std::string row_id_;
-  Poco::Int64 row_version_ = 0;
-  std::string row_action_;
-  Poco::Int64 row_at_ms_ = 0;
-  std::string row_origin_;
-  std::string row_format_;
-  int row_deleted_ = 0;
-  std::string row_hash_;
-  std::string row_body_;
-  std::string row_correlation_id_;
-
-  // Declared after the sessions and values they use, so they go first.
-  std::unique_ptr<Poco::Data::Statement> last_seq_stmt_;
-  std::unique_ptr<Poco::Data::Statement> select_current_stmt_;
-  std::unique_ptr<Poco::Data::Statement> insert_change_stmt_;
-  std::unique_ptr<Poco::Data::Statement> upsert_resource_stmt_;
-  std::unique_ptr<Poco::Data::Statement> select_sync_base_stmt_;
-  std::unique_ptr<Poco::Data::Statement> insert_outbox_stmt_;
 };
 
 }  // namespace fhirsync::store

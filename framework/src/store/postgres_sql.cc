@@ -72,23 +72,31 @@ StoreSql MakePostgresSql() {
   sql.insert_meta = "INSERT INTO meta (key, value) VALUES ($1, $2)";
 
   sql.last_seq = "SELECT coalesce(max(seq), 0) FROM changes";
-  sql.select_current =
-      "SELECT version, deleted, last_updated_ms, content_hash FROM resources"
-      " WHERE type = $1 AND id = $2";
+  sql.select_current_many =
+      "SELECT r.type, r.id, r.version, r.deleted, r.last_updated_ms, r.content_hash"
+      " FROM json_array_elements($1::json) AS k JOIN resources AS r"
+      " ON r.type = (k.value ->> 0) AND r.id = (k.value ->> 1)";
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
       " content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-  sql.upsert_resource =
+  // One row per resource (DISTINCT ON the newest seq): PostgreSQL refuses
+  // an upsert that touches a row twice.
+  sql.upsert_resources_from_changes =
       "INSERT INTO resources (type, id, version, seq, last_updated_ms, deleted, format,"
-      " content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+      " content_hash)"
+      " SELECT DISTINCT ON (type, id) type, id, version, seq, at_ms, deleted, format,"
+      " content_hash FROM changes WHERE seq BETWEEN $1::bigint AND $2::bigint"
+      " ORDER BY type, id, seq DESC"
       " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,"
       " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted,"
       " format = excluded.format, content_hash = excluded.content_hash";
-  sql.select_sync_base = "SELECT remote_version FROM sync_state WHERE type = $1 AND id = $2";
-  sql.insert_outbox =
+  sql.insert_outbox_for_change =
       "INSERT INTO outbox (seq, type, id, version, state, attempts, next_attempt_ms,"
       " last_http_status, outcome, correlation_id, base_remote_version)"
-      " VALUES ($1, $2, $3, $4, 'pending', 0, 0, 0, '', $5, $6)";
+      " SELECT c.seq, c.type, c.id, c.version, 'pending', 0, 0, 0, '', $1,"
+      " coalesce(s.remote_version, '')"
+      " FROM changes c LEFT JOIN sync_state s ON s.type = c.type AND s.id = c.id"
+      " WHERE c.seq = $2::bigint";
 
   const std::string resource_columns_of_changes =
       "c.type, c.id, c.version, c.at_ms, c.deleted, c.format, c.content_hash";

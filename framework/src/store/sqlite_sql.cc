@@ -69,23 +69,30 @@ StoreSql MakeSqliteSql() {
   sql.insert_meta = "INSERT INTO meta (key, value) VALUES (?, ?)";
 
   sql.last_seq = "SELECT coalesce(max(seq), 0) FROM changes";
-  sql.select_current =
-      "SELECT version, deleted, last_updated_ms, content_hash FROM resources"
-      " WHERE type = ? AND id = ?";
+  // CROSS JOIN keeps json_each as the outer loop: one primary-key lookup
+  // per key.
+  sql.select_current_many =
+      "SELECT r.type, r.id, r.version, r.deleted, r.last_updated_ms, r.content_hash"
+      " FROM json_each(?) AS k CROSS JOIN resources AS r"
+      " ON r.type = json_extract(k.value, '$[0]') AND r.id = json_extract(k.value, '$[1]')";
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
       " content_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  sql.upsert_resource =
+  sql.upsert_resources_from_changes =
       "INSERT INTO resources (type, id, version, seq, last_updated_ms, deleted, format,"
-      " content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      " content_hash)"
+      " SELECT type, id, version, seq, at_ms, deleted, format, content_hash FROM changes"
+      " WHERE seq IN (SELECT max(seq) FROM changes WHERE seq BETWEEN ? AND ? GROUP BY type, id)"
       " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,"
       " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted,"
       " format = excluded.format, content_hash = excluded.content_hash";
-  sql.select_sync_base = "SELECT remote_version FROM sync_state WHERE type = ? AND id = ?";
-  sql.insert_outbox =
+  sql.insert_outbox_for_change =
       "INSERT INTO outbox (seq, type, id, version, state, attempts, next_attempt_ms,"
       " last_http_status, outcome, correlation_id, base_remote_version)"
-      " VALUES (?, ?, ?, ?, 'pending', 0, 0, 0, '', ?, ?)";
+      " SELECT c.seq, c.type, c.id, c.version, 'pending', 0, 0, 0, '', ?,"
+      " coalesce(s.remote_version, '')"
+      " FROM changes c LEFT JOIN sync_state s ON s.type = c.type AND s.id = c.id"
+      " WHERE c.seq = ?";
 
   const std::string resource_columns_of_changes =
       "c.type, c.id, c.version, c.at_ms, c.deleted, c.format, c.content_hash";

@@ -33,21 +33,22 @@ struct StoreSql {
   // (key, value).
   std::string insert_meta;
 
-  // Write path, prepared once on the write session and reused.
+  // Write path: per write transaction, a batch of rows at a time (see
+  // batch_writer.h).
   // () -> max seq or 0.
   std::string last_seq;
-  // (type, id) -> version, deleted, last_updated_ms, content_hash.
-  std::string select_current;
+  // (JSON array of [type, id] pairs) -> type, id, version, deleted,
+  // last_updated_ms, content_hash of those that exist.
+  std::string select_current_many;
   // (seq, type, id, version, action, at_ms, origin, format, deleted,
-  //  content_hash, body).
+  //  content_hash, body), bound to column vectors: one row per element.
   std::string insert_change;
-  // (type, id, version, seq, last_updated_ms, deleted, format, content_hash):
-  // insert or replace the current pointer.
-  std::string upsert_resource;
-  // (type, id) -> remote_version agreed with the parent (sync_state).
-  std::string select_sync_base;
-  // (seq, type, id, version, correlation_id, base_remote_version).
-  std::string insert_outbox;
+  // (first_seq, last_seq): points `resources` at the newest of those
+  // changes for each resource they touch (insert or update).
+  std::string upsert_resources_from_changes;
+  // (correlation_id, seq), bound to vectors: queues the change `seq`, with
+  // the remote version last agreed with the parent (sync_state) as its base.
+  std::string insert_outbox_for_change;
 
   // Reads. "Resource columns" are: type, id, version, last_updated_ms,
   // deleted, format, content_hash, body.

@@ -1,0 +1,319 @@
+// Import speed of the LocalStore backends (issue 2).
+//
+// Data: ../shared/testdata/fhir-r4-bulk (5,945 FHIR R4 resources of 10
+// Synthea patients) and a x10 set derived from it in memory: every resource
+// copied ten times with the id suffixed "-0".."-9" (references inside the
+// bodies are left as they are).
+//
+// Each backend imports into a fresh store (SQLite file in a temporary
+// folder; a fresh PostgreSQL schema). The floor is the same bodies inserted
+// into a bare SQLite table (type, id, body) by a plain sqlite3 loop in one
+// transaction, with the same WAL and synchronous=FULL settings: the cost of
+// getting the bytes into the file, with none of the store's work (parse,
+// stamp, hash, version lookup, change, outbox and current rows).
+//
+// PostgreSQL: the connection string is read from FHIRSYNC_BENCH_PG_CONNECTION;
+// if unset the benchmark starts its own cluster with tests/store/pg_cluster.sh
+// (fsync on) and removes it at exit.
+//
+// Counter `resources_per_second` is the figure; compare
+// BM_SqliteImport/... with BM_SqliteFloor/... of the same set.
+
+#include <benchmark/benchmark.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fhirsync/local_store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fhirsync::WriteOp;
+
+std::vector<WriteOp> LoadBulk() {
+  std::vector<WriteOp> ops;
+  const fs::path dir = fs::path(FHIRSYNC_TESTDATA_DIR) / "fhir-r4-bulk";
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".ndjson") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      auto info = fhirsync::InspectFhirBody(line);
+      if (!info.ok()) throw std::runtime_error(file.string() + ": " + info.status().ToString());
+      WriteOp op;
+      op.type = info->resource_type;
+      op.id = info->id;
+      op.body = line;
+      ops.push_back(std::move(op));
+    }
+  }
+  return ops;
+}
+
+// Ten copies with new ids; the body's own id is rewritten to match.
+std::vector<WriteOp> TimesTen(const std::vector<WriteOp>& bulk) {
+  std::vector<WriteOp> ops;
+  ops.reserve(bulk.size() * 10);
+  for (int k = 0; k < 10; ++k) {
+    for (const WriteOp& original : bulk) {
+      WriteOp op = original;
+      op.id = original.id + "-" + std::to_string(k);
+      rapidjson::Document doc;
+      doc.Parse(original.body.data(), original.body.size());
+      doc["id"].SetString(op.id.data(), static_cast<rapidjson::SizeType>(op.id.size()),
+                          doc.GetAllocator());
+      rapidjson::StringBuffer buffer;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+      doc.Accept(writer);
+      op.body.assign(buffer.GetString(), buffer.GetSize());
+      ops.push_back(std::move(op));
+    }
+  }
+  return ops;
+}
+
+const std::vector<WriteOp>& DataSet(std::int64_t which) {
+  static const std::vector<WriteOp>* const bulk = new std::vector<WriteOp>(LoadBulk());
+  if (which == 1) return *bulk;
+  static const std::vector<WriteOp>* const ten = new std::vector<WriteOp>(TimesTen(*bulk));
+  return *ten;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "fhirsync-bench.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void SetCounters(benchmark::State& state, std::size_t count) {
+  state.counters["resources"] = static_cast<double>(count);
+  state.counters["resources_per_second"] =
+      benchmark::Counter(static_cast<double>(count), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Args: {data set (1 = bulk, 10 = x10), batch size}.
+void BM_SqliteImport(benchmark::State& state) {
+  const std::vector<WriteOp>& ops = DataSet(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    TempDir dir;
+    fhirsync::StoreConfig config;
+    config.path = dir.path() + "/store.sqlite";
+    auto store = fhirsync::OpenLocalStore(config, "", "bench-node");
+    if (!store.ok()) {
+      state.SkipWithError(store.status().ToString().c_str());
+      return;
+    }
+    state.ResumeTiming();
+    auto summary = (*store)->Import(ops, {}, static_cast<std::size_t>(state.range(1)));
+    if (!summary.ok() || summary->written != static_cast<std::int64_t>(ops.size())) {
+      state.SkipWithError(summary.status().ToString().c_str());
+      return;
+    }
+    state.PauseTiming();
+    store->reset();
+    state.ResumeTiming();
+  }
+  SetCounters(state, ops.size());
+}
+BENCHMARK(BM_SqliteImport)
+    ->ArgNames({"set", "batch"})
+    ->Args({1, 1000})
+    ->Args({10, 1000})
+    ->Args({10, 10000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void Check(int rc, sqlite3* db, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    throw std::runtime_error(std::string(what) + ": " + sqlite3_errmsg(db));
+  }
+}
+
+// The floor: bare inserts, one transaction, same durability settings.
+void BM_SqliteFloor(benchmark::State& state) {
+  const std::vector<WriteOp>& ops = DataSet(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    TempDir dir;
+    sqlite3* db = nullptr;
+    Check(sqlite3_open((dir.path() + "/floor.sqlite").c_str(), &db), db, "open");
+    Check(sqlite3_exec(db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       " CREATE TABLE bodies (type TEXT NOT NULL, id TEXT NOT NULL,"
+                       " body TEXT NOT NULL)",
+                       nullptr, nullptr, nullptr),
+          db, "setup");
+    state.ResumeTiming();
+    sqlite3_stmt* insert = nullptr;
+    Check(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), db, "begin");
+    Check(sqlite3_prepare_v2(db, "INSERT INTO bodies (type, id, body) VALUES (?, ?, ?)", -1,
+                             &insert, nullptr),
+          db, "prepare");
+    for (const WriteOp& op : ops) {
+      sqlite3_bind_text(insert, 1, op.type.data(), static_cast<int>(op.type.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(insert, 2, op.id.data(), static_cast<int>(op.id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert, 3, op.body.data(), static_cast<int>(op.body.size()),
+                        SQLITE_STATIC);
+      Check(sqlite3_step(insert), db, "insert");
+      sqlite3_reset(insert);
+    }
+    sqlite3_finalize(insert);
+    Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
+    state.PauseTiming();
+    sqlite3_close(db);
+    state.ResumeTiming();
+  }
+  SetCounters(state, ops.size());
+}
+BENCHMARK(BM_SqliteFloor)
+    ->ArgNames({"set"})
+    ->Arg(1)
+    ->Arg(10)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// PostgreSQL: a cluster from the environment, or one of our own.
+class PostgresServer {
+ public:
+  static PostgresServer& Get() {
+    if (instance_ == nullptr) instance_ = new PostgresServer();
+    return *instance_;
+  }
+  const std::string& connection() const { return connection_; }
+  const std::string& error() const { return error_; }
+
+  ~PostgresServer() = default;
+
+  // Only if a benchmark started one.
+  static void StopOwnCluster() {
+    if (instance_ == nullptr) return;
+    PostgresServer& server = *instance_;
+    if (!server.own_file_.empty()) {
+      std::string command = std::string(FHIRSYNC_PG_CLUSTER_SCRIPT) + " stop '" +
+                            server.own_file_ + "' >/dev/null 2>&1";
+      if (std::system(command.c_str()) != 0) std::cerr << "pg_cluster.sh stop failed\n";
+      std::error_code ignored;
+      fs::remove_all(server.own_dir_, ignored);
+    }
+  }
+
+ private:
+  PostgresServer() {
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+    if (const char* env = std::getenv("FHIRSYNC_BENCH_PG_CONNECTION"); env && *env) {
+      connection_ = env;
+      return;
+    }
+    std::string pattern = (fs::temp_directory_path() / "fhirsync-bench-pg.XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      error_ = "mkdtemp failed";
+      return;
+    }
+    own_dir_ = pattern;
+    own_file_ = own_dir_ + "/connection.txt";
+    std::string command = std::string("PG_FSYNC=on ") + FHIRSYNC_PG_CLUSTER_SCRIPT + " start '" +
+                          own_file_ + "' >/dev/null";
+    if (std::system(command.c_str()) != 0) {
+      error_ = "pg_cluster.sh start failed (set FHIRSYNC_BENCH_PG_CONNECTION instead)";
+      return;
+    }
+    std::ifstream in(own_file_);
+    std::getline(in, connection_);
+  }
+
+  static inline PostgresServer* instance_ = nullptr;
+  std::string connection_;
+  std::string error_;
+  std::string own_dir_;
+  std::string own_file_;
+};
+
+void BM_PostgresImport(benchmark::State& state) {
+  PostgresServer& server = PostgresServer::Get();
+  if (server.connection().empty()) {
+    state.SkipWithError(server.error().c_str());
+    return;
+  }
+  const std::vector<WriteOp>& ops = DataSet(state.range(0));
+  int round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string schema = "bench_" + std::to_string(getpid()) + "_" + std::to_string(round++);
+    Poco::Data::Session admin(Poco::Data::PostgreSQL::Connector::KEY, server.connection());
+    // The schema name is built here from numbers only.
+    admin << "DROP SCHEMA IF EXISTS " + schema + " CASCADE", Poco::Data::Keywords::now;
+    admin << "CREATE SCHEMA " + schema, Poco::Data::Keywords::now;
+    fhirsync::StoreConfig config;
+    config.backend = "postgresql";
+    config.connection = server.connection() + " options=-csearch_path=" + schema;
+    auto store = fhirsync::OpenLocalStore(config, "", "bench-node");
+    if (!store.ok()) {
+      state.SkipWithError(store.status().ToString().c_str());
+      return;
+    }
+    state.ResumeTiming();
+    auto summary = (*store)->Import(ops, {}, static_cast<std::size_t>(state.range(1)));
+    if (!summary.ok() || summary->written != static_cast<std::int64_t>(ops.size())) {
+      state.SkipWithError(summary.status().ToString().c_str());
+      return;
+    }
+    state.PauseTiming();
+    store->reset();
+    admin << "DROP SCHEMA " + schema + " CASCADE", Poco::Data::Keywords::now;
+    state.ResumeTiming();
+  }
+  SetCounters(state, ops.size());
+}
+BENCHMARK(BM_PostgresImport)
+    ->ArgNames({"set", "batch"})
+    ->Args({1, 1000})
+    ->Args({10, 1000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  PostgresServer::StopOwnCluster();
+  return 0;
+}

@@ -173,9 +173,9 @@ std::optional<ChangeFileName> FolderTransport::Latest(const std::vector<ChangeFi
   return std::nullopt;
 }
 
-RemoteReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
+ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
                                     const std::string& type, const std::string& id) const {
-  RemoteReadResult result;
+  ReadResult result;
   std::optional<ChangeFileName> latest = Latest(changes, type, id);
   if (!latest) {
     result.status = Status(StatusCode::kNotFound, type + "/" + id + " is not in the folder");
@@ -194,21 +194,21 @@ RemoteReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& cha
   return result;
 }
 
-RemoteReadResult FolderTransport::Read(const std::string& type, const std::string& id) {
-  if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<RemoteReadResult>(s);
+ReadResult FolderTransport::Read(const std::string& type, const std::string& id) {
+  if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadResult>(s);
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteReadResult>(s);
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadResult>(s);
   return ReadOne(changes, type, id);
 }
 
-RemoteReadManyResult FolderTransport::ReadMany(const std::string& type,
+ReadManyResult FolderTransport::ReadMany(const std::string& type,
                                          const std::vector<std::string>& ids) {
   for (const std::string& id : ids) {
-    if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<RemoteReadManyResult>(s);
+    if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadManyResult>(s);
   }
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteReadManyResult>(s);
-  RemoteReadManyResult result;
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadManyResult>(s);
+  ReadManyResult result;
   for (const std::string& id : ids) result.items.push_back(ReadOne(changes, type, id));
   return result;
 }
@@ -299,19 +299,19 @@ RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& r
   return result;
 }
 
-RemoteChangePage FolderTransport::ReadChanges(const std::string& since, int max_entries) {
+ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entries) {
   std::uint64_t after = 0;
   if (!since.empty() && !ParseUnsigned(since, &after)) {
-    return Failed<RemoteChangePage>(Invalid("position '" + since.substr(0, 40) +
+    return Failed<ChangePage>(Invalid("position '" + since.substr(0, 40) +
                                       "' is not one this folder made (expected a number)"));
   }
   if (max_entries <= 0) {
-    return Failed<RemoteChangePage>(Invalid("max_entries must be positive, not " +
+    return Failed<ChangePage>(Invalid("max_entries must be positive, not " +
                                       std::to_string(max_entries)));
   }
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteChangePage>(s);
-  RemoteChangePage page;
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ChangePage>(s);
+  ChangePage page;
   page.next_position = since;
   auto it = std::upper_bound(changes.begin(), changes.end(), after,
                              [](std::uint64_t value, const ChangeFileName& change) {
@@ -322,7 +322,7 @@ RemoteChangePage FolderTransport::ReadChanges(const std::string& since, int max_
       page.more = true;
       break;
     }
-    RemoteChange entry;
+    ChangeEntry entry;
     entry.position = std::to_string(it->sequence);
     entry.action = it->action;
     entry.resource.type = it->type;

@@ -39,13 +39,13 @@ class FolderTransport : public TransportPlugin {
   Status Configure(const TransportSettings& settings) override;
   TransportCapabilities GetCapabilities() const override;
 
-  RemoteReadResult Read(const std::string& type, const std::string& id) override;
-  RemoteReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override;
+  ReadResult Read(const std::string& type, const std::string& id) override;
+  ReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override;
   RemoteWriteResult Create(const RemoteResource& resource) override;
   RemoteWriteResult Update(const RemoteResource& resource, const std::string& expected_version) override;
   RemoteWriteResult Delete(const std::string& type, const std::string& id,
                      const std::string& expected_version) override;
-  RemoteChangePage ReadChanges(const std::string& since, int max_entries) override;
+  ChangePage ReadChanges(const std::string& since, int max_entries) override;
 
  private:
   enum class WriteKind { kCreate, kUpdate, kDelete };
@@ -57,7 +57,7 @@ class FolderTransport : public TransportPlugin {
   // The newest change of type/id in `changes`, if any.
   static std::optional<ChangeFileName> Latest(const std::vector<ChangeFileName>& changes,
                                               const std::string& type, const std::string& id);
-  RemoteReadResult ReadOne(const std::vector<ChangeFileName>& changes, const std::string& type,
+  ReadResult ReadOne(const std::vector<ChangeFileName>& changes, const std::string& type,
                      const std::string& id) const;
   // Checks the guard against the current state and appends one change file.
   RemoteWriteResult Write(WriteKind kind, const RemoteResource& resource,

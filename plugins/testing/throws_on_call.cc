@@ -8,7 +8,7 @@
 namespace {
 class ThrowingTransport : public fhirsync::testing::NullTransport {
  public:
-  fhirsync::RemoteReadResult Read(const std::string& type, const std::string& id) override {
+  fhirsync::ReadResult Read(const std::string& type, const std::string& id) override {
     throw std::out_of_range("no row for " + type + "/" + id);
   }
   fhirsync::RemoteWriteResult Create(const fhirsync::RemoteResource&) override { throw 42; }

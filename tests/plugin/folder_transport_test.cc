@@ -78,12 +78,12 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   ASSERT_TRUE(deleted.status.ok()) << deleted.status;
   EXPECT_EQ(deleted.version, "2");
 
-  RemoteChangePage page = reader->ReadChanges("", 100);
+  ChangePage page = reader->ReadChanges("", 100);
   ASSERT_TRUE(page.status.ok()) << page.status;
   ASSERT_EQ(page.entries.size(), 5u);
   EXPECT_FALSE(page.more);
   EXPECT_EQ(page.next_position, page.entries.back().position);
-  const RemoteChange& first = page.entries[0];
+  const ChangeEntry& first = page.entries[0];
   EXPECT_EQ(first.action, ChangeAction::kCreate);
   EXPECT_EQ(first.resource.type, "Patient");
   EXPECT_EQ(first.resource.id, "p1");
@@ -98,23 +98,23 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   EXPECT_TRUE(page.entries[4].resource.deleted);
   EXPECT_EQ(page.entries[4].resource.version, "2");
 
-  RemoteReadResult p1 = reader->Read("Patient", "p1");
+  ReadResult p1 = reader->Read("Patient", "p1");
   ASSERT_TRUE(p1.status.ok()) << p1.status;
   EXPECT_EQ(p1.resource.version, "2");
   EXPECT_EQ(p1.resource.body, Patient("p1", "Okafor-Mensah").body);
   EXPECT_GT(p1.resource.last_updated_ms, 0);
-  RemoteReadResult p2 = reader->Read("Patient", "p2");
+  ReadResult p2 = reader->Read("Patient", "p2");
   ASSERT_TRUE(p2.status.ok()) << p2.status;
   EXPECT_TRUE(p2.resource.deleted);
 
   // Nothing new: the position stays.
-  RemoteChangePage empty = reader->ReadChanges(page.next_position, 100);
+  ChangePage empty = reader->ReadChanges(page.next_position, 100);
   ASSERT_TRUE(empty.status.ok());
   EXPECT_TRUE(empty.entries.empty());
   EXPECT_EQ(empty.next_position, page.next_position);
   // A change written later is seen after that position.
   ASSERT_TRUE(writer->Update(Patient("p1", "Mensah"), "2").status.ok());
-  RemoteChangePage later = reader->ReadChanges(page.next_position, 100);
+  ChangePage later = reader->ReadChanges(page.next_position, 100);
   ASSERT_EQ(later.entries.size(), 1u);
   EXPECT_EQ(later.entries[0].resource.version, "3");
 }
@@ -128,9 +128,9 @@ TEST_F(FolderTransportTest, PagesResumeFromThePosition) {
   std::string position;
   int pages = 0;
   while (true) {
-    RemoteChangePage page = side->ReadChanges(position, 2);
+    ChangePage page = side->ReadChanges(position, 2);
     ASSERT_TRUE(page.status.ok()) << page.status;
-    for (const RemoteChange& e : page.entries) ids.push_back(e.resource.id);
+    for (const ChangeEntry& e : page.entries) ids.push_back(e.resource.id);
     position = page.next_position;
     ++pages;
     if (!page.more) break;
@@ -177,10 +177,10 @@ TEST_F(FolderTransportTest, HostileNamesAreRefusedAndWriteNothing) {
   EXPECT_EQ(result.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(result.status.message(),
             "resource type 'Pat~ient' is not a type name the folder can hold");
-  RemoteReadResult read = side->Read("Patient", std::string("a\0b", 3));
+  ReadResult read = side->Read("Patient", std::string("a\0b", 3));
   EXPECT_EQ(read.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(read.status.message(), "id 'a?b' is not a valid id ([A-Za-z0-9-.], at most 64)");
-  RemoteChangePage page = side->ReadChanges("12; rm -rf /", 10);
+  ChangePage page = side->ReadChanges("12; rm -rf /", 10);
   EXPECT_EQ(page.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(page.status.message(),
             "position '12; rm -rf /' is not one this folder made (expected a number)");
@@ -196,7 +196,7 @@ TEST_F(FolderTransportTest, LeftoversAndForeignFilesAreIgnored) {
                          R"({"resourceType":"Pati)");
   testing::WriteTextFile(changes + "desktop.ini", "[.ShellClassInfo]");
   testing::WriteTextFile(changes + "00000000000000000003~1~Patient~p1~x~update~fhir.json", "{}");
-  RemoteChangePage page = writer->ReadChanges("", 10);
+  ChangePage page = writer->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 1u);
   EXPECT_EQ(page.entries[0].resource.version, "1");
@@ -222,12 +222,12 @@ TEST_F(FolderTransportTest, BodiesOverTheLimit) {
   auto other = Open();
   ASSERT_TRUE(other->Create(big).status.ok());
   ASSERT_TRUE(other->Create(Patient("p2", "small")).status.ok());
-  RemoteChangePage page = side->ReadChanges("", 10);
+  ChangePage page = side->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 2u);
   EXPECT_FALSE(page.entries[0].has_body);
   EXPECT_TRUE(page.entries[1].has_body);
-  RemoteReadResult read = side->Read("Patient", "p1");
+  ReadResult read = side->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kResourceExhausted);
   EXPECT_THAT(read.status.message(), HasSubstr("~Patient~p1~1~create~fhir.json: "));
   EXPECT_THAT(read.status.message(), HasSubstr("more than the limit of 100"));
@@ -237,7 +237,7 @@ TEST_F(FolderTransportTest, ReadManyKeepsRequestOrder) {
   auto side = Open();
   ASSERT_TRUE(side->Create(Patient("a", "A")).status.ok());
   ASSERT_TRUE(side->Create(Patient("c", "C")).status.ok());
-  RemoteReadManyResult many = side->ReadMany("Patient", {"c", "b", "a"});
+  ReadManyResult many = side->ReadMany("Patient", {"c", "b", "a"});
   ASSERT_TRUE(many.status.ok());
   ASSERT_EQ(many.items.size(), 3u);
   EXPECT_EQ(many.items[0].resource.id, "c");
@@ -259,11 +259,11 @@ TEST_F(FolderTransportTest, ConcurrentWritersNeverShareASequence) {
   std::thread t2(write, b, "b");
   t1.join();
   t2.join();
-  RemoteChangePage page = a->ReadChanges("", 1000);
+  ChangePage page = a->ReadChanges("", 1000);
   ASSERT_TRUE(page.status.ok());
   ASSERT_EQ(page.entries.size(), 50u);
   std::set<std::string> positions;
-  for (const RemoteChange& e : page.entries) positions.insert(e.position);
+  for (const ChangeEntry& e : page.entries) positions.insert(e.position);
   EXPECT_EQ(positions.size(), 50u);
 }
 
@@ -298,7 +298,7 @@ TEST_F(FolderTransportTest, ConfigureErrors) {
 TEST_F(FolderTransportTest, UnconfiguredTransportSaysSo) {
   StatusOr<LoadedPlugin> loaded = LoadPlugin(FHIRSYNC_FOLDER_PLUGIN);
   ASSERT_TRUE(loaded.ok());
-  RemoteReadResult read = loaded->transport->Read("Patient", "p1");
+  ReadResult read = loaded->transport->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(read.status.message(), "the folder transport is not configured");
 }

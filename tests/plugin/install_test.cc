@@ -111,7 +111,7 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   patient.body = R"({"resourceType":"Patient","id":"out-of-tree"})";
   RemoteWriteResult written = loaded->transport->Create(patient);
   ASSERT_TRUE(written.status.ok()) << written.status;
-  RemoteChangePage page = loaded->transport->ReadChanges("", 10);
+  ChangePage page = loaded->transport->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok()) << page.status;
   ASSERT_EQ(page.entries.size(), 1u);
   EXPECT_EQ(page.entries[0].resource.body, patient.body);

@@ -151,7 +151,7 @@ TEST(LoaderTest, ConstructorThrowsBecomesNullFromTheMacro) {
 TEST(LoaderTest, ExceptionsFromMethodsBecomeStatus) {
   StatusOr<LoadedPlugin> loaded = LoadPlugin(Testing("throws_on_call"));
   ASSERT_TRUE(loaded.ok()) << loaded.status();
-  RemoteReadResult read = loaded->transport->Read("Patient", "p1");
+  ReadResult read = loaded->transport->Read("Patient", "p1");
   EXPECT_EQ(read.status.code(), StatusCode::kInternal);
   EXPECT_EQ(read.status.message(), "Read threw: no row for Patient/p1");
   RemoteResource resource;

@@ -50,11 +50,11 @@ class GuardedTransport final : public TransportPlugin {
       return TransportCapabilities{};
     }
   }
-  RemoteReadResult Read(const std::string& type, const std::string& id) override {
-    return Guard<RemoteReadResult>("Read", [&] { return impl_.Read(type, id); });
+  ReadResult Read(const std::string& type, const std::string& id) override {
+    return Guard<ReadResult>("Read", [&] { return impl_.Read(type, id); });
   }
-  RemoteReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override {
-    return Guard<RemoteReadManyResult>("ReadMany", [&] { return impl_.ReadMany(type, ids); });
+  ReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override {
+    return Guard<ReadManyResult>("ReadMany", [&] { return impl_.ReadMany(type, ids); });
   }
   RemoteWriteResult Create(const RemoteResource& resource) override {
     return Guard<RemoteWriteResult>("Create", [&] { return impl_.Create(resource); });
@@ -67,8 +67,8 @@ class GuardedTransport final : public TransportPlugin {
     return Guard<RemoteWriteResult>("Delete",
                               [&] { return impl_.Delete(type, id, expected_version); });
   }
-  RemoteChangePage ReadChanges(const std::string& since, int max_entries) override {
-    return Guard<RemoteChangePage>("ReadChanges", [&] { return impl_.ReadChanges(since, max_entries); });
+  ChangePage ReadChanges(const std::string& since, int max_entries) override {
+    return Guard<ChangePage>("ReadChanges", [&] { return impl_.ReadChanges(since, max_entries); });
   }
 
  private:

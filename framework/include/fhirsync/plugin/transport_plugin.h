@@ -131,14 +131,14 @@ struct CallOutcome {
   bool ambiguous = false;
 };
 
-struct RemoteReadResult : CallOutcome {
+struct ReadResult : CallOutcome {
   RemoteResource resource;
 };
 
-struct RemoteReadManyResult : CallOutcome {
+struct ReadManyResult : CallOutcome {
   // One result per requested id, in request order, each with its own status
   // (kNotFound for an id the remote lacks). Empty when `status` is an error.
-  std::vector<RemoteReadResult> items;
+  std::vector<ReadResult> items;
 };
 
 struct RemoteWriteResult : CallOutcome {
@@ -147,7 +147,7 @@ struct RemoteWriteResult : CallOutcome {
 };
 
 // ChangeAction (resource.h) is shared with the store's change feed.
-struct RemoteChange {
+struct ChangeEntry {
   std::string position;  // opaque; pass it back as `since` to resume after it
   ChangeAction action = ChangeAction::kUpdate;
   // type, id, version always; `body` only when `has_body`, otherwise the
@@ -156,8 +156,8 @@ struct RemoteChange {
   bool has_body = false;
 };
 
-struct RemoteChangePage : CallOutcome {
-  std::vector<RemoteChange> entries;  // oldest first
+struct ChangePage : CallOutcome {
+  std::vector<ChangeEntry> entries;  // oldest first
   std::string next_position;  // resume here; equals `since` when nothing is new
   bool more = false;          // true: another page is ready at once
 };
@@ -179,13 +179,13 @@ class TransportPlugin {
 
   // The current version of type/id. kNotFound when the remote lacks it; a
   // deleted resource is returned with `deleted` set where the remote says so.
-  virtual RemoteReadResult Read(const std::string& /*type*/, const std::string& /*id*/) {
-    return Unsupported<RemoteReadResult>(TransportOperation::kRead);
+  virtual ReadResult Read(const std::string& /*type*/, const std::string& /*id*/) {
+    return Unsupported<ReadResult>(TransportOperation::kRead);
   }
   // Several resources of one type in as few round trips as the remote allows.
-  virtual RemoteReadManyResult ReadMany(const std::string& /*type*/,
+  virtual ReadManyResult ReadMany(const std::string& /*type*/,
                                   const std::vector<std::string>& /*ids*/) {
-    return Unsupported<RemoteReadManyResult>(TransportOperation::kReadMany);
+    return Unsupported<ReadManyResult>(TransportOperation::kReadMany);
   }
   // Creates `resource` at its own id. kAlreadyExists when the remote holds a
   // live resource there.
@@ -206,8 +206,8 @@ class TransportPlugin {
   }
   // Up to `max_entries` changes after position `since` (empty: from the
   // start). InvalidArgument when `since` is not a position this remote made.
-  virtual RemoteChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
-    return Unsupported<RemoteChangePage>(TransportOperation::kHistory);
+  virtual ChangePage ReadChanges(const std::string& /*since*/, int /*max_entries*/) {
+    return Unsupported<ChangePage>(TransportOperation::kHistory);
   }
 
  protected:

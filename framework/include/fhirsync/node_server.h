@@ -1,0 +1,76 @@
+// NodeServer: the parent role. It serves a node's LocalStore over HTTP to its
+// children (DESIGN §1 step 4):
+//   /fhir/...        FHIR R4 REST API (metadata, read, vread, update, create,
+//                    delete, _history, search, batch and transaction Bundles)
+//   /feed/recent     the Atom feed of the store's change sequence
+//   /feed/{n}        archive pages, which never change
+// Every endpoint needs credentials (HTTP Basic users or bearer tokens from
+// config.server) and a role: GET needs `read`, writes need `write`; `admin`
+// grants both. Responses are gzip-compressed when the client accepts it;
+// gzip request bodies are accepted. Every error body is a FHIR
+// OperationOutcome.
+//
+// The HTTP machinery is Poco::Net::HTTPServer with a bounded worker pool
+// (server.threads) and connection queue (server.queue_size); connections
+// beyond the queue are refused rather than piling up.
+//
+// Thread safety: Start() and Stop() must not race each other (call them from
+// one thread); port() may be called from any thread after Start() returned.
+// Requests are served concurrently; the LocalStore must be thread-safe (every
+// LocalStore is) and must outlive the NodeServer. The destructor stops the
+// server.
+
+#ifndef FHIRSYNC_NODE_SERVER_H_
+#define FHIRSYNC_NODE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "fhirsync/atom_feed_page.h"
+#include "fhirsync/config.h"
+#include "fhirsync/local_store.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync {
+
+class NodeServer {
+ public:
+  struct Options {
+    // Writes the Atom XML of /feed pages; fhirsync::feed::WriteAtomPage is
+    // the standard one (link fhirsync::feed). When empty, /feed answers 501
+    // with an OperationOutcome saying that no Atom writer was linked.
+    AtomPageRenderer atom_renderer;
+  };
+
+  // Copies `config` (node_id and the server section are used). `store` is
+  // borrowed and must outlive this object.
+  NodeServer(const NodeConfig& config, LocalStore& store, Options options);
+  NodeServer(const NodeConfig& config, LocalStore& store);
+  ~NodeServer();
+  NodeServer(const NodeServer&) = delete;
+  NodeServer& operator=(const NodeServer&) = delete;
+
+  // Binds server.bind:server.port (port 0: any free port) and starts
+  // serving. InvalidArgument for a bad address or limits in the config;
+  // Unavailable when the address cannot be bound (in use, not local);
+  // FailedPrecondition when already started.
+  Status Start();
+
+  // The bound port; 0 before Start() succeeded.
+  int port() const;
+
+  // "http://127.0.0.1:8080"; empty before Start() succeeded.
+  std::string base_url() const;
+
+  // Stops accepting, lets requests in progress finish, and joins the
+  // workers. Safe to call more than once and before Start().
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fhirsync
+
+#endif  // FHIRSYNC_NODE_SERVER_H_

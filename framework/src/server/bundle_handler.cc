@@ -1,0 +1,377 @@
+// POST /fhir with a batch or transaction Bundle.
+//
+// batch: every entry is an independent request, run through the same
+// router as a plain HTTP request, and answered with its own status (a
+// failing entry does not stop the others).
+//
+// transaction: every write entry becomes one WriteOp and all of them go to
+// the store in ONE LocalStore::Write() call, so the transaction is all or
+// nothing by the store's own guarantee. POST entries whose fullUrl is
+// "urn:uuid:<id>" are created at that id and references to the fullUrl are
+// rewritten to "Type/id". GET entries are answered after the writes.
+
+#include <map>
+#include <optional>
+
+#include <rapidjson/error/en.h>
+
+#include "core/fhir_json.h"
+#include "core/text_util.h"
+#include "server/bundle_json.h"
+#include "server/fhir_ops.h"
+#include "server/handlers.h"
+#include "server/operation_outcome.h"
+#include "server/request_target.h"
+#include "server/router.h"
+#include "server/search_params.h"
+
+namespace fhirsync::server {
+
+namespace {
+
+constexpr std::size_t kMaxEntries = 10000;
+
+// One Bundle entry's request, checked and decoded.
+struct EntryRequest {
+  std::size_t index = 0;
+  std::string full_url;
+  HttpRequest request;  // method, segments, query, headers, body
+  const rapidjson::Value* resource = nullptr;
+  std::string label;  // "entry 3 (PUT Patient/1)" for messages
+};
+
+std::string MemberString(const rapidjson::Value& object, const char* name) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return std::string();
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+StatusOr<EntryRequest> ReadEntry(const rapidjson::Value& entry, std::size_t index,
+                                 const HttpRequest& outer) {
+  EntryRequest out;
+  out.index = index;
+  out.label = "entry " + std::to_string(index);
+  if (!entry.IsObject()) return InvalidArgumentError(out.label + ": is not a JSON object");
+  out.full_url = MemberString(entry, "fullUrl");
+  auto request_it = entry.FindMember("request");
+  if (request_it == entry.MemberEnd() || !request_it->value.IsObject()) {
+    return InvalidArgumentError(out.label + ": has no request object");
+  }
+  const rapidjson::Value& request = request_it->value;
+  std::string method = MemberString(request, "method");
+  std::string url = MemberString(request, "url");
+  if (method != "GET" && method != "PUT" && method != "POST" && method != "DELETE") {
+    return InvalidArgumentError(out.label + ": request.method '" + EscapeForMessage(method) +
+                                "' is not GET, PUT, POST or DELETE");
+  }
+  if (url.empty()) return InvalidArgumentError(out.label + ": request.url is missing");
+  // Accept "Patient/1", "/Patient/1" and the absolute form on this server.
+  std::string_view relative = url;
+  std::string own_base = outer.base_url + "/fhir/";
+  if (relative.substr(0, own_base.size()) == own_base) relative.remove_prefix(own_base.size());
+  while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  out.label += " (" + method + " " + EscapeForMessage(relative) + ")";
+  out.request.method = method;
+  out.request.base_url = outer.base_url;
+  Status parsed = ParseRequestTarget("/fhir/" + std::string(relative), &out.request);
+  if (!parsed.ok()) return parsed.WithContext(out.label);
+  // An entry names a resource type path, never the system endpoints.
+  if (out.request.segments.size() < 2 || out.request.segments[1] == "metadata" ||
+      out.request.segments[1] == "_history") {
+    return InvalidArgumentError(out.label + ": request.url must start with a resource type");
+  }
+  if (std::string if_match = MemberString(request, "ifMatch"); !if_match.empty()) {
+    out.request.headers.emplace_back("If-Match", if_match);
+  }
+  if (std::string if_none = MemberString(request, "ifNoneExist"); !if_none.empty()) {
+    out.request.headers.emplace_back("If-None-Exist", if_none);
+  }
+  auto resource_it = entry.FindMember("resource");
+  if (resource_it != entry.MemberEnd()) out.resource = &resource_it->value;
+  if ((method == "PUT" || method == "POST") && out.resource == nullptr) {
+    return InvalidArgumentError(out.label + ": has no resource");
+  }
+  return out;
+}
+
+// The parts of an entry's "response" object.
+void WriteEntryResponse(BundleWriter& bundle, const HttpResponse& response) {
+  JsonWriter& w = bundle.json();
+  w.StartObject();
+  const bool has_json_body = !response.body.empty() && response.content_type == kFhirJson;
+  if (has_json_body && response.status < 300) bundle.RawResource(response.body);
+  w.Key("response");
+  w.StartObject();
+  w.Key("status");
+  WriteString(w, StatusLine(response.status));
+  if (const std::string* location = response.Header("Location")) {
+    w.Key("location");
+    WriteString(w, *location);
+  }
+  if (const std::string* etag = response.Header("ETag")) {
+    w.Key("etag");
+    WriteString(w, *etag);
+  }
+  if (const std::string* modified = response.Header("Last-Modified")) {
+    w.Key("lastModified");
+    WriteString(w, *modified);
+  }
+  if (has_json_body && response.status >= 300) {
+    w.Key("outcome");
+    w.RawValue(response.body.data(), response.body.size(), rapidjson::kObjectType);
+  }
+  w.EndObject();
+  w.EndObject();
+}
+
+HttpResponse BundleResponse(BundleWriter& bundle) {
+  HttpResponse response;
+  response.content_type = kFhirJson;
+  response.body = bundle.Finish();
+  return response;
+}
+
+// The same error with "entry N (...): " in front of its diagnostics.
+HttpResponse NameEntry(const HttpResponse& response, const std::string& label) {
+  rapidjson::Document outcome;
+  outcome.Parse(response.body.data(), response.body.size());
+  if (outcome.HasParseError() || !outcome.IsObject()) return response;
+  auto issues = outcome.FindMember("issue");
+  if (issues == outcome.MemberEnd() || !issues->value.IsArray() || issues->value.Empty()) {
+    return response;
+  }
+  const rapidjson::Value& issue = issues->value[0];
+  return ErrorResponse(response.status, MemberString(issue, "code"),
+                       label + ": " + MemberString(issue, "diagnostics"));
+}
+
+HttpResponse RunBatch(ServerContext& context, const HttpRequest& outer,
+                      const rapidjson::Value& entries) {
+  BundleWriter bundle("batch-response");
+  bundle.BeginEntries();
+  for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
+    auto entry = ReadEntry(entries[i], i, outer);
+    HttpResponse response;
+    if (!entry.ok()) {
+      response = ErrorResponse(entry.status());
+    } else {
+      if (entry->resource != nullptr) entry->request.body = WriteJson(*entry->resource);
+      response = Dispatch(context, entry->request);
+      if (response.status >= 400) response = NameEntry(response, entry->label);
+    }
+    WriteEntryResponse(bundle, response);
+  }
+  bundle.EndEntries();
+  return BundleResponse(bundle);
+}
+
+// Replaces every "reference" equal to a key of `ids` by its value.
+void RewriteReferences(rapidjson::Value& value, const std::map<std::string, std::string>& ids,
+                       rapidjson::Document::AllocatorType& alloc) {
+  if (value.IsObject()) {
+    for (auto& member : value.GetObject()) {
+      if (member.name == "reference" && member.value.IsString()) {
+        auto it = ids.find(std::string(member.value.GetString(), member.value.GetStringLength()));
+        if (it != ids.end()) {
+          member.value.SetString(it->second.data(),
+                                 static_cast<rapidjson::SizeType>(it->second.size()), alloc);
+        }
+      } else {
+        RewriteReferences(member.value, ids, alloc);
+      }
+    }
+  } else if (value.IsArray()) {
+    for (auto& element : value.GetArray()) RewriteReferences(element, ids, alloc);
+  }
+}
+
+// What a transaction entry turned into.
+struct Planned {
+  EntryRequest entry;
+  std::optional<std::size_t> op;        // index into the ops, if it writes
+  std::optional<Resource> existing;     // a conditional create that matched
+};
+
+HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
+                            rapidjson::Value& entries,
+                            rapidjson::Document::AllocatorType& alloc) {
+  std::vector<EntryRequest> read;
+  read.reserve(entries.Size());
+  std::map<std::string, std::string> new_ids;  // "urn:uuid:x" -> "Patient/x"
+  for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
+    auto entry = ReadEntry(entries[i], i, outer);
+    if (!entry.ok()) {
+      return ErrorResponse(400, "invalid",
+                           "transaction failed, nothing was written: " + entry.status().message());
+    }
+    read.push_back(std::move(*entry));
+  }
+  // Pass 1: ids for creates, so that references can be resolved.
+  std::vector<std::string> create_ids(read.size());
+  for (EntryRequest& entry : read) {
+    if (entry.request.method != "POST") continue;
+    std::string id;
+    if (entry.full_url.rfind("urn:uuid:", 0) == 0 &&
+        ValidateId(entry.full_url.substr(9)).ok()) {
+      id = entry.full_url.substr(9);
+    } else {
+      id = NewUuid();
+    }
+    create_ids[entry.index] = id;
+    if (!entry.full_url.empty()) new_ids[entry.full_url] = entry.request.segments[1] + "/" + id;
+  }
+  // Pass 2: one WriteOp per write entry.
+  std::vector<WriteOp> ops;
+  std::vector<Planned> plan;
+  for (EntryRequest& entry : read) {
+    Planned planned;
+    const auto& s = entry.request.segments;
+    const std::string& method = entry.request.method;
+    StatusOr<WriteOp> op = InvalidArgumentError("unreachable");
+    if (method == "GET") {
+      plan.push_back(Planned{std::move(entry), std::nullopt, std::nullopt});
+      continue;
+    }
+    if (entry.resource != nullptr && !new_ids.empty()) {
+      RewriteReferences(*const_cast<rapidjson::Value*>(entry.resource), new_ids, alloc);
+    }
+    if (method == "POST") {
+      if (s.size() != 2) {
+        op = InvalidArgumentError("a create's url must be just the type");
+      } else {
+        if (const std::string* condition = entry.request.Header("If-None-Exist")) {
+          auto params = ParseQueryString(*condition);
+          StatusOr<SearchQuery> query =
+              params.ok() ? ParseSearchParams(s[1], *params) : StatusOr<SearchQuery>(params.status());
+          if (!query.ok()) {
+            return ErrorResponse(400, "invalid",
+                                 "transaction failed, nothing was written: " + entry.label +
+                                     ": ifNoneExist: " + query.status().message());
+          }
+          query->offset = 0;
+          query->limit = 2;
+          auto found = context.store->Search(*query);
+          if (!found.ok()) return ErrorResponse(found.status());
+          if (found->total > 1) {
+            return ErrorResponse(412, "duplicate",
+                                 "transaction failed, nothing was written: " + entry.label +
+                                     ": ifNoneExist matches " + std::to_string(found->total) +
+                                     " resources");
+          }
+          if (found->total == 1 && !found->resources.empty()) {
+            planned.existing = found->resources.front();
+            planned.entry = std::move(entry);
+            plan.push_back(std::move(planned));
+            continue;
+          }
+        }
+        op = PrepareCreate(context, s[1], create_ids[entry.index], WriteJson(*entry.resource));
+      }
+    } else if (s.size() != 3) {
+      op = InvalidArgumentError("url must be Type/id");
+    } else {
+      auto expected = ParseIfMatch(entry.request.Header("If-Match"));
+      if (!expected.ok()) {
+        op = expected.status();
+      } else if (method == "PUT") {
+        op = PrepareUpdate(context, s[1], s[2], WriteJson(*entry.resource), *expected);
+      } else {
+        Status valid = CheckTypeAndId(s[1], s[2]);
+        op = valid.ok() ? StatusOr<WriteOp>(PrepareDelete(s[1], s[2], *expected))
+                        : StatusOr<WriteOp>(valid);
+      }
+    }
+    if (!op.ok()) {
+      HttpResponse error = ErrorResponse(op.status());
+      return ErrorResponse(error.status, IssueCodeFor(op.status().code()),
+                           "transaction failed, nothing was written: " + entry.label + ": " +
+                               op.status().message());
+    }
+    planned.op = ops.size();
+    ops.push_back(std::move(*op));
+    planned.entry = std::move(entry);
+    plan.push_back(std::move(planned));
+  }
+  // The one store call: all or nothing.
+  std::vector<WriteResult> results;
+  if (!ops.empty()) {
+    auto written = context.store->Write(ops, WriteOptions{});
+    if (!written.ok()) {
+      HttpResponse error = WriteErrorResponse(written.status());
+      return ErrorResponse(error.status, IssueCodeFor(written.status().code()),
+                           "transaction failed, nothing was written: " +
+                               written.status().message());
+    }
+    results = std::move(*written);
+  }
+  BundleWriter bundle("transaction-response");
+  bundle.BeginEntries();
+  for (Planned& planned : plan) {
+    HttpResponse response;
+    if (planned.op) {
+      const WriteResult& result = results[*planned.op];
+      response.status = !result.changed                          ? 200
+                        : result.action == ChangeAction::kCreate ? 201
+                        : result.action == ChangeAction::kDelete ? 204
+                                                                 : 200;
+      std::string location = outer.base_url + "/fhir/" + result.type + "/" + result.id +
+                             "/_history/" + std::to_string(result.version);
+      response.SetHeader("Location", location);
+      response.SetHeader("ETag", EtagFor(result.version));
+      response.SetHeader("Last-Modified", HttpDate(result.last_updated_ms));
+    } else if (planned.existing) {
+      response.status = 200;
+      AddVersionHeaders(*planned.existing, &response);
+    } else {
+      response = Dispatch(context, planned.entry.request);
+    }
+    WriteEntryResponse(bundle, response);
+  }
+  bundle.EndEntries();
+  return BundleResponse(bundle);
+}
+
+}  // namespace
+
+HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request) {
+  if (request.body.size() > context.config.max_request_bytes) {
+    return ErrorResponse(413, "too-costly", "Bundle is over server.max_request_bytes");
+  }
+  rapidjson::Document doc;
+  doc.Parse(request.body.data(), request.body.size());
+  if (doc.HasParseError()) {
+    return ErrorResponse(400, "invalid",
+                         std::string("body is not valid JSON: ") +
+                             rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
+                             std::to_string(doc.GetErrorOffset()) + ")");
+  }
+  if (!doc.IsObject()) return ErrorResponse(400, "invalid", "body is not a JSON object");
+  std::string resource_type = MemberString(doc, "resourceType");
+  if (resource_type != "Bundle") {
+    return ErrorResponse(400, "invalid",
+                         "POST /fhir takes a Bundle, not '" + EscapeForMessage(resource_type) +
+                             "'");
+  }
+  std::string type = MemberString(doc, "type");
+  auto entries_it = doc.FindMember("entry");
+  rapidjson::Value empty(rapidjson::kArrayType);
+  rapidjson::Value* entries = &empty;
+  if (entries_it != doc.MemberEnd()) {
+    if (!entries_it->value.IsArray()) {
+      return ErrorResponse(400, "invalid", "Bundle.entry is not an array");
+    }
+    entries = &entries_it->value;
+  }
+  if (entries->Size() > kMaxEntries) {
+    return ErrorResponse(413, "too-costly",
+                         "Bundle has " + std::to_string(entries->Size()) +
+                             " entries, over the limit of " + std::to_string(kMaxEntries));
+  }
+  if (type == "batch") return RunBatch(context, request, *entries);
+  if (type == "transaction") return RunTransaction(context, request, *entries, doc.GetAllocator());
+  return ErrorResponse(400, "invalid",
+                       "Bundle type '" + EscapeForMessage(type) +
+                           "' is not supported here (expected batch or transaction)");
+}
+
+}  // namespace fhirsync::server

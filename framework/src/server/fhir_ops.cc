@@ -1,0 +1,134 @@
+#include "server/fhir_ops.h"
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
+#include <charconv>
+
+#include "core/fhir_json.h"
+#include "core/text_util.h"
+#include "server/operation_outcome.h"
+
+namespace fhirsync::server {
+
+std::string EtagFor(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
+
+std::string HttpDate(std::int64_t epoch_ms) {
+  Poco::Timestamp stamp(static_cast<Poco::Timestamp::TimeVal>(epoch_ms) * 1000);
+  return Poco::DateTimeFormatter::format(stamp, Poco::DateTimeFormat::HTTP_FORMAT);
+}
+
+StatusOr<std::optional<std::int64_t>> ParseIfMatch(const std::string* value) {
+  if (value == nullptr) return std::optional<std::int64_t>();
+  std::string_view text = *value;
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.size() >= 2 && (text[0] == 'W' || text[0] == 'w') && text[1] == '/') {
+    text.remove_prefix(2);
+  }
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text = text.substr(1, text.size() - 2);
+  }
+  std::int64_t version = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty() || version < 0) {
+    return InvalidArgumentError("If-Match '" + EscapeForMessage(*value) +
+                                "' is not a version (expected W/\"<number>\")");
+  }
+  return std::optional<std::int64_t>(version);
+}
+
+Status CheckTypeAndId(std::string_view type, std::string_view id) {
+  FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(type).WithContext("URL"));
+  return ValidateId(id).WithContext("URL");
+}
+
+StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string& type,
+                                const std::string& id, std::string body,
+                                std::optional<std::int64_t> expected_version) {
+  FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(type, id));
+  FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc,
+                            ParseFhirBody(body, context.config.max_request_bytes));
+  if (doc.resource_type != type) {
+    return InvalidArgumentError("body resourceType '" + EscapeForMessage(doc.resource_type) +
+                                "' does not match the URL type '" + type + "'");
+  }
+  if (doc.id.empty()) {
+    return InvalidArgumentError("body has no id; an update must carry the id of its URL ('" +
+                                id + "')");
+  }
+  if (doc.id != id) {
+    return InvalidArgumentError("body id '" + EscapeForMessage(doc.id) +
+                                "' does not match the URL id '" + id + "'");
+  }
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.type = type;
+  op.id = id;
+  op.body = std::move(body);
+  op.expected_version = expected_version;
+  return op;
+}
+
+StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string& type,
+                                const std::string& id, const std::string& body) {
+  FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(type, id));
+  FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc,
+                            ParseFhirBody(body, context.config.max_request_bytes));
+  if (doc.resource_type != type) {
+    return InvalidArgumentError("body resourceType '" + EscapeForMessage(doc.resource_type) +
+                                "' does not match the URL type '" + type + "'");
+  }
+  WriteOp op;
+  op.kind = WriteOp::Kind::kPut;
+  op.type = type;
+  op.id = id;
+  if (doc.id.empty() || doc.id == id) {
+    op.body = body;
+  } else {
+    doc.json.RemoveMember("id");
+    op.body = WriteJson(doc.json);
+  }
+  op.expected_version = 0;  // must not exist yet
+  return op;
+}
+
+WriteOp PrepareDelete(const std::string& type, const std::string& id,
+                      std::optional<std::int64_t> expected_version) {
+  WriteOp op;
+  op.kind = WriteOp::Kind::kDelete;
+  op.type = type;
+  op.id = id;
+  op.expected_version = expected_version;
+  return op;
+}
+
+void AddVersionHeaders(const Resource& resource, HttpResponse* response) {
+  response->SetHeader("ETag", EtagFor(resource.version));
+  response->SetHeader("Last-Modified", HttpDate(resource.last_updated_ms));
+}
+
+HttpResponse ResourceResponse(const Resource& resource, int ok_status) {
+  HttpResponse response;
+  if (resource.deleted) {
+    response = ErrorResponse(410, "deleted",
+                             resource.Key() + " was deleted (version " +
+                                 std::to_string(resource.version) + ")");
+  } else {
+    response.status = ok_status;
+    response.content_type = kFhirJson;
+    response.body = resource.body;
+  }
+  AddVersionHeaders(resource, &response);
+  return response;
+}
+
+HttpResponse WriteErrorResponse(const Status& status) {
+  if (status.code() == StatusCode::kAborted) {
+    return ErrorResponse(412, "conflict", "version conflict: " + status.message());
+  }
+  return ErrorResponse(status);
+}
+
+}  // namespace fhirsync::server

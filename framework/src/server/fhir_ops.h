@@ -1,0 +1,61 @@
+// Pieces shared by the single-resource handlers and Bundle processing
+// (internal): turning a request into a checked WriteOp, version headers.
+
+#ifndef FHIRSYNC_SERVER_FHIR_OPS_H_
+#define FHIRSYNC_SERVER_FHIR_OPS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fhirsync/local_store.h"
+#include "fhirsync/resource.h"
+#include "fhirsync/status.h"
+#include "server/http_types.h"
+#include "server/server_context.h"
+
+namespace fhirsync::server {
+
+// W/"3"
+std::string EtagFor(std::int64_t version);
+// RFC 7231 date: "Sun, 22 Nov 2026 10:15:30 GMT".
+std::string HttpDate(std::int64_t epoch_ms);
+
+// Parses an If-Match value (W/"3", "3" or 3). nullopt when `value` is null;
+// InvalidArgument naming the text when it is not a version.
+StatusOr<std::optional<std::int64_t>> ParseIfMatch(const std::string* value);
+
+// Checks the URL parts: InvalidArgument naming a bad type or id.
+Status CheckTypeAndId(std::string_view type, std::string_view id);
+
+// An update (PUT) of type/id with `body`: the body must be a FHIR JSON
+// object whose resourceType is `type` and whose id is `id`. InvalidArgument
+// naming the mismatch, ResourceExhausted for an oversize body.
+StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string& type,
+                                const std::string& id, std::string body,
+                                std::optional<std::int64_t> expected_version);
+
+// A create (POST) of `type` at `id` (a fresh UUID unless the caller has one):
+// any id in the body is replaced, as FHIR says a server ignores it.
+StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string& type,
+                                const std::string& id, const std::string& body);
+
+// A delete of type/id.
+WriteOp PrepareDelete(const std::string& type, const std::string& id,
+                      std::optional<std::int64_t> expected_version);
+
+// ETag, Last-Modified and the FHIR content type.
+void AddVersionHeaders(const Resource& resource, HttpResponse* response);
+
+// The response for a stored resource version: 200 with the body, or 410
+// with an OperationOutcome for a tombstone (ETag still set).
+HttpResponse ResourceResponse(const Resource& resource, int ok_status);
+
+// Maps a store Write() failure to its response: Aborted becomes
+// 412 "version conflict"; others per HttpStatusFor().
+HttpResponse WriteErrorResponse(const Status& status);
+
+}  // namespace fhirsync::server
+
+#endif  // FHIRSYNC_SERVER_FHIR_OPS_H_

@@ -1,0 +1,48 @@
+// The request handlers (internal). Each takes a request whose route the
+// router has matched and whose URL parts it has decoded, and returns the
+// complete response; none throws. Errors are OperationOutcome responses.
+
+#ifndef FHIRSYNC_SERVER_HANDLERS_H_
+#define FHIRSYNC_SERVER_HANDLERS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "server/http_types.h"
+#include "server/server_context.h"
+
+namespace fhirsync::server {
+
+// fhir_handlers.cc
+HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request);
+HttpResponse HandleRead(ServerContext& context, const HttpRequest& request,
+                        const std::string& type, const std::string& id);
+HttpResponse HandleVread(ServerContext& context, const HttpRequest& request,
+                         const std::string& type, const std::string& id,
+                         const std::string& version);
+HttpResponse HandleUpdate(ServerContext& context, const HttpRequest& request,
+                          const std::string& type, const std::string& id);
+HttpResponse HandleCreate(ServerContext& context, const HttpRequest& request,
+                          const std::string& type);
+HttpResponse HandleDelete(ServerContext& context, const HttpRequest& request,
+                          const std::string& type, const std::string& id);
+
+// history_search.cc. `type` empty: the whole system.
+HttpResponse HandleInstanceHistory(ServerContext& context, const HttpRequest& request,
+                                   const std::string& type, const std::string& id);
+HttpResponse HandleHistory(ServerContext& context, const HttpRequest& request,
+                           const std::string& type);
+
+// history_search.cc
+HttpResponse HandleSearch(ServerContext& context, const HttpRequest& request,
+                          const std::string& type);
+
+// bundle_handler.cc: POST /fhir with a batch or transaction Bundle.
+HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request);
+
+// feed_handler.cc: `page` 0 is /feed/recent.
+HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std::int64_t page);
+
+}  // namespace fhirsync::server
+
+#endif  // FHIRSYNC_SERVER_HANDLERS_H_

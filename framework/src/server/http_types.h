@@ -1,0 +1,63 @@
+// The server's own request/response values (internal).
+//
+// The Poco adapter (http_adapter.cc) turns a Poco request into an
+// HttpRequest — body already read, capped and un-gzipped — and writes an
+// HttpResponse back. Handlers are plain functions of these values, which is
+// what lets the tests drive them in-process without sockets.
+
+#ifndef FHIRSYNC_SERVER_HTTP_TYPES_H_
+#define FHIRSYNC_SERVER_HTTP_TYPES_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fhirsync::server {
+
+inline constexpr char kFhirJson[] = "application/fhir+json; charset=utf-8";
+inline constexpr char kAtomXml[] = "application/atom+xml; charset=utf-8";
+
+struct HttpRequest {
+  std::string method;                  // "GET"
+  std::vector<std::string> segments;   // decoded path segments: {"fhir","Patient","1"}
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names as sent
+  std::string body;                    // decoded (un-gzipped)
+  std::string base_url;                // "http://host:port", from the Host header
+
+  // The first header with this name (case-insensitive), or nullptr.
+  const std::string* Header(std::string_view name) const;
+  // The first query parameter with this name, or nullptr.
+  const std::string* Query(std::string_view name) const;
+};
+
+// A body prepared once and shared by many responses (cached feed pages).
+struct PreparedBody {
+  std::string plain;
+  std::string gzip;  // GzipCompress(plain)
+  std::string etag;  // strong, quoted
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // When set, it is the body (and `body` is unused).
+  std::shared_ptr<const PreparedBody> prepared;
+
+  const std::string& Body() const { return prepared ? prepared->plain : body; }
+
+  void SetHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  const std::string* Header(std::string_view name) const;
+};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+}  // namespace fhirsync::server
+
+#endif  // FHIRSYNC_SERVER_HTTP_TYPES_H_

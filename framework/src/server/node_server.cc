@@ -1,0 +1,140 @@
+#include "fhirsync/node_server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include "core/text_util.h"
+#include "server/http_adapter.h"
+
+namespace fhirsync {
+
+struct NodeServer::Impl {
+  NodeConfig config;
+  LocalStore* store;
+  Options options;
+  std::unique_ptr<server::ServerState> state;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> http;
+  std::atomic<int> port{0};
+  std::string base_url;
+};
+
+NodeServer::NodeServer(const NodeConfig& config, LocalStore& store, Options options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = config;
+  impl_->store = &store;
+  impl_->options = std::move(options);
+}
+
+NodeServer::NodeServer(const NodeConfig& config, LocalStore& store)
+    : NodeServer(config, store, Options{}) {}
+
+NodeServer::~NodeServer() { Stop(); }
+
+namespace {
+
+constexpr int kKeepAliveIdleSeconds = 5;
+
+Status CheckLimits(const ServerConfig& c) {
+  auto positive = [](const char* key, long long value) -> Status {
+    if (value > 0) return Status::Ok();
+    return InvalidArgumentError(std::string("server.") + key + " must be positive, not " +
+                                std::to_string(value));
+  };
+  FHIRSYNC_RETURN_IF_ERROR(positive("feed_page_size", c.feed_page_size));
+  FHIRSYNC_RETURN_IF_ERROR(positive("max_request_bytes", static_cast<long long>(c.max_request_bytes)));
+  FHIRSYNC_RETURN_IF_ERROR(positive("threads", c.threads));
+  FHIRSYNC_RETURN_IF_ERROR(positive("queue_size", c.queue_size));
+  FHIRSYNC_RETURN_IF_ERROR(positive("read_timeout_seconds", c.read_timeout_seconds));
+  FHIRSYNC_RETURN_IF_ERROR(positive("write_timeout_seconds", c.write_timeout_seconds));
+  if (c.port < 0 || c.port > 65535) {
+    return InvalidArgumentError("server.port " + std::to_string(c.port) +
+                                " is not a port (0 to 65535)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status NodeServer::Start() {
+  if (impl_->http) return FailedPreconditionError("the server is already started");
+  const ServerConfig& sc = impl_->config.server;
+  FHIRSYNC_RETURN_IF_ERROR(CheckLimits(sc));
+  Poco::Net::SocketAddress address;
+  try {
+    address = Poco::Net::SocketAddress(sc.bind, static_cast<Poco::UInt16>(sc.port));
+  } catch (const Poco::Exception& e) {
+    return InvalidArgumentError("server.bind '" + EscapeForMessage(sc.bind) +
+                                "' is not an address: " + EscapeForMessage(e.displayText()));
+  }
+  Poco::Net::ServerSocket socket;
+  try {
+    socket.bind(address, /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.listen(sc.queue_size);
+  } catch (const Poco::Exception& e) {
+    return UnavailableError("cannot listen on " + address.toString() + ": " +
+                            EscapeForMessage(e.displayText()));
+  }
+  auto state = std::make_unique<server::ServerState>(sc);
+  state->context.store = impl_->store;
+  state->context.node_id = impl_->config.node_id;
+  state->context.config = sc;
+  state->context.atom_renderer = impl_->options.atom_renderer;
+  const int port = socket.address().port();
+  std::string host = socket.address().host().toString();
+  if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";
+  state->fallback_base_url = "http://" + host + ":" + std::to_string(port);
+
+  auto params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(sc.threads);
+  params->setMaxQueued(sc.queue_size);
+  params->setTimeout(Poco::Timespan(sc.read_timeout_seconds, 0));
+  params->setKeepAlive(true);
+  // An idle keep-alive connection holds a worker (see http_adapter.cc), so
+  // it is closed after a short idle time rather than the read timeout.
+  params->setKeepAliveTimeout(
+      Poco::Timespan(std::min(sc.read_timeout_seconds, kKeepAliveIdleSeconds), 0));
+  params->setMaxKeepAliveRequests(0);  // unlimited
+  try {
+    // Poco's TCPServer takes one pool thread for each connection it serves;
+    // the pool is the bound on concurrent work.
+    auto pool = std::make_unique<Poco::ThreadPool>(1, sc.threads);
+    auto http = std::make_unique<Poco::Net::HTTPServer>(
+        new server::RequestHandlerFactory(*state), *pool, socket, params);
+    state->http = http.get();
+    http->start();
+    impl_->state = std::move(state);
+    impl_->pool = std::move(pool);
+    impl_->http = std::move(http);
+  } catch (const Poco::Exception& e) {
+    return UnavailableError("cannot start the HTTP server: " + EscapeForMessage(e.displayText()));
+  }
+  impl_->base_url = impl_->state->fallback_base_url;
+  impl_->port.store(port);
+  return Status::Ok();
+}
+
+int NodeServer::port() const { return impl_->port.load(); }
+
+std::string NodeServer::base_url() const { return impl_->port.load() ? impl_->base_url : ""; }
+
+void NodeServer::Stop() {
+  if (!impl_->http) return;
+  // Stop accepting; idle keep-alive connections are shut down, requests in
+  // progress finish; then wait for the workers.
+  impl_->http->stopAll(false);
+  impl_->pool->joinAll();
+  impl_->http.reset();
+  impl_->pool.reset();
+  impl_->state.reset();
+  impl_->port.store(0);
+}
+
+}  // namespace fhirsync

@@ -1,0 +1,191 @@
+// The interaction tests (interaction_tests.h) against a NodeServer running
+// in this process over the fake store, plus tests of the server's parts.
+
+#include "fhirsync/node_server.h"
+
+#include <gtest/gtest.h>
+
+#include "fake_store.h"
+#include "fhirsync/credentials.h"
+#include "fhirsync/feed/atom_page_writer.h"
+#include "interaction_tests.h"
+
+namespace fhirsync::testing {
+namespace {
+
+// Users are hashed once per test program: PBKDF2 is slow on purpose.
+const NodeConfig& BaseConfig() {
+  static const NodeConfig config = [] {
+    NodeConfig c;
+    c.node_id = "test-parent";
+    c.server.bind = "127.0.0.1";
+    c.server.port = 0;
+    c.server.feed_page_size = kFeedPageSize;
+    c.server.max_request_bytes = 2 * 1024 * 1024;
+    c.server.threads = 4;
+    c.server.users.push_back(*MakeUser(kReader, PasswordOf(kReader), {"read"}));
+    c.server.users.push_back(*MakeUser(kWriter, PasswordOf(kWriter), {"read", "write"}));
+    c.server.users.push_back(*MakeUser(kAdmin, PasswordOf(kAdmin), {"admin"}));
+    return c;
+  }();
+  return config;
+}
+
+class InProcessEnv {
+ public:
+  void Start() {
+    auto issued = IssueToken("robot", {"read", "write"});
+    ASSERT_TRUE(issued.ok());
+    token_ = issued->token;
+    NodeConfig config = BaseConfig();
+    config.server.tokens.push_back(issued->config);
+    NodeServer::Options options;
+    options.atom_renderer = feed::WriteAtomPage;
+    server_ = std::make_unique<NodeServer>(config, store_, options);
+    Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    ASSERT_GT(server_->port(), 0);
+  }
+  int port() const { return server_->port(); }
+  const std::string& token() const { return token_; }
+  FakeStore& store() { return store_; }
+
+ private:
+  FakeStore store_;
+  std::unique_ptr<NodeServer> server_;
+  std::string token_;
+};
+
+INSTANTIATE_TYPED_TEST_SUITE_P(InProcess, InteractionTest, InProcessEnv);
+
+TEST(NodeServerTest, TransactionIsOneStoreWrite) {
+  InProcessEnv env;
+  env.Start();
+  TestClient client("127.0.0.1", env.port(), BasicAuth(kWriter, PasswordOf(kWriter)));
+  const int before = env.store().write_calls();
+  Reply reply = client.Post("/fhir", R"({"resourceType":"Bundle","type":"transaction","entry":[
+    {"resource":)" + PatientJson("a", "A") + R"(,"request":{"method":"PUT","url":"Patient/a"}},
+    {"resource":)" + PatientJson("b", "B") + R"(,"request":{"method":"PUT","url":"Patient/b"}},
+    {"resource":)" + PatientJson("c", "C") + R"(,"request":{"method":"PUT","url":"Patient/c"}}]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(env.store().write_calls(), before + 1);
+}
+
+TEST(NodeServerTest, StartRefusesBadLimitsAndBusyPorts) {
+  FakeStore store;
+  NodeConfig config = BaseConfig();
+  config.server.feed_page_size = 0;
+  NodeServer zero(config, store);
+  Status status = zero.Start();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("server.feed_page_size must be positive"), std::string::npos);
+
+  config = BaseConfig();
+  config.server.bind = "not an address!";
+  NodeServer bad_bind(config, store);
+  status = bad_bind.Start();
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("server.bind"), std::string::npos);
+
+  NodeServer first(BaseConfig(), store);
+  ASSERT_TRUE(first.Start().ok());
+  EXPECT_EQ(first.Start().code(), StatusCode::kFailedPrecondition);
+  config = BaseConfig();
+  config.server.port = first.port();
+  NodeServer second(config, store);
+  status = second.Start();
+  EXPECT_EQ(status.code(), StatusCode::kUnavailable);
+  EXPECT_NE(status.message().find("cannot listen"), std::string::npos);
+  first.Stop();
+  first.Stop();  // twice is harmless
+  EXPECT_EQ(first.port(), 0);
+}
+
+TEST(NodeServerTest, FeedWithoutRendererSaysSo) {
+  FakeStore store;
+  NodeServer server(BaseConfig(), store);
+  ASSERT_TRUE(server.Start().ok());
+  TestClient client("127.0.0.1", server.port(), BasicAuth(kReader, PasswordOf(kReader)));
+  Reply reply = client.Get("/feed/recent");
+  EXPECT_EQ(reply.status, 501);
+  EXPECT_NE(reply.Diagnostics().find("no Atom page writer"), std::string::npos);
+}
+
+TEST(NodeServerTest, StopWaitsForKeepAliveClients) {
+  FakeStore store;
+  NodeServer server(BaseConfig(), store);
+  ASSERT_TRUE(server.Start().ok());
+  TestClient client("127.0.0.1", server.port(), BasicAuth(kReader, PasswordOf(kReader)));
+  EXPECT_EQ(client.Get("/fhir/metadata").status, 200);
+  // The client keeps its connection open; Stop must not hang on it.
+  auto started = std::chrono::steady_clock::now();
+  server.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST(CredentialsTest, PasswordsAreSaltedAndChecked) {
+  auto a = MakeUser("nurse", "pa55word", {"read"});
+  auto b = MakeUser("nurse", "pa55word", {"read"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->salt, b->salt);
+  EXPECT_NE(a->password_hash, b->password_hash);
+  EXPECT_EQ(a->password_hash.size(), 64u);
+  EXPECT_EQ(a->password_hash.find("pa55word"), std::string::npos);
+  EXPECT_TRUE(CheckPassword(*a, "pa55word"));
+  EXPECT_FALSE(CheckPassword(*a, "pa55wore"));
+  EXPECT_FALSE(CheckPassword(*a, ""));
+
+  auto bad_role = MakeUser("nurse", "pw", {"read", "root"});
+  EXPECT_EQ(bad_role.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_role.status().message().find("unknown role 'root'"), std::string::npos);
+  auto bad_name = MakeUser("nur:se", "pw", {"read"});
+  EXPECT_NE(bad_name.status().message().find("user name 'nur:se' is not valid"),
+            std::string::npos);
+  EXPECT_NE(MakeUser("nurse", "", {"read"}).status().message().find("password is empty"),
+            std::string::npos);
+}
+
+TEST(CredentialsTest, TokensAreStoredOnlyAsHashes) {
+  auto issued = IssueToken("robot", {"read"});
+  ASSERT_TRUE(issued.ok());
+  EXPECT_EQ(issued->token.rfind("fst_", 0), 0u);
+  EXPECT_EQ(issued->config.token_hash.find(issued->token), std::string::npos);
+  EXPECT_TRUE(CheckToken(issued->config, issued->token));
+  EXPECT_FALSE(CheckToken(issued->config, issued->token + "x"));
+  EXPECT_NE(IssueToken("robot", {}).status().message().find("no role given"), std::string::npos);
+}
+
+TEST(AtomPageWriterTest, WritesTheIct4hLayoutAndEscapes) {
+  AtomFeedPage page;
+  page.id = "node+2";
+  page.title = "changes & more";
+  page.updated = "2026-11-22T10:00:00.000Z";
+  page.author = "fhirsync";
+  page.generator = "fhirsync";
+  page.links = {{"self", "http://h/feed/2"}, {"via", "http://h/feed/2"},
+                {"next-archive", "http://h/feed/3?types=A,B"}};
+  AtomFeedEntry entry;
+  entry.id = "tag:atomfeed.ict4h.org:0f8fad5b-d9cb-469f-a165-70867728950e";
+  entry.title = "Patient";
+  entry.updated = "2026-11-22T10:00:00.000Z";
+  entry.categories = {"Patient", "UPDATED"};
+  entry.content = R"({"fhir":"/fhir/Patient/a]]>b/_history/2"})";
+  page.entries.push_back(entry);
+  auto xml = feed::WriteAtomPage(page);
+  ASSERT_TRUE(xml.ok()) << xml.status();
+  EXPECT_NE(xml->find("<title>changes &amp; more</title>"), std::string::npos);
+  EXPECT_NE(xml->find(R"(<link rel="next-archive" type="application/atom+xml" href="http://h/feed/3?types=A,B"/>)"), std::string::npos) << *xml;
+  EXPECT_NE(xml->find(R"(<content type="application/vnd.atomfeed+xml"><![CDATA[)"), std::string::npos);
+  // Read back with the project's reader: "]]>" survived the CDATA split.
+  auto read = feed::ReadAtomPage("http://h/feed/2", *xml);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->entries.size(), 1u);
+  EXPECT_EQ(read->entries[0].content, entry.content);
+  EXPECT_EQ(read->entries[0].action, feed::AtomAction::kUpdated);
+  EXPECT_EQ(read->entries[0].resource_type, "Patient");
+  EXPECT_EQ(read->info.id, "node+2");
+  EXPECT_EQ(read->info.next_archive, "http://h/feed/3?types=A,B");
+}
+
+}  // namespace
+}  // namespace fhirsync::testing

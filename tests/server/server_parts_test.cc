@@ -1,0 +1,153 @@
+// Unit tests of the server's internal parts, without sockets.
+
+#include <gtest/gtest.h>
+
+#include "fake_store.h"
+#include "fhirsync/credentials.h"
+#include "server/auth.h"
+#include "server/fhir_ops.h"
+#include "server/gzip.h"
+#include "server/request_target.h"
+#include "server/router.h"
+#include "server/search_params.h"
+#include "test_client.h"
+
+namespace fhirsync::server {
+namespace {
+
+TEST(GzipTest, RoundTripsAndRefusesTruncationAndBombs) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "line " + std::to_string(i) + "\n";
+  std::string zipped = GzipCompress(text);
+  EXPECT_LT(zipped.size(), text.size());
+  auto back = GzipDecompress(zipped, 1 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, text);
+  // Every cut of the stream is refused, wherever it falls.
+  for (std::size_t cut = 1; cut < zipped.size(); cut += 7) {
+    auto cut_short = GzipDecompress(zipped.substr(0, cut), 1 << 20);
+    EXPECT_EQ(cut_short.status().code(), StatusCode::kInvalidArgument) << "cut " << cut;
+    EXPECT_NE(cut_short.status().message().find("truncated"), std::string::npos);
+  }
+  auto bomb = GzipDecompress(zipped, 1000);
+  EXPECT_EQ(bomb.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(bomb.status().message().find("cap of 1000 bytes"), std::string::npos);
+  auto junk = GzipDecompress("this is not gzip at all", 1000);
+  EXPECT_EQ(junk.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(GzipTest, AcceptEncoding) {
+  EXPECT_TRUE(AcceptsGzip("gzip"));
+  EXPECT_TRUE(AcceptsGzip("deflate, gzip;q=0.5"));
+  EXPECT_TRUE(AcceptsGzip("*"));
+  EXPECT_FALSE(AcceptsGzip("gzip;q=0"));
+  EXPECT_FALSE(AcceptsGzip("deflate, br"));
+  EXPECT_FALSE(AcceptsGzip(""));
+}
+
+TEST(IfMatchTest, ParsesWeakStrongAndBareVersions) {
+  std::string weak = "W/\"3\"", strong = "\"4\"", bare = "5", junk = "W/\"x\"";
+  EXPECT_EQ(**ParseIfMatch(&weak), 3);
+  EXPECT_EQ(**ParseIfMatch(&strong), 4);
+  EXPECT_EQ(**ParseIfMatch(&bare), 5);
+  EXPECT_FALSE(ParseIfMatch(nullptr)->has_value());
+  auto bad = ParseIfMatch(&junk);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("is not a version"), std::string::npos);
+}
+
+TEST(SearchParamsTest, InstantRangesFollowPrecision) {
+  auto year = InstantRange("2024");
+  ASSERT_TRUE(year.ok());
+  EXPECT_EQ(year->second - year->first, 366LL * 86400000);  // a leap year
+  auto month = InstantRange("2023-02");
+  EXPECT_EQ(month->second - month->first, 28LL * 86400000);
+  auto day = InstantRange("2023-12-31");
+  EXPECT_EQ(day->second - day->first, 86400000);
+  auto second = InstantRange("2023-12-31T10:00:00Z");
+  EXPECT_EQ(second->second - second->first, 1000);
+  EXPECT_EQ(InstantRange("soon").status().code(), StatusCode::kInvalidArgument);
+
+  auto q = ParseSearchParams("Patient", {{"_lastUpdated", "ge2023-01-01"},
+                                         {"_lastUpdated", "lt2023-02-01"}});
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(*q->updated_to_ms - *q->updated_from_ms, 31LL * 86400000);
+  auto bad_prefix = ParseSearchParams("Patient", {{"_lastUpdated", "ne2023"}});
+  EXPECT_NE(bad_prefix.status().message().find("prefix 'ne'"), std::string::npos);
+  auto hostile = ParseSearchParams("Patient", {{"_id", "a,../b"}});
+  EXPECT_EQ(hostile.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(hostile.status().message().find("_id"), std::string::npos);
+}
+
+TEST(RequestTargetTest, DecodesSegmentsAfterSplitting) {
+  HttpRequest request;
+  ASSERT_TRUE(ParseRequestTarget("/fhir/Patient/a%2Fb?_id=x%2Cy&_count=2", &request).ok());
+  EXPECT_EQ(request.segments, (std::vector<std::string>{"fhir", "Patient", "a/b"}));
+  ASSERT_EQ(request.query.size(), 2u);
+  EXPECT_EQ(request.query[0].second, "x,y");
+  Status bad = ParseRequestTarget("/fhir/%zz", &request);
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("malformed"), std::string::npos);
+  Status huge = ParseRequestTarget("/" + std::string(9000, 'a'), &request);
+  EXPECT_NE(huge.message().find("over the limit"), std::string::npos);
+}
+
+TEST(AuthenticatorTest, BasicBearerAndRoles) {
+  ServerConfig config;
+  config.users.push_back(*MakeUser("ann", "ann-pw", {"read"}));
+  auto token = IssueToken("bot", {"write"});
+  config.tokens.push_back(token->config);
+  Authenticator auth(config);
+  std::string basic = testing::BasicAuth("ann", "ann-pw");
+  auto ann = auth.Authenticate(&basic);
+  ASSERT_TRUE(ann.ok()) << ann.status();
+  EXPECT_EQ(ann->name, "ann");
+  EXPECT_TRUE(Authenticator::Authorize(*ann, Role::kRead).ok());
+  Status denied = Authenticator::Authorize(*ann, Role::kWrite);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("'ann' lacks the write role"), std::string::npos);
+  auto again = auth.Authenticate(&basic);  // from the cache
+  ASSERT_TRUE(again.ok());
+
+  std::string wrong = testing::BasicAuth("ann", "ann-pX");
+  EXPECT_EQ(auth.Authenticate(&wrong).status().code(), StatusCode::kUnauthenticated);
+  std::string nobody = testing::BasicAuth("bob", "ann-pw");
+  EXPECT_NE(auth.Authenticate(&nobody).status().message().find("unknown user or wrong password"),
+            std::string::npos);
+  std::string bearer = testing::BearerAuth(token->token);
+  auto bot = auth.Authenticate(&bearer);
+  ASSERT_TRUE(bot.ok());
+  EXPECT_TRUE(bot->Has(Role::kWrite));
+  EXPECT_FALSE(bot->Has(Role::kRead));
+  std::string digest = "Digest username=ann";
+  EXPECT_NE(auth.Authenticate(&digest).status().message().find("unsupported authorization scheme"),
+            std::string::npos);
+  EXPECT_NE(auth.Authenticate(nullptr).status().message().find("credentials required"),
+            std::string::npos);
+}
+
+TEST(RouterTest, UnknownPathsAndMethods) {
+  testing::FakeStore store;
+  ServerContext context;
+  context.store = &store;
+  context.config.feed_page_size = 5;
+  HttpRequest request;
+  request.method = "GET";
+  request.segments = {"admin", "secret"};
+  HttpResponse response = Dispatch(context, request);
+  EXPECT_EQ(response.status, 404);
+  EXPECT_NE(response.body.find("no endpoint at '/admin/secret'"), std::string::npos);
+  request.method = "DELETE";
+  request.segments = {"fhir", "metadata"};
+  response = Dispatch(context, request);
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(*response.Header("Allow"), "GET");
+  request.method = "GET";
+  request.segments = {"fhir", "Patient", "p", "_history", "0"};
+  response = Dispatch(context, request);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_NE(response.body.find("not a version number"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fhirsync::server

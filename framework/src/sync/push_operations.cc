@@ -85,7 +85,9 @@ StatusOr<OperatorActionResult> PushOperations::Retry(std::int64_t seq, bool forc
     OutboxTransition t;
     t.seq = open.seq;
     t.state = kOutboxPending;
-    t.outcome = "requeued";
+    // An ambiguous item stays marked so: the push reads the parent's copy
+    // back before sending it again.
+    t.outcome = open.outcome == "ambiguous" ? "ambiguous" : "requeued";
     t.http_status = open.last_http_status;
     t.message = std::string(force ? "forced retry" : "retry") + " requested after: " +
                 (open.message.empty() ? open.outcome : open.message);

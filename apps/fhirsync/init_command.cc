@@ -79,6 +79,7 @@ int RunInit(const Invocation& invocation) {
     StatusOr<NodeConfig> existing = LoadNodeConfig(cl.dir());
     node_id = existing.ok() ? existing->node_id : NewUuid();
   }
+  const bool dir_existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
   if (ec) return cl.Fail(UnavailableError(dir.string() + ": cannot create folder: " + ec.message()));
 
@@ -94,7 +95,12 @@ int RunInit(const Invocation& invocation) {
   // Open (and so create) the store before writing the configuration: a node
   // folder whose configuration names an unusable store helps nobody.
   StatusOr<std::unique_ptr<LocalStore>> store = OpenLocalStore(config.store, cl.dir(), node_id);
-  if (!store.ok()) return cl.Fail(store.status().WithContext("cannot open the store"));
+  if (!store.ok()) {
+    // Leave no empty folder behind from a failed init (remove() only
+    // removes an empty one).
+    if (!dir_existed) std::filesystem::remove(dir, ec);
+    return cl.Fail(store.status().WithContext("cannot open the store"));
+  }
   store->reset();
 
   if (Status saved = SaveNodeConfig(cl.dir(), config); !saved.ok()) return cl.Fail(saved);

@@ -213,16 +213,16 @@ ReadManyResult FolderTransport::ReadMany(const std::string& type,
   return result;
 }
 
-WriteResult FolderTransport::Create(const RemoteResource& resource) {
+RemoteWriteResult FolderTransport::Create(const RemoteResource& resource) {
   return Write(WriteKind::kCreate, resource, "");
 }
 
-WriteResult FolderTransport::Update(const RemoteResource& resource,
+RemoteWriteResult FolderTransport::Update(const RemoteResource& resource,
                                     const std::string& expected_version) {
   return Write(WriteKind::kUpdate, resource, expected_version);
 }
 
-WriteResult FolderTransport::Delete(const std::string& type, const std::string& id,
+RemoteWriteResult FolderTransport::Delete(const std::string& type, const std::string& id,
                                     const std::string& expected_version) {
   RemoteResource tombstone;
   tombstone.type = type;
@@ -231,44 +231,44 @@ WriteResult FolderTransport::Delete(const std::string& type, const std::string& 
   return Write(WriteKind::kDelete, tombstone, expected_version);
 }
 
-WriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resource,
+RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resource,
                                    const std::string& expected_version) {
   const std::string key = resource.type + "/" + resource.id;
   if (Status s = CheckTypeAndId(resource.type, resource.id); !s.ok()) {
-    return Failed<WriteResult>(s);
+    return Failed<RemoteWriteResult>(s);
   }
   if (kind != WriteKind::kDelete && resource.body.size() > max_body_bytes_) {
-    return Failed<WriteResult>(Status(StatusCode::kResourceExhausted,
+    return Failed<RemoteWriteResult>(Status(StatusCode::kResourceExhausted,
                                       key + ": body of " + std::to_string(resource.body.size()) +
                                           " bytes is over the limit of " +
                                           std::to_string(max_body_bytes_)));
   }
   std::lock_guard<std::mutex> guard(write_mutex_);
   if (changes_dir_.empty()) {
-    return Failed<WriteResult>(
+    return Failed<RemoteWriteResult>(
         Status(StatusCode::kFailedPrecondition, "the folder transport is not configured"));
   }
   FolderLock lock(changes_dir_);
-  if (!lock.status().ok()) return Failed<WriteResult>(lock.status());
+  if (!lock.status().ok()) return Failed<RemoteWriteResult>(lock.status());
   std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<WriteResult>(s);
+  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteWriteResult>(s);
 
   std::optional<ChangeFileName> latest = Latest(changes, resource.type, resource.id);
   bool live = latest && latest->action != ChangeAction::kDelete;
   std::string current = latest ? std::to_string(latest->version) : "";
   if (kind == WriteKind::kCreate && live) {
-    return Failed<WriteResult>(Status(StatusCode::kAlreadyExists,
+    return Failed<RemoteWriteResult>(Status(StatusCode::kAlreadyExists,
                                       key + " already exists in the folder at version " + current));
   }
   if (kind == WriteKind::kDelete && !live) {
-    return Failed<WriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+    return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
   }
   if (kind != WriteKind::kCreate && !expected_version.empty()) {
     if (!live) {
-      return Failed<WriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+      return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
     }
     if (expected_version != current) {
-      return Failed<WriteResult>(Status(StatusCode::kAborted,
+      return Failed<RemoteWriteResult>(Status(StatusCode::kAborted,
                                         key + " is at version " + current +
                                             " in the folder, not " + expected_version));
     }
@@ -286,14 +286,14 @@ WriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& resourc
   change.format = resource.format;
   std::string_view body = kind == WriteKind::kDelete ? std::string_view() : resource.body;
   if (Status s = WriteFileAtomically(changes_dir_, FormatChangeFileName(change), body); !s.ok()) {
-    WriteResult result = Failed<WriteResult>(s);
+    RemoteWriteResult result = Failed<RemoteWriteResult>(s);
     // When only the folder flush failed, the change is there but may not
     // survive a crash: the caller must read back before writing again.
     std::error_code ec;
     result.ambiguous = fs::exists(fs::path(changes_dir_) / FormatChangeFileName(change), ec);
     return result;
   }
-  WriteResult result;
+  RemoteWriteResult result;
   result.version = std::to_string(change.version);
   result.last_updated_ms = change.at_ms;
   return result;

@@ -41,9 +41,9 @@ class FolderTransport : public TransportPlugin {
 
   ReadResult Read(const std::string& type, const std::string& id) override;
   ReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override;
-  WriteResult Create(const RemoteResource& resource) override;
-  WriteResult Update(const RemoteResource& resource, const std::string& expected_version) override;
-  WriteResult Delete(const std::string& type, const std::string& id,
+  RemoteWriteResult Create(const RemoteResource& resource) override;
+  RemoteWriteResult Update(const RemoteResource& resource, const std::string& expected_version) override;
+  RemoteWriteResult Delete(const std::string& type, const std::string& id,
                      const std::string& expected_version) override;
   ChangePage ReadChanges(const std::string& since, int max_entries) override;
 
@@ -60,7 +60,7 @@ class FolderTransport : public TransportPlugin {
   ReadResult ReadOne(const std::vector<ChangeFileName>& changes, const std::string& type,
                      const std::string& id) const;
   // Checks the guard against the current state and appends one change file.
-  WriteResult Write(WriteKind kind, const RemoteResource& resource,
+  RemoteWriteResult Write(WriteKind kind, const RemoteResource& resource,
                     const std::string& expected_version);
 
   std::string changes_dir_;

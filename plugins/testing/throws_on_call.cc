@@ -11,7 +11,7 @@ class ThrowingTransport : public fhirsync::testing::NullTransport {
   fhirsync::ReadResult Read(const std::string& type, const std::string& id) override {
     throw std::out_of_range("no row for " + type + "/" + id);
   }
-  fhirsync::WriteResult Create(const fhirsync::RemoteResource&) override { throw 42; }
+  fhirsync::RemoteWriteResult Create(const fhirsync::RemoteResource&) override { throw 42; }
 };
 }  // namespace
 

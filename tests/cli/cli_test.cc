@@ -283,6 +283,23 @@ TEST_F(CliTest, PutOfAMissingFileIsNamed) {
   EXPECT_NE(r.err.find("nope.json: cannot open"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, PutOfAnOversizeBodyIsRefusedWithoutReadingItAll) {
+  InitNode();
+  std::string config = ReadTextFile(node_ + "/fhirsync.json");
+  std::size_t at = config.find("\"max_body_bytes\": ");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, config.find_first_of(",\n}", at + 18) - at, "\"max_body_bytes\": 1000");
+  WriteTextFile(node_ + "/fhirsync.json", config);
+  ProcessOptions huge;
+  huge.stdin_data = R"({"resourceType":"Basic","id":"big","text":")" + std::string(8 << 20, 'x') +
+                    "\"}";
+  ProcessResult r = Run("put", {"-"}, huge);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fhirsync put: stdin: body is larger than store.max_body_bytes (1000 bytes)"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(RunJson("stats")["last_seq"].GetInt64(), 0);
+}
+
 TEST_F(CliTest, PutOpenmrsRestBodyKeyedByResourceNameAndUuid) {
   InitNode();
   std::string file = kTestData + "/openmrs-rest/create_patient_from_get.json";

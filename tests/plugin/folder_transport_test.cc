@@ -61,10 +61,10 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   auto reader = Open();
   ASSERT_TRUE(writer && reader);
 
-  WriteResult created = writer->Create(Patient("p1", "Okafor"));
+  RemoteWriteResult created = writer->Create(Patient("p1", "Okafor"));
   ASSERT_TRUE(created.status.ok()) << created.status;
   EXPECT_EQ(created.version, "1");
-  WriteResult updated = writer->Update(Patient("p1", "Okafor-Mensah"), "1");
+  RemoteWriteResult updated = writer->Update(Patient("p1", "Okafor-Mensah"), "1");
   ASSERT_TRUE(updated.status.ok()) << updated.status;
   EXPECT_EQ(updated.version, "2");
   RemoteResource visit_type;
@@ -74,7 +74,7 @@ TEST_F(FolderTransportTest, RoundTripFromOneSideToTheOther) {
   visit_type.body = R"({"uuid":"7b0f5697-27e3-40c4-8bae-f4049abfb4ed","name":"Facility Visit"})";
   ASSERT_TRUE(writer->Create(visit_type).status.ok());
   ASSERT_TRUE(writer->Create(Patient("p2", "Banda")).status.ok());
-  WriteResult deleted = writer->Delete("Patient", "p2", "1");
+  RemoteWriteResult deleted = writer->Delete("Patient", "p2", "1");
   ASSERT_TRUE(deleted.status.ok()) << deleted.status;
   EXPECT_EQ(deleted.version, "2");
 
@@ -145,19 +145,19 @@ TEST_F(FolderTransportTest, VersionGuards) {
   ASSERT_TRUE(side->Create(Patient("p1", "A")).status.ok());
   ASSERT_TRUE(side->Update(Patient("p1", "B"), "1").status.ok());
 
-  WriteResult stale = side->Update(Patient("p1", "C"), "1");
+  RemoteWriteResult stale = side->Update(Patient("p1", "C"), "1");
   EXPECT_EQ(stale.status.code(), StatusCode::kAborted);
   EXPECT_EQ(stale.status.message(), "Patient/p1 is at version 2 in the folder, not 1");
-  WriteResult again = side->Create(Patient("p1", "D"));
+  RemoteWriteResult again = side->Create(Patient("p1", "D"));
   EXPECT_EQ(again.status.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(again.status.message(), "Patient/p1 already exists in the folder at version 2");
-  WriteResult missing = side->Update(Patient("p9", "E"), "1");
+  RemoteWriteResult missing = side->Update(Patient("p9", "E"), "1");
   EXPECT_EQ(missing.status.code(), StatusCode::kNotFound);
   EXPECT_EQ(missing.status.message(), "Patient/p9 is not in the folder");
-  WriteResult gone = side->Delete("Patient", "p9", "");
+  RemoteWriteResult gone = side->Delete("Patient", "p9", "");
   EXPECT_EQ(gone.status.code(), StatusCode::kNotFound);
   // Unconditional update (a forced retry) writes whatever is there.
-  WriteResult forced = side->Update(Patient("p1", "F"), "");
+  RemoteWriteResult forced = side->Update(Patient("p1", "F"), "");
   ASSERT_TRUE(forced.status.ok());
   EXPECT_EQ(forced.version, "3");
   // A failed write leaves no file behind.
@@ -167,7 +167,7 @@ TEST_F(FolderTransportTest, VersionGuards) {
 TEST_F(FolderTransportTest, HostileNamesAreRefusedAndWriteNothing) {
   auto side = Open();
   RemoteResource evil = Patient("../../etc/passwd", "X");
-  WriteResult result = side->Create(evil);
+  RemoteWriteResult result = side->Create(evil);
   EXPECT_EQ(result.status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(result.status.message(),
             "id '../../etc/passwd' is not a valid id ([A-Za-z0-9-.], at most 64)");
@@ -213,7 +213,7 @@ TEST_F(FolderTransportTest, LeftoversAndForeignFilesAreIgnored) {
 TEST_F(FolderTransportTest, BodiesOverTheLimit) {
   auto side = Open({{"max_body_bytes", "100"}});
   RemoteResource big = Patient("p1", std::string(200, 'x'));
-  WriteResult result = side->Create(big);
+  RemoteWriteResult result = side->Create(big);
   EXPECT_EQ(result.status.code(), StatusCode::kResourceExhausted);
   EXPECT_THAT(result.status.message(), StartsWith("Patient/p1: body of "));
   EXPECT_THAT(result.status.message(), HasSubstr("over the limit of 100"));
@@ -251,7 +251,7 @@ TEST_F(FolderTransportTest, ConcurrentWritersNeverShareASequence) {
   auto b = Open();
   auto write = [](std::shared_ptr<TransportPlugin> side, const std::string& prefix) {
     for (int i = 0; i < 25; ++i) {
-      WriteResult r = side->Create(Patient(prefix + std::to_string(i), "X"));
+      RemoteWriteResult r = side->Create(Patient(prefix + std::to_string(i), "X"));
       ASSERT_TRUE(r.status.ok()) << r.status;
     }
   };

@@ -105,7 +105,7 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   patient.type = "Patient";
   patient.id = "out-of-tree";
   patient.body = R"({"resourceType":"Patient","id":"out-of-tree"})";
-  WriteResult written = loaded->transport->Create(patient);
+  RemoteWriteResult written = loaded->transport->Create(patient);
   ASSERT_TRUE(written.status.ok()) << written.status;
   ChangePage page = loaded->transport->ReadChanges("", 10);
   ASSERT_TRUE(page.status.ok()) << page.status;

@@ -157,11 +157,11 @@ TEST(LoaderTest, ExceptionsFromMethodsBecomeStatus) {
   RemoteResource resource;
   resource.type = "Patient";
   resource.id = "p1";
-  WriteResult created = loaded->transport->Create(resource);
+  RemoteWriteResult created = loaded->transport->Create(resource);
   EXPECT_EQ(created.status.code(), StatusCode::kInternal);
   EXPECT_EQ(created.status.message(), "Create threw a non-standard exception");
   // An operation the plugin does not override says so.
-  WriteResult deleted = loaded->transport->Delete("Patient", "p1", "1");
+  RemoteWriteResult deleted = loaded->transport->Delete("Patient", "p1", "1");
   EXPECT_EQ(deleted.status.code(), StatusCode::kUnimplemented);
   EXPECT_EQ(deleted.status.message(), "this transport does not support delete");
 }

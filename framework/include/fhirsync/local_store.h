@@ -33,7 +33,6 @@
 
 namespace fhirsync {
 
-enum class ChangeAction { kCreate, kUpdate, kDelete };
 std::string_view ChangeActionName(ChangeAction action);  // "CREATED", "UPDATED", "DELETED"
 
 // One write in a Write() call.

@@ -34,6 +34,10 @@ StatusOr<ResourceFormat> ParseResourceFormat(std::string_view name);
 // 16 MiB, the default cap on a body (`store.max_body_bytes`).
 inline constexpr std::size_t kDefaultMaxBodyBytes = 16u * 1024u * 1024u;
 
+// What a change did to a resource; shared by the store's change feed and the
+// transports' change pages.
+enum class ChangeAction { kCreate, kUpdate, kDelete };
+
 struct Resource {
   std::string type;            // "Patient"
   std::string id;              // "123"; FHIR id rule for FHIR JSON

@@ -56,15 +56,15 @@ class GuardedTransport final : public TransportPlugin {
   ReadManyResult ReadMany(const std::string& type, const std::vector<std::string>& ids) override {
     return Guard<ReadManyResult>("ReadMany", [&] { return impl_.ReadMany(type, ids); });
   }
-  WriteResult Create(const RemoteResource& resource) override {
-    return Guard<WriteResult>("Create", [&] { return impl_.Create(resource); });
+  RemoteWriteResult Create(const RemoteResource& resource) override {
+    return Guard<RemoteWriteResult>("Create", [&] { return impl_.Create(resource); });
   }
-  WriteResult Update(const RemoteResource& resource, const std::string& expected_version) override {
-    return Guard<WriteResult>("Update", [&] { return impl_.Update(resource, expected_version); });
+  RemoteWriteResult Update(const RemoteResource& resource, const std::string& expected_version) override {
+    return Guard<RemoteWriteResult>("Update", [&] { return impl_.Update(resource, expected_version); });
   }
-  WriteResult Delete(const std::string& type, const std::string& id,
+  RemoteWriteResult Delete(const std::string& type, const std::string& id,
                      const std::string& expected_version) override {
-    return Guard<WriteResult>("Delete",
+    return Guard<RemoteWriteResult>("Delete",
                               [&] { return impl_.Delete(type, id, expected_version); });
   }
   ChangePage ReadChanges(const std::string& since, int max_entries) override {

@@ -141,12 +141,10 @@ struct ReadManyResult : CallOutcome {
   std::vector<ReadResult> items;
 };
 
-struct WriteResult : CallOutcome {
+struct RemoteWriteResult : CallOutcome {
   std::string version;  // the remote's new version id; empty if it has none
   std::int64_t last_updated_ms = 0;
 };
-
-enum class ChangeAction { kCreate, kUpdate, kDelete };
 
 struct ChangeEntry {
   std::string position;  // opaque; pass it back as `since` to resume after it
@@ -190,20 +188,20 @@ class TransportPlugin {
   }
   // Creates `resource` at its own id. kAlreadyExists when the remote holds a
   // live resource there.
-  virtual WriteResult Create(const RemoteResource& /*resource*/) {
-    return Unsupported<WriteResult>(TransportOperation::kCreate);
+  virtual RemoteWriteResult Create(const RemoteResource& /*resource*/) {
+    return Unsupported<RemoteWriteResult>(TransportOperation::kCreate);
   }
   // Replaces `resource`. `expected_version` is the remote version the change
   // was based on: kAborted when the remote now holds another one. Empty means
   // unconditional (an operator's forced retry).
-  virtual WriteResult Update(const RemoteResource& /*resource*/,
+  virtual RemoteWriteResult Update(const RemoteResource& /*resource*/,
                              const std::string& /*expected_version*/) {
-    return Unsupported<WriteResult>(TransportOperation::kUpdate);
+    return Unsupported<RemoteWriteResult>(TransportOperation::kUpdate);
   }
   // Deletes type/id, guarded like Update().
-  virtual WriteResult Delete(const std::string& /*type*/, const std::string& /*id*/,
+  virtual RemoteWriteResult Delete(const std::string& /*type*/, const std::string& /*id*/,
                              const std::string& /*expected_version*/) {
-    return Unsupported<WriteResult>(TransportOperation::kDelete);
+    return Unsupported<RemoteWriteResult>(TransportOperation::kDelete);
   }
   // Up to `max_entries` changes after position `since` (empty: from the
   // start). InvalidArgument when `since` is not a position this remote made.

@@ -28,6 +28,7 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kPluginsCommand)         \
   X(kServeCommand)           \
   X(kUserCommand)            \
   /* end of the command table */

@@ -76,7 +76,7 @@ TEST_F(PluginsCommandTest, JsonListsPluginCapabilitiesAndRoutes) {
   const rapidjson::Value& folder = doc["plugins"][0];
   EXPECT_STREQ(folder["name"].GetString(), "folder");
   EXPECT_STREQ(folder["version"].GetString(), "1.0.0");
-  EXPECT_STREQ(folder["abi"].GetString(), "1.0");
+  EXPECT_STREQ(folder["abi"].GetString(), "1.1");
   EXPECT_STREQ(folder["file"].GetString(), FHIRSYNC_FOLDER_PLUGIN);
   EXPECT_EQ(std::string(folder["toolchain"].GetString()), HostToolchainId());
   const rapidjson::Value& caps = folder["capabilities"];

@@ -305,7 +305,7 @@ HttpResponse DispatchAdmin(ServerContext& context, const HttpRequest& request) {
   }
   std::string path;
   for (const std::string& segment : s) path += "/" + segment;
-  return ErrorResponse(404, "not-found", "no admin endpoint at '" + EscapeForMessage(path) + "'");
+  return ErrorResponse(404, "not-found", "no endpoint at '" + EscapeForMessage(path) + "'");
 }
 
 }  // namespace fhirsync::server

@@ -28,6 +28,7 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kVerifyCommand)          \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

@@ -28,6 +28,7 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kPluginsCommand)         \
   X(kVerifyCommand)          \
   /* end of the command table */
 

@@ -29,6 +29,8 @@ namespace fhirsync::cli {
   X(kImportCommand)          \
   X(kStatsCommand)           \
   X(kPluginsCommand)         \
+  X(kServeCommand)           \
+  X(kUserCommand)            \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

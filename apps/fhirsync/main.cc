@@ -38,6 +38,7 @@ namespace fhirsync::cli {
   X(kResubmitCommand)        \
   X(kConflictsCommand)       \
   X(kAuditCommand)           \
+  X(kVerifyCommand)          \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

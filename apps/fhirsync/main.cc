@@ -26,7 +26,8 @@ namespace fhirsync::cli {
   X(kHistoryCommand)         \
   X(kChangesCommand)         \
   X(kImportCommand)          \
-  X(kStatsCommand)
+  X(kStatsCommand)           \
+  X(kSyncCommand)
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;
 #define FHIRSYNC_COMMAND_ADDRESS(name) &name,

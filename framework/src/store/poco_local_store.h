@@ -52,6 +52,17 @@ class PocoLocalStore : public LocalStore {
   StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
   Status CheckIntegrity() override;
 
+  // Pull, sync state, conflicts and audit: poco_local_store_pull.cc.
+  StatusOr<std::vector<PulledResult>> ApplyPull(const PullPage& page) override;
+  StatusOr<std::optional<PullCursor>> GetCursor(const std::string& parent_node_id) override;
+  StatusOr<std::vector<SyncState>> GetSyncStates(
+      std::span<const std::pair<std::string, std::string>> keys) override;
+  // Shared with the push section: poco_local_store_shared.cc.
+  StatusOr<std::vector<ConflictRecord>> ListConflicts(const std::string& status,
+                                                      std::int64_t limit) override;
+  StatusOr<std::int64_t> AppendAudit(const AuditRecord& record) override;
+  StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditQuery& query) override;
+
   const std::string& node_id() const { return node_id_; }
 
  protected:
@@ -81,6 +92,10 @@ class PocoLocalStore : public LocalStore {
                                                       std::size_t first_index,
                                                       const WriteOptions& options);
   void RollbackQuietly();
+  // Writes audit rows in the open write transaction (at_ms 0 -> now_ms) and
+  // returns their ids. Throws Poco exceptions.
+  std::vector<std::int64_t> InsertAuditLocked(std::span<const AuditRecord> records,
+                                              std::int64_t now_ms);
   std::int64_t ReadLastSeq(Poco::Data::Session& session);
 
   const StoreSql& sql_;
@@ -88,6 +103,7 @@ class PocoLocalStore : public LocalStore {
   std::string node_id_;
 
   std::mutex write_mutex_;
+  bool pull_indexes_ensured_ = false;  // under write_mutex_
   Poco::Data::Session write_session_;
   std::mutex read_mutex_;
   Poco::Data::Session read_session_;

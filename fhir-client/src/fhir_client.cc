@@ -1,4 +1,5 @@
-// FhirClient: FHIR interactions on top of HttpTransport and the wire format.
+// FhirClient: FHIR interactions on top of the shared HttpTransport
+// (framework/src/net) and the wire format.
 
 #include "fhirsync/fhir/fhir_client.h"
 
@@ -9,7 +10,6 @@
 #include <set>
 #include <sstream>
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
@@ -17,26 +17,15 @@
 #include "fhir_wire.h"
 #include "fhirsync/http_status.h"
 #include "fhirsync/resource.h"
-#include "http_transport.h"
+#include "net/http_transport.h"
 
 namespace fhirsync::fhir {
 namespace {
-
-bool IsWrite(std::string_view method) { return method != "GET" && method != "HEAD"; }
 
 std::string EncodeQueryValue(std::string_view value) {
   std::string out;
   Poco::URI::encode(std::string(value), "!#$&'()*+,/:;=?@[]", out);
   return out;
-}
-
-std::string Base64(const std::string& text) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.rdbuf()->setLineLength(0);
-  encoder << text;
-  encoder.close();
-  return out.str();
 }
 
 // The part of a URL a request line needs: path and query.
@@ -61,35 +50,25 @@ bool FhirCapabilities::Supports(const std::string& type, const std::string& inte
 class FhirClient::Impl {
  public:
   explicit Impl(FhirClientOptions options) : options_(std::move(options)) {
-    HttpTransportOptions http;
-    try {
-      Poco::URI base(options_.base_url);
-      if (base.getScheme() != "http") {
-        config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
-                                             "' is not an http:// URL");
-      } else if (base.getHost().empty()) {
-        config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
-                                             "' names no host");
-      }
-      http.host = base.getHost();
-      http.port = base.getPort();
-      base_path_ = base.getPath();
-      while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
-    } catch (const Poco::Exception& e) {
-      config_error_ = InvalidArgumentError("FHIR base URL '" + EscapeForMessage(options_.base_url) +
-                                           "' does not parse: " + e.displayText());
-    }
+    net::HttpEndpoint endpoint;
+    config_error_ = net::ParseHttpBaseUrl(options_.base_url, "FHIR base URL", &endpoint);
+    base_path_ = endpoint.base_path;
+    net::HttpTransportOptions http;
+    http.host = endpoint.host;
+    http.port = endpoint.port;
+    http.accept = "application/fhir+json";
+    http.content_type = "application/fhir+json; charset=utf-8";
     if (!options_.bearer_token.empty()) {
       http.authorization = "Bearer " + options_.bearer_token;
     } else if (!options_.username.empty()) {
-      http.authorization = "Basic " + Base64(options_.username + ":" + options_.password);
+      http.authorization = net::BasicAuthorization(options_.username, options_.password);
     }
     http.connect_timeout_ms = options_.connect_timeout_ms;
     http.io_timeout_ms = options_.io_timeout_ms;
     http.keep_alive_idle_ms = options_.keep_alive_idle_ms;
     http.max_response_bytes = options_.max_response_bytes;
     http.accept_gzip = options_.accept_gzip;
-    transport_ = std::make_unique<HttpTransport>(http);
+    transport_ = std::make_unique<net::HttpTransport>(http);
   }
 
   // Sends one request; `label` ("PUT Patient/1") starts every message.
@@ -101,23 +80,20 @@ class FhirClient::Impl {
       result.status = config_error_.WithContext(label);
       return result;
     }
-    HttpRequestSpec request{method, target, std::move(headers), std::move(body)};
-    HttpAnswer answer = transport_->Exchange(request);
+    net::HttpRequestSpec request{method, target, std::move(headers), std::move(body)};
+    net::HttpAnswer answer = transport_->Exchange(request);
     result.http_status = answer.status;
+    result.ambiguous = net::IsAmbiguousWrite(method, answer);
     if (!answer.transport.ok()) {
       std::string message = label + ": " + answer.transport.message();
-      if (answer.request_sent && IsWrite(method) && answer.status == 0) {
-        result.ambiguous = true;
-        message += " (ambiguous: the request was sent but its answer was lost; the server may "
-                   "have applied it, read it back before sending again)";
-      }
+      if (result.ambiguous) message += net::AmbiguityNote(answer);
       result.status = Status(answer.transport.code(), message);
       return result;
     }
     result.body = std::move(answer.body);
     result.last_modified = answer.last_modified;
     result.location = !answer.location.empty() ? answer.location : answer.content_location;
-    result.version_id = VersionFromEtag(answer.etag);
+    result.version_id = net::VersionFromEtag(answer.etag);
     if (result.version_id.empty()) result.version_id = VersionFromLocation(result.location);
     if (result.version_id.empty() && answer.status >= 200 && answer.status < 300) {
       result.version_id = MetaVersionId(result.body);
@@ -130,10 +106,7 @@ class FhirClient::Impl {
       if (!result.outcome_text.empty()) message += ": " + result.outcome_text;
       result.gone = answer.status == 410;
       if (result.gone) message += " (gone: deleted on the server)";
-      if (IsWrite(method) && (answer.status == 502 || answer.status == 504)) {
-        result.ambiguous = true;
-        message += " (ambiguous: a gateway lost the answer; the server may have applied it)";
-      }
+      if (result.ambiguous) message += net::AmbiguityNote(answer);
       result.status = Status(code, message);
     }
     return result;
@@ -267,7 +240,7 @@ class FhirClient::Impl {
       result.http_status = answer.http_status;
       result.outcome_text = answer.outcome_text;
       result.location = answer.location;
-      result.version_id = VersionFromEtag(answer.etag);
+      result.version_id = net::VersionFromEtag(answer.etag);
       StatusCode code = StatusCodeForHttpStatus(answer.http_status);
       std::string item = "GET " + std::string(type) + "/" + ids[i];
       if (code == StatusCode::kOk && answer.has_resource && answer.resource.id != ids[i]) {
@@ -388,7 +361,7 @@ class FhirClient::Impl {
   const FhirClientOptions options_;
   Status config_error_;
   std::string base_path_;
-  std::unique_ptr<HttpTransport> transport_;
+  std::unique_ptr<net::HttpTransport> transport_;
   std::mutex mu_;
   std::optional<FhirCapabilities> caps_;
 };

@@ -9,6 +9,7 @@
 
 #include "core/fhir_json.h"
 #include "core/text_util.h"
+#include "net/http_transport.h"
 
 namespace fhirsync::fhir {
 namespace {
@@ -91,12 +92,6 @@ void SplitReference(std::string_view url, std::string& type, std::string& id,
 
 }  // namespace
 
-std::string VersionFromEtag(std::string_view etag) {
-  if (etag.substr(0, 2) == "W/") etag.remove_prefix(2);
-  if (etag.size() < 2 || etag.front() != '"' || etag.back() != '"') return std::string();
-  return std::string(etag.substr(1, etag.size() - 2));
-}
-
 std::string VersionFromLocation(std::string_view location) {
   std::size_t at = location.find("/_history/");
   if (at == std::string_view::npos) return std::string();
@@ -165,7 +160,7 @@ StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body) {
       if (out.version_id.empty()) {
         out.version_id = ref_version;
         if (const Value* response = Member(entry, "response")) {
-          if (out.version_id.empty()) out.version_id = VersionFromEtag(Str(*response, "etag"));
+          if (out.version_id.empty()) out.version_id = net::VersionFromEtag(Str(*response, "etag"));
         }
       }
       // A delete has no resource to carry meta.lastUpdated; its time is the

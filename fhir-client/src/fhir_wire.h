@@ -14,8 +14,6 @@
 
 namespace fhirsync::fhir {
 
-// `W/"3"` or `"3"` -> "3"; "" when the header is empty or unquoted garbage.
-std::string VersionFromEtag(std::string_view etag);
 // ".../Patient/1/_history/3" -> "3"; "" when there is no _history segment.
 std::string VersionFromLocation(std::string_view location);
 // meta.versionId of a resource body; "" when absent or the body is not JSON.

@@ -217,6 +217,26 @@ TEST(FeedNavigatorTest, InterruptedWalkBackResumesWhereItGotTo) {
   EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(1), EntryId(1, 1), false}));
 }
 
+TEST(FeedNavigatorTest, EmptyPagesAreSkippedAFewAtATimeWithProgressRecorded) {
+  InMemoryFetcher fetcher;
+  fetcher.BuildFeed(6, /*per_page=*/0, /*last_entries=*/2);
+  FeedNavigatorOptions options;
+  options.max_forward_pages_per_step = 2;
+  FeedNavigator navigator(&fetcher, RecentUrl(), options);
+  auto step = navigator.Next(FeedCursor{PageUrl(1), "", false});
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_TRUE(step->entries.empty());
+  EXPECT_FALSE(step->at_head);
+  EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(3), "", false}));
+  step = navigator.Next(step->cursor);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(5), "", false}));
+  step = navigator.Next(step->cursor);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(Ids(*step), PageIds(6, 0, 2));
+  EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(6), EntryId(6, 1), false}));
+}
+
 TEST(FeedNavigatorTest, UnknownLastEntryRedeliversThePage) {
   InMemoryFetcher fetcher;
   fetcher.BuildFeed(2, 3, 3);

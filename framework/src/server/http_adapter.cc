@@ -10,6 +10,8 @@
 
 #include "core/text_util.h"
 #include "server/gzip.h"
+#include "server/openmrs_rest_handlers.h"
+#include "server/openmrs_rest_json.h"
 #include "server/operation_outcome.h"
 #include "server/request_target.h"
 #include "server/router.h"
@@ -50,6 +52,9 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       out = ErrorResponse(500, "exception",
                           std::string("internal error: ") + EscapeForMessage(e.what(), 200));
     }
+    // OpenMRS REST clients read errors in OpenMRS's form, also those of the
+    // shared steps (authentication, roles, body limits).
+    if (IsOpenmrsRestTarget(request.getURI())) out = AsRestError(std::move(out));
     // A body left unread would be taken for the next request on this
     // connection, so such a connection is closed after the answer.
     if (!body_consumed) response.setKeepAlive(false);

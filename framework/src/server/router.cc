@@ -5,6 +5,7 @@
 
 #include "core/text_util.h"
 #include "server/handlers.h"
+#include "server/openmrs_rest_handlers.h"
 #include "server/operation_outcome.h"
 
 namespace fhirsync::server {
@@ -98,6 +99,7 @@ HttpResponse Dispatch(ServerContext& context, const HttpRequest& request) {
     const auto& s = request.segments;
     if (!s.empty() && s[0] == "fhir") return DispatchFhir(context, request);
     if (!s.empty() && s[0] == "feed") return DispatchFeed(context, request);
+    if (IsOpenmrsRestRequest(request)) return DispatchOpenmrsRest(context, request);
     return NoSuchEndpoint(request);
   } catch (const std::exception& e) {
     return ErrorResponse(500, "exception",

@@ -1,9 +1,11 @@
-// HttpTransport over Poco::Net::HTTPClientSession.
+// HttpTransport over Poco::Net::HTTPClientSession, and the URL and
+// credential helpers of the HTTP clients.
 
-#include "http_transport.h"
+#include "net/http_transport.h"
 
 #include <sstream>
 
+#include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/InflatingStream.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -11,8 +13,11 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Timespan.h>
+#include <Poco/URI.h>
 
-namespace fhirsync::fhir {
+#include "core/text_util.h"
+
+namespace fhirsync::net {
 namespace {
 
 Poco::Timespan Millis(int ms) { return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms) * 1000); }
@@ -85,13 +90,13 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, bool& reused
 
   Poco::Net::HTTPRequest request(spec.method, spec.target, Poco::Net::HTTPMessage::HTTP_1_1);
   request.setKeepAlive(true);
-  request.set("Accept", "application/fhir+json");
+  request.set("Accept", options_.accept);
   if (options_.accept_gzip) request.set("Accept-Encoding", "gzip");
   request.set("User-Agent", "fhirsync");
   if (!options_.authorization.empty()) request.set("Authorization", options_.authorization);
   for (const auto& [name, value] : spec.headers) request.set(name, value);
   if (!spec.body.empty() || spec.method == "POST" || spec.method == "PUT") {
-    request.setContentType("application/fhir+json; charset=utf-8");
+    request.setContentType(options_.content_type);
     request.setContentLength(static_cast<std::streamsize>(spec.body.size()));
   }
 
@@ -157,4 +162,53 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, bool& reused
   return answer;
 }
 
-}  // namespace fhirsync::fhir
+Status ParseHttpBaseUrl(std::string_view url, std::string_view what, HttpEndpoint* endpoint) {
+  const std::string quoted = std::string(what) + " '" + EscapeForMessage(url) + "'";
+  try {
+    Poco::URI base{std::string(url)};
+    if (base.getScheme() != "http") return InvalidArgumentError(quoted + " is not an http:// URL");
+    if (base.getHost().empty()) return InvalidArgumentError(quoted + " names no host");
+    endpoint->host = base.getHost();
+    endpoint->port = base.getPort();
+    endpoint->base_path = base.getPath();
+    while (!endpoint->base_path.empty() && endpoint->base_path.back() == '/') {
+      endpoint->base_path.pop_back();
+    }
+  } catch (const Poco::Exception& e) {
+    return InvalidArgumentError(quoted + " does not parse: " + e.displayText());
+  }
+  return Status::Ok();
+}
+
+std::string BasicAuthorization(std::string_view user, std::string_view password) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.rdbuf()->setLineLength(0);
+  encoder << user << ':' << password;
+  encoder.close();
+  return "Basic " + out.str();
+}
+
+std::string VersionFromEtag(std::string_view etag) {
+  if (etag.substr(0, 2) == "W/") etag.remove_prefix(2);
+  if (etag.size() < 2 || etag.front() != '"' || etag.back() != '"') return std::string();
+  return std::string(etag.substr(1, etag.size() - 2));
+}
+
+bool IsWriteMethod(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
+bool IsAmbiguousWrite(std::string_view method, const HttpAnswer& answer) {
+  if (!IsWriteMethod(method)) return false;
+  if (!answer.transport.ok()) return answer.request_sent && answer.status == 0;
+  return answer.status == 502 || answer.status == 504;
+}
+
+std::string AmbiguityNote(const HttpAnswer& answer) {
+  if (!answer.transport.ok()) {
+    return " (ambiguous: the request was sent but its answer was lost; the server may "
+           "have applied it, read it back before sending again)";
+  }
+  return " (ambiguous: a gateway lost the answer; the server may have applied it)";
+}
+
+}  // namespace fhirsync::net

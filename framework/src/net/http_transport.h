@@ -1,0 +1,115 @@
+// HttpTransport: one keep-alive HTTP/1.1 connection (Poco HTTPClientSession)
+// that sends a request and returns the whole answer, telling apart "never
+// sent" from "sent, answer lost". Internal to fhirsync; shared by the HTTP
+// client libraries (fhirsync::fhir_client, fhirsync::rest_client), which
+// add their wire formats on top. Also the helpers every such client needs:
+// parsing a base URL, Basic credentials, and deciding whether a failed
+// write is ambiguous (DESIGN §5).
+//
+// Thread safety: Exchange() serialises callers with a mutex; the free
+// functions are pure.
+
+#ifndef FHIRSYNC_NET_HTTP_TRANSPORT_H_
+#define FHIRSYNC_NET_HTTP_TRANSPORT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fhirsync/status.h"
+
+namespace fhirsync::net {
+
+struct HttpTransportOptions {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string authorization;  // the full Authorization header value, or empty
+  std::string accept = "application/json";  // the Accept header of every request
+  // Content-Type of request bodies (sent with POST and PUT, and any body).
+  std::string content_type = "application/json; charset=utf-8";
+  int connect_timeout_ms = 10000;
+  int io_timeout_ms = 30000;
+  int keep_alive_idle_ms = 4000;
+  std::size_t max_response_bytes = 64u * 1024u * 1024u;
+  bool accept_gzip = true;
+};
+
+struct HttpRequestSpec {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // path and query, "/fhir/Patient/1"
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpAnswer {
+  // OK when a complete answer arrived (whatever its HTTP status). Otherwise
+  // kUnavailable, kDeadlineExceeded (timeout), kResourceExhausted (too big),
+  // kDataLoss (undecodable gzip).
+  Status transport;
+  bool request_sent = false;  // the whole request left this process
+  int status = 0;
+  std::string reason;
+  std::string etag;
+  std::string location;
+  std::string content_location;
+  std::string last_modified;
+  std::string body;  // decoded
+};
+
+class HttpTransport {
+ public:
+  explicit HttpTransport(HttpTransportOptions options);
+  ~HttpTransport();
+
+  HttpAnswer Exchange(const HttpRequestSpec& request);
+
+  std::int64_t connections_opened() const;
+
+ private:
+  HttpAnswer ExchangeOnce(const HttpRequestSpec& request, bool& reused);
+
+  class Session;
+  const HttpTransportOptions options_;
+  mutable std::mutex mu_;
+  std::unique_ptr<Session> session_;
+  std::int64_t connections_opened_ = 0;
+};
+
+// Where a base URL points.
+struct HttpEndpoint {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string base_path;  // "/fhir"; no trailing slash; empty for the root
+};
+
+// Parses an http:// base URL. InvalidArgument starting with `what` ("FHIR
+// base URL 'x' ...") when it is not http, names no host or does not parse.
+Status ParseHttpBaseUrl(std::string_view url, std::string_view what, HttpEndpoint* endpoint);
+
+// "Basic " + base64(user:password).
+std::string BasicAuthorization(std::string_view user, std::string_view password);
+
+// True for methods that change the server (anything but GET and HEAD).
+bool IsWriteMethod(std::string_view method);
+
+// A write whose request went out but whose answer was lost (connection cut,
+// timeout while waiting, response cut short) or was replaced by a gateway's
+// 502/504: the server may have applied it, so the caller must read the
+// server copy back before sending again (DESIGN §5).
+bool IsAmbiguousWrite(std::string_view method, const HttpAnswer& answer);
+
+// The version in an entity tag: W/"3" or "3" -> "3"; empty for anything
+// else.
+std::string VersionFromEtag(std::string_view etag);
+
+// The text appended to a message of an ambiguous write.
+std::string AmbiguityNote(const HttpAnswer& answer);
+
+}  // namespace fhirsync::net
+
+#endif  // FHIRSYNC_NET_HTTP_TRANSPORT_H_

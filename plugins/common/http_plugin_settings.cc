@@ -1,0 +1,86 @@
+#include "http_plugin_settings.h"
+
+#include <charconv>
+
+namespace fhirsync::plugins {
+namespace {
+
+Status Invalid(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
+
+// Keeps hostile option text short and printable in messages.
+std::string Quote(const std::string& text) {
+  std::string out;
+  for (char c : text.substr(0, 80)) {
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  if (text.size() > 80) out += "...";
+  return "'" + out + "'";
+}
+
+}  // namespace
+
+std::string OptionOr(const TransportSettings& settings, const std::string& key,
+                     const std::string& fallback) {
+  auto it = settings.options.find(key);
+  return it == settings.options.end() ? fallback : it->second;
+}
+
+Status ParseIntOption(const TransportSettings& settings, const std::string& key, long long min,
+                      long long max, int* value) {
+  auto it = settings.options.find(key);
+  if (it == settings.options.end()) return Status();
+  const std::string& text = it->second;
+  long long parsed = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || parsed < min ||
+      parsed > max) {
+    return Invalid("options." + key + ": expected an integer from " + std::to_string(min) +
+                   " to " + std::to_string(max) + ", got " + Quote(text));
+  }
+  *value = static_cast<int>(parsed);
+  return Status();
+}
+
+Status ParseHttpPluginSettings(const TransportSettings& settings, const std::string& default_path,
+                               int default_priority, HttpPluginSettings* out) {
+  *out = HttpPluginSettings{};
+  std::string url = OptionOr(settings, "url", "");
+  if (url.empty()) {
+    if (settings.base_url.empty()) {
+      return Invalid("no remote URL: the node has no parent.url and options.url is not set");
+    }
+    url = settings.base_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    std::string path = OptionOr(settings, "path", default_path);
+    if (!path.empty() && path.front() != '/') path = "/" + path;
+    url += path;
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.rfind("http://", 0) != 0) {
+    return Invalid("remote URL " + Quote(url) + " is not an http:// URL");
+  }
+  out->url = url;
+
+  const std::string& scheme = settings.auth_scheme;
+  if (scheme == "basic") {
+    if (settings.user.empty()) return Invalid("auth scheme 'basic' needs a user");
+    out->username = settings.user;
+    out->password = settings.password;
+  } else if (scheme == "bearer") {
+    if (settings.token.empty()) return Invalid("auth scheme 'bearer' needs a token");
+    out->bearer_token = settings.token;
+  } else if (!scheme.empty() && scheme != "none") {
+    return Invalid("auth scheme " + Quote(scheme) + " is not one of none, basic, bearer");
+  }
+
+  out->priority = default_priority;
+  Status status = ParseIntOption(settings, "priority", -1000000, 1000000, &out->priority);
+  if (!status.ok()) return status;
+  status = ParseIntOption(settings, "connect_timeout_ms", 1, 3600000, &out->connect_timeout_ms);
+  if (!status.ok()) return status;
+  return ParseIntOption(settings, "timeout_ms", 1, 3600000, &out->timeout_ms);
+}
+
+}  // namespace fhirsync::plugins

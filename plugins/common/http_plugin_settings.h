@@ -1,0 +1,56 @@
+// HttpPluginSettings: what an HTTP transport plugin (fhir, openmrs-rest)
+// reads from its TransportSettings, parsed and checked in one place so that
+// both plugins accept the same options with the same error messages.
+//
+// Options (`plugins.load[i].options` in fhirsync.json):
+//   url                 the remote's full base URL; default: the parent's
+//                       url (TransportSettings::base_url) + `path`
+//   path                appended to the parent's url (each plugin has its
+//                       own default: "/fhir", "/ws/rest/v1")
+//   priority            routing priority (integer; plugin default)
+//   connect_timeout_ms  default 10000
+//   timeout_ms          waiting for or sending bytes; default 30000
+// Credentials come from the settings' auth_scheme: "none", "basic" (user
+// and password) or "bearer" (token).
+//
+// Thread safety: plain values and a pure function.
+
+#ifndef FHIRSYNC_PLUGINS_COMMON_HTTP_PLUGIN_SETTINGS_H_
+#define FHIRSYNC_PLUGINS_COMMON_HTTP_PLUGIN_SETTINGS_H_
+
+#include <string>
+
+#include "fhirsync/plugin/transport_plugin.h"
+
+namespace fhirsync::plugins {
+
+struct HttpPluginSettings {
+  std::string url;  // "http://127.0.0.1:8080/fhir", no trailing slash
+  std::string username;  // Basic (empty: none)
+  std::string password;
+  std::string bearer_token;  // Bearer (empty: none)
+  int priority = 0;
+  int connect_timeout_ms = 10000;
+  int timeout_ms = 30000;
+};
+
+// Parses the common options. `default_path` is appended to the parent's url
+// when options.url is not given; `default_priority` applies when
+// options.priority is not given. Returns InvalidArgument naming the option
+// or setting that is missing or malformed (e.g. "options.timeout_ms:
+// expected a positive integer, got 'soon'"); `out` is then unspecified.
+Status ParseHttpPluginSettings(const TransportSettings& settings, const std::string& default_path,
+                               int default_priority, HttpPluginSettings* out);
+
+// Reads options[key] as an integer in [min, max]; leaves `*value` alone when
+// the option is absent. InvalidArgument naming the option otherwise.
+Status ParseIntOption(const TransportSettings& settings, const std::string& key, long long min,
+                      long long max, int* value);
+
+// options[key], or `fallback` when absent.
+std::string OptionOr(const TransportSettings& settings, const std::string& key,
+                     const std::string& fallback);
+
+}  // namespace fhirsync::plugins
+
+#endif  // FHIRSYNC_PLUGINS_COMMON_HTTP_PLUGIN_SETTINGS_H_

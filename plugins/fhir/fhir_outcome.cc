@@ -1,0 +1,60 @@
+#include "fhir_outcome.h"
+
+#include <rapidjson/document.h>
+
+#include "fhirsync/resource.h"
+
+namespace fhirsync::fhirplugin {
+
+void CopyOutcome(const fhir::FhirResult& result, CallOutcome* outcome) {
+  outcome->status = result.status;
+  outcome->http_status = result.http_status;
+  outcome->operation_outcome = result.outcome_text;
+  outcome->ambiguous = result.ambiguous;
+}
+
+std::int64_t MetaLastUpdatedMs(const std::string& body) {
+  if (body.empty()) return 0;
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return 0;
+  auto meta = doc.FindMember("meta");
+  if (meta == doc.MemberEnd() || !meta->value.IsObject()) return 0;
+  auto updated = meta->value.FindMember("lastUpdated");
+  if (updated == meta->value.MemberEnd() || !updated->value.IsString()) return 0;
+  StatusOr<std::int64_t> ms = ParseInstant(
+      std::string_view(updated->value.GetString(), updated->value.GetStringLength()));
+  return ms.ok() ? *ms : 0;
+}
+
+ReadResult ToReadResult(const std::string& type, const std::string& id,
+                        fhir::FhirResult result) {
+  ReadResult read;
+  CopyOutcome(result, &read);
+  read.resource.type = type;
+  read.resource.id = id;
+  read.resource.format = ResourceFormat::kFhirJson;
+  if (result.gone) {
+    read.status = Status();
+    read.resource.deleted = true;
+    read.resource.version = result.version_id;
+    return read;
+  }
+  if (!result.ok()) return read;
+  read.resource.version = result.version_id;
+  read.resource.last_updated_ms = MetaLastUpdatedMs(result.body);
+  read.resource.body = std::move(result.body);
+  return read;
+}
+
+RemoteWriteResult ToWriteResult(const fhir::FhirResult& result) {
+  RemoteWriteResult write;
+  CopyOutcome(result, &write);
+  if (result.ok()) {
+    write.version = result.version_id;
+    write.last_updated_ms = MetaLastUpdatedMs(result.body);
+  }
+  return write;
+}
+
+}  // namespace fhirsync::fhirplugin

@@ -1,0 +1,180 @@
+#include "fhir_transport.h"
+
+#include <utility>
+
+#include "capability_narrowing.h"
+#include "fhir_outcome.h"
+#include "http_plugin_settings.h"
+
+namespace fhirsync::fhirplugin {
+namespace {
+
+Status Invalid(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
+
+std::vector<std::string> SplitTypes(const std::string& text) {
+  std::vector<std::string> types;
+  std::string current;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!current.empty()) types.push_back(current);
+      current.clear();
+    } else if (c != ' ') {
+      current += c;
+    }
+  }
+  return types;
+}
+
+template <typename Result>
+Result NotConfigured() {
+  Result result;
+  result.status = Status(StatusCode::kFailedPrecondition, "the fhir plugin is not configured");
+  return result;
+}
+
+}  // namespace
+
+Status FhirTransport::Configure(const TransportSettings& settings) {
+  plugins::HttpPluginSettings http;
+  Status status = plugins::ParseHttpPluginSettings(settings, "/fhir", kDefaultFhirPriority, &http);
+  if (!status.ok()) return status;
+  priority_ = http.priority;
+
+  fhir::FhirClientOptions options;
+  options.base_url = http.url;
+  options.username = http.username;
+  options.password = http.password;
+  options.bearer_token = http.bearer_token;
+  options.connect_timeout_ms = http.connect_timeout_ms;
+  options.io_timeout_ms = http.timeout_ms;
+
+  const std::string mode = plugins::OptionOr(settings, "read_many", "auto");
+  if (mode == "auto") {
+    options.read_many_mode = fhir::ReadManyMode::kAuto;
+  } else if (mode == "batch") {
+    options.read_many_mode = fhir::ReadManyMode::kBatch;
+  } else if (mode == "id-search") {
+    options.read_many_mode = fhir::ReadManyMode::kIdSearch;
+  } else {
+    return Invalid("options.read_many: expected auto, batch or id-search, got '" +
+                   mode.substr(0, 40) + "'");
+  }
+  int chunk = 100;
+  status = plugins::ParseIntOption(settings, "read_many_chunk", 1, 1000, &chunk);
+  if (!status.ok()) return status;
+  options.read_many_chunk = static_cast<std::size_t>(chunk);
+
+  std::vector<std::string> configured = SplitTypes(plugins::OptionOr(settings, "types", "*"));
+  if (configured.empty()) return Invalid("options.types names no resource type");
+  for (const std::string& type : configured) {
+    if (type == kAnyResourceType) continue;
+    Status valid = ValidateResourceType(type);
+    if (!valid.ok()) return Invalid("options.types: " + valid.message());
+  }
+
+  const std::string capability = plugins::OptionOr(settings, "capability_statement", "auto");
+  if (capability != "auto" && capability != "require" && capability != "ignore") {
+    return Invalid("options.capability_statement: expected auto, require or ignore, got '" +
+                   capability.substr(0, 40) + "'");
+  }
+
+  auto client = std::make_unique<fhir::FhirClient>(options);
+  types_ = configured;
+  narrowed_ = false;
+  if (capability != "ignore") {
+    StatusOr<fhir::FhirCapabilities> caps = client->Capabilities();
+    if (caps.ok()) {
+      types_ = NarrowTypes(configured, *caps);
+      narrowed_ = true;
+      if (types_.empty()) {
+        return Status(StatusCode::kFailedPrecondition,
+                      "the FHIR server at " + http.url +
+                          " supports none of the configured types (options.types) according "
+                          "to its CapabilityStatement");
+      }
+    } else if (capability == "require") {
+      return Status(caps.status().code() == StatusCode::kInvalidArgument
+                        ? StatusCode::kInvalidArgument
+                        : StatusCode::kUnavailable,
+                    "cannot read the CapabilityStatement of " + http.url + ": " +
+                        caps.status().message());
+    }
+  }
+  operations_ = {TransportOperation::kRead, TransportOperation::kReadMany,
+                 TransportOperation::kCreate, TransportOperation::kUpdate,
+                 TransportOperation::kDelete};
+  client_ = std::move(client);
+  return Status();
+}
+
+TransportCapabilities FhirTransport::GetCapabilities() const {
+  TransportCapabilities caps;
+  caps.resource_types = types_;
+  caps.operations = operations_;
+  caps.formats = {ResourceFormat::kFhirJson};
+  caps.priority = priority_;
+  caps.auth_schemes = {"none", "basic", "bearer"};
+  return caps;
+}
+
+Status FhirTransport::CheckWritable(const RemoteResource& resource) {
+  if (resource.format != ResourceFormat::kFhirJson) {
+    return Invalid(resource.type + "/" + resource.id +
+                   " is not in FHIR JSON; the fhir plugin carries only fhir+json");
+  }
+  if (resource.body.empty()) return Invalid(resource.type + "/" + resource.id + " has no body");
+  return Status();
+}
+
+ReadResult FhirTransport::Read(const std::string& type, const std::string& id) {
+  if (!client_) return NotConfigured<ReadResult>();
+  return ToReadResult(type, id, client_->Read(type, id));
+}
+
+ReadManyResult FhirTransport::ReadMany(const std::string& type,
+                                       const std::vector<std::string>& ids) {
+  if (!client_) return NotConfigured<ReadManyResult>();
+  ReadManyResult many;
+  StatusOr<std::vector<fhir::FhirResult>> results = client_->ReadMany(type, ids);
+  if (!results.ok()) {
+    many.status = results.status();
+    return many;
+  }
+  many.items.reserve(results->size());
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    many.items.push_back(ToReadResult(type, ids[i], std::move((*results)[i])));
+  }
+  return many;
+}
+
+RemoteWriteResult FhirTransport::Create(const RemoteResource& resource) {
+  if (!client_) return NotConfigured<RemoteWriteResult>();
+  if (Status valid = CheckWritable(resource); !valid.ok()) {
+    RemoteWriteResult result;
+    result.status = valid;
+    return result;
+  }
+  return ToWriteResult(client_->CreateAt(resource.type, resource.id, resource.body));
+}
+
+RemoteWriteResult FhirTransport::Update(const RemoteResource& resource,
+                                        const std::string& expected_version) {
+  if (!client_) return NotConfigured<RemoteWriteResult>();
+  if (Status valid = CheckWritable(resource); !valid.ok()) {
+    RemoteWriteResult result;
+    result.status = valid;
+    return result;
+  }
+  return ToWriteResult(
+      client_->Update(resource.type, resource.id, resource.body, expected_version));
+}
+
+RemoteWriteResult FhirTransport::Delete(const std::string& type, const std::string& id,
+                                        const std::string& expected_version) {
+  if (!client_) return NotConfigured<RemoteWriteResult>();
+  return ToWriteResult(client_->Delete(type, id, expected_version));
+}
+
+}  // namespace fhirsync::fhirplugin

@@ -251,8 +251,10 @@ class Importer {
   int Failed(const Status& status, std::int64_t done) {
     int code = cl_.Fail(status);
     PrintError(cl_.command_name(),
-               std::to_string(done) + " resources from earlier batches were written and stay; "
-               "re-running the import is safe");
+               done == 0 ? std::string("nothing was written")
+                         : std::to_string(done) +
+                               " resources from earlier batches were written and stay; "
+                               "re-running the import is safe");
     return code;
   }
 

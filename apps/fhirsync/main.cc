@@ -17,7 +17,8 @@ namespace fhirsync::cli {
 //                                            "usage: fhirsync foo ...\n...", &RunFoo};
 //      (copy stats_command.cc: CommandLine gives --dir/--help, Node opens the
 //      store, JsonOutput writes --json, CommandLine::Fail reports errors);
-//   2. add `X(kFooCommand)` below. CMake picks the new file up by itself.
+//   2. add the line `X(kFooCommand) \` below (every line ends in a backslash,
+//      so adding one never edits another). CMake picks the new file up.
 #define FHIRSYNC_COMMANDS(X) \
   X(kInitCommand)            \
   X(kPutCommand)             \
@@ -27,7 +28,9 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
-  X(kSyncCommand)
+  X(kPluginsCommand)         \
+  X(kSyncCommand)            \
+  /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;
 #define FHIRSYNC_COMMAND_ADDRESS(name) &name,

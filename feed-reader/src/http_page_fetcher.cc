@@ -3,9 +3,7 @@
 #include "fhirsync/feed/http_page_fetcher.h"
 
 #include <mutex>
-#include <sstream>
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/CountingStream.h>
 #include <Poco/Exception.h>
 #include <Poco/InflatingStream.h>
@@ -17,6 +15,7 @@
 
 #include "core/text_util.h"
 #include "fhirsync/http_status.h"
+#include "net/http_transport.h"
 
 namespace fhirsync::feed {
 namespace {
@@ -37,21 +36,9 @@ class CountingSession : public Poco::Net::HTTPClientSession {
 class HttpPageFetcher::Impl {
  public:
   explicit Impl(HttpPageFetcherOptions options) : options_(std::move(options)) {
-    std::string host;
-    std::uint16_t port = 80;
-    try {
-      Poco::URI parent(options_.parent_url);
-      if (parent.getScheme() != "http" || parent.getHost().empty()) {
-        config_error_ = InvalidArgumentError("parent URL '" + EscapeForMessage(options_.parent_url) +
-                                             "' is not an http:// URL with a host");
-      }
-      host = parent.getHost();
-      port = parent.getPort();
-    } catch (const Poco::Exception& e) {
-      config_error_ = InvalidArgumentError("parent URL '" + EscapeForMessage(options_.parent_url) +
-                                           "' does not parse: " + e.displayText());
-    }
-    session_ = std::make_unique<CountingSession>(host, port);
+    net::HttpEndpoint parent;
+    config_error_ = net::ParseHttpBaseUrl(options_.parent_url, "parent URL", &parent);
+    session_ = std::make_unique<CountingSession>(parent.host, parent.port);
     session_->setTimeout(Millis(options_.connect_timeout_ms), Millis(options_.io_timeout_ms),
                          Millis(options_.io_timeout_ms));
     session_->setKeepAlive(true);
@@ -59,12 +46,7 @@ class HttpPageFetcher::Impl {
     if (!options_.bearer_token.empty()) {
       authorization_ = "Bearer " + options_.bearer_token;
     } else if (!options_.username.empty()) {
-      std::ostringstream encoded;
-      Poco::Base64Encoder encoder(encoded);
-      encoder.rdbuf()->setLineLength(0);
-      encoder << options_.username << ':' << options_.password;
-      encoder.close();
-      authorization_ = "Basic " + encoded.str();
+      authorization_ = net::BasicAuthorization(options_.username, options_.password);
     }
   }
 

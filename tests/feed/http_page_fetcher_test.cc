@@ -155,7 +155,7 @@ TEST(HttpPageFetcherTest, CutStalledAndRefusedFetchesFail) {
   HttpPageFetcher broken(nowhere);
   Status invalid = broken.Fetch("http://x/feed/recent", sink);
   EXPECT_EQ(invalid.code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(invalid.message(), HasSubstr("is not an http:// URL"));
+  EXPECT_THAT(invalid.message(), HasSubstr("parent URL 'not a url at all' is not an http:// URL"));
 }
 
 TEST(HttpPageFetcherTest, GzipBombStopsAtThePageCap) {

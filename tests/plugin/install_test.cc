@@ -7,37 +7,36 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "fhirsync/plugin/abi.h"
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "support/subprocess.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Quote(const std::string& text) { return "'" + text + "'"; }
+using ::fhirsync::testing::ProcessOptions;
+using ::fhirsync::testing::ProcessResult;
+using ::fhirsync::testing::RunProcess;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `command` with its output in `log`; on failure the output is in the
-// test's message.
-::testing::AssertionResult RunCommand(const std::string& command, const std::string& log) {
-  int rc = std::system((command + " >" + Quote(log) + " 2>&1").c_str());
-  if (rc == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << command << " exited with " << rc << ":\n"
-                                       << ReadAll(log);
+// Runs `argv`; on failure the program's output is in the test's message.
+// Builds get a generous deadline: the machine is shared.
+::testing::AssertionResult Succeeds(const std::vector<std::string>& argv) {
+  ProcessOptions options;
+  options.timeout = std::chrono::minutes(5);
+  ProcessResult r = RunProcess(argv, options);
+  if (r.exit_code == 0) return ::testing::AssertionSuccess();
+  std::string command;
+  for (const std::string& word : argv) command += word + " ";
+  return ::testing::AssertionFailure() << command << "ended with " << r.Describe() << ":\n"
+                                       << r.out << r.err;
 }
 
 constexpr char kHostCMake[] = R"(cmake_minimum_required(VERSION 3.25)
@@ -62,17 +61,24 @@ int main(int argc, char** argv) {
 )";
 
 TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
-  testing::TempDir work;
-  const std::string cmake = Quote(FHIRSYNC_CMAKE_COMMAND);
-  const std::string prefix = work.File("prefix");
-  const std::string configure_flags =
-      " -G " + Quote(FHIRSYNC_CMAKE_GENERATOR) + " -DCMAKE_BUILD_TYPE=Release" +
-      " -DCMAKE_CXX_COMPILER=" + Quote(FHIRSYNC_CXX_COMPILER) +
-      " -DCMAKE_PREFIX_PATH=" + Quote(prefix);
+  testing::TempDir work("fhirsync-install");
+  const std::string cmake = FHIRSYNC_CMAKE_COMMAND;
+  const std::string prefix = work.Sub("prefix");
+  auto configure = [&](const std::string& source, const std::string& build) {
+    return std::vector<std::string>{cmake,
+                                    "-S",
+                                    source,
+                                    "-B",
+                                    build,
+                                    "-G",
+                                    FHIRSYNC_CMAKE_GENERATOR,
+                                    "-DCMAKE_BUILD_TYPE=Release",
+                                    std::string("-DCMAKE_CXX_COMPILER=") + FHIRSYNC_CXX_COMPILER,
+                                    "-DCMAKE_PREFIX_PATH=" + prefix};
+  };
 
-  ASSERT_TRUE(RunCommand(cmake + " --install " + Quote(FHIRSYNC_BUILD_DIR) +
-                      " --component fhirsync_dev --prefix " + Quote(prefix),
-                  work.File("install.log")));
+  ASSERT_TRUE(Succeeds({cmake, "--install", FHIRSYNC_BUILD_DIR, "--component", "fhirsync_dev",
+                        "--prefix", prefix}));
   for (const char* file :
        {"include/fhirsync/plugin/declare_plugin.h", "include/fhirsync/plugin/abi.h",
         "include/fhirsync/plugin/transport_plugin.h", "include/fhirsync/status.h",
@@ -84,13 +90,11 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   }
 
   // The plugin: an exact copy of plugins/example, built on its own.
-  const std::string source = work.File("folder-plugin");
+  const std::string source = work.Sub("folder-plugin");
   fs::copy(FHIRSYNC_EXAMPLE_SOURCE_DIR, source, fs::copy_options::recursive);
-  const std::string build = work.File("folder-plugin-build");
-  ASSERT_TRUE(RunCommand(cmake + " -S " + Quote(source) + " -B " + Quote(build) + configure_flags,
-                  work.File("plugin-configure.log")));
-  ASSERT_TRUE(RunCommand(cmake + " --build " + Quote(build) + " --parallel 2",
-                  work.File("plugin-build.log")));
+  const std::string build = work.Sub("folder-plugin-build");
+  ASSERT_TRUE(Succeeds(configure(source, build)));
+  ASSERT_TRUE(Succeeds({cmake, "--build", build, "--parallel", "2"}));
   const std::string module = build + "/fhirsync-folder.so";
   ASSERT_TRUE(fs::exists(module));
 
@@ -113,17 +117,16 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   EXPECT_EQ(page.entries[0].resource.body, patient.body);
 
   // A host application linking the installed static framework.
-  const std::string host = work.File("host");
+  const std::string host = work.Sub("host");
   fs::create_directories(host);
   testing::WriteTextFile(host + "/CMakeLists.txt", kHostCMake);
   testing::WriteTextFile(host + "/main.cc", kHostMain);
-  const std::string host_build = work.File("host-build");
-  ASSERT_TRUE(RunCommand(cmake + " -S " + Quote(host) + " -B " + Quote(host_build) + configure_flags,
-                  work.File("host-configure.log")));
-  ASSERT_TRUE(RunCommand(cmake + " --build " + Quote(host_build) + " --parallel 2",
-                  work.File("host-build.log")));
-  ASSERT_TRUE(RunCommand(Quote(host_build + "/host_check") + " " + Quote(module), work.File("host.log")));
-  EXPECT_EQ(ReadAll(work.File("host.log")), "loaded folder 1.0.0\n");
+  const std::string host_build = work.Sub("host-build");
+  ASSERT_TRUE(Succeeds(configure(host, host_build)));
+  ASSERT_TRUE(Succeeds({cmake, "--build", host_build, "--parallel", "2"}));
+  ProcessResult run = RunProcess({host_build + "/host_check", module});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe() << "\n" << run.err;
+  EXPECT_EQ(run.out, "loaded folder 1.0.0\n");
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 #include "fhirsync/plugin/abi.h"
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
@@ -58,7 +58,7 @@ TEST(LoaderTest, MissingFile) {
 
 TEST(LoaderTest, FileThatIsNotALibrary) {
   testing::TempDir dir;
-  std::string file = dir.File("fhirsync-text.so");
+  std::string file = dir.Sub("fhirsync-text.so");
   testing::WriteTextFile(file, std::string(4096, '#'));  // long enough to have a header
   Status error = LoadError(file);
   EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);

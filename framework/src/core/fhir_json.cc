@@ -53,8 +53,7 @@ std::string WriteJson(const rapidjson::Value& value) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t version,
-                          std::int64_t last_updated_ms) {
+UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id) {
   auto& alloc = doc.json.GetAllocator();
   rapidjson::Value id_value(id.data(), static_cast<rapidjson::SizeType>(id.size()), alloc);
   auto id_it = doc.json.FindMember("id");
@@ -77,25 +76,63 @@ StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t v
     meta_it->value.RemoveMember("lastUpdated");
     if (meta_it->value.ObjectEmpty()) doc.json.RemoveMember("meta");
   }
-  StampedBody out;
-  out.content_hash = Sha256Hex(WriteJson(doc.json));
-
-  meta_it = doc.json.FindMember("meta");
-  if (meta_it == doc.json.MemberEnd()) {
-    doc.json.AddMember("meta", rapidjson::Value(rapidjson::kObjectType), alloc);
-    meta_it = doc.json.FindMember("meta");
+  // One serialisation serves both results: the text without the stamp is
+  // what is hashed, and the stored body is that text with the stamp spliced
+  // in where a second serialisation would put it (the end of `meta`, or a
+  // new `meta` member at the end). Writing members one by one produces the
+  // same bytes as Accept() on the whole document.
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  std::size_t meta_end = std::string::npos;  // offset of meta's closing brace
+  writer.StartObject();
+  for (const auto& member : doc.json.GetObject()) {
+    writer.Key(member.name.GetString(), member.name.GetStringLength());
+    if (member.name == "meta" && member.value.IsObject()) {
+      writer.StartObject();
+      for (const auto& field : member.value.GetObject()) {
+        writer.Key(field.name.GetString(), field.name.GetStringLength());
+        field.value.Accept(writer);
+      }
+      meta_end = buffer.GetSize();
+      writer.EndObject(member.value.MemberCount());
+    } else {
+      member.value.Accept(writer);
+    }
   }
-  std::string version_text = std::to_string(version);
-  std::string instant = FormatInstant(last_updated_ms);
-  meta_it->value.AddMember(
-      "versionId",
-      rapidjson::Value(version_text.c_str(), static_cast<rapidjson::SizeType>(version_text.size()), alloc),
-      alloc);
-  meta_it->value.AddMember(
-      "lastUpdated",
-      rapidjson::Value(instant.c_str(), static_cast<rapidjson::SizeType>(instant.size()), alloc),
-      alloc);
-  out.body = WriteJson(doc.json);
+  const std::size_t object_end = buffer.GetSize();
+  writer.EndObject(doc.json.MemberCount());
+
+  UnstampedBody out;
+  out.text.assign(buffer.GetString(), buffer.GetSize());
+  out.content_hash = Sha256Hex(out.text);
+  // meta is never empty when present: an empty one was removed above; and
+  // resourceType is always there, so a new meta is never the first member.
+  out.into_meta = meta_end != std::string::npos;
+  out.stamp_at = out.into_meta ? meta_end : object_end;
+  return out;
+}
+
+std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
+                       std::int64_t last_updated_ms) {
+  const std::string stamp = "\"versionId\":\"" + std::to_string(version) +
+                            "\",\"lastUpdated\":\"" + FormatInstant(last_updated_ms) + "\"";
+  const std::string_view text = body.text;
+  std::string out;
+  out.reserve(text.size() + stamp.size() + 12);
+  out.append(text.substr(0, body.stamp_at));
+  out += body.into_meta ? "," : ",\"meta\":{";
+  out += stamp;
+  if (!body.into_meta) out += '}';
+  out.append(text.substr(body.stamp_at));
+  return out;
+}
+
+StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t version,
+                          std::int64_t last_updated_ms) {
+  UnstampedBody unstamped = PrepareFhirBodyForStamp(doc, id);
+  StampedBody out;
+  out.body = ApplyStamp(unstamped, version, last_updated_ms);
+  out.content_hash = std::move(unstamped.content_hash);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #define FHIRSYNC_CORE_FHIR_JSON_H_
 
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,29 @@ struct StampedBody {
   std::string content_hash;  // SHA-256 hex of the body without the two meta fields
 };
 
+// A FHIR body ready for storage except for its version stamp: the part of
+// stamping that does not depend on the version, so a bulk write can do it
+// (and free the parsed document) before it knows the version.
+struct UnstampedBody {
+  std::string text;          // with id, without meta.versionId/lastUpdated
+  std::string content_hash;  // SHA-256 hex of `text`
+  std::size_t stamp_at = 0;  // offset where the stamp is spliced in
+  bool into_meta = false;    // true: into the existing meta; false: a new meta
+};
+
+// Sets `id` and removes any incoming meta.versionId/lastUpdated (modifies
+// `doc`), serialises once and hashes.
+UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id);
+
+// The stored body: `body.text` with this node's version and time added to
+// meta. Byte for byte what serialising the stamped document would give.
+std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
+                       std::int64_t last_updated_ms);
+
+// Both steps at once.
 // Sets `id`, removes any incoming meta.versionId/lastUpdated, hashes, then
-// stamps this node's version and time. Modifies `doc`.
+// stamps this node's version and time into the returned body. Modifies `doc`
+// (id and meta); the stamp itself is only in the returned body.
 StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t version,
                           std::int64_t last_updated_ms);
 

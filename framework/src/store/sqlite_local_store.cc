@@ -33,6 +33,8 @@ void ConfigureConnection(Poco::Data::Session& session, bool set_wal) {
   session << "PRAGMA synchronous = FULL", now;
   session << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
   session << "PRAGMA foreign_keys = ON", now;
+  // 64 MiB of page cache (the default is 2 MiB): imports revisit index pages.
+  session << "PRAGMA cache_size = -65536", now;
 }
 
 Status TranslateSqliteException(const Poco::Exception& error, const std::string& what,

@@ -34,7 +34,8 @@ StatusOr<PreparedOp> PrepareFhirPut(const WriteOp& op, std::size_t max_body_byte
         EscapeForMessage(op.id) + "' it is written as" +
         (op.id.empty() ? " (none given: give the id, or leave it out of the body)" : ""));
   }
-  prepared.fhir.emplace(std::move(doc));
+  prepared.id = op.id.empty() ? NewUuid() : op.id;
+  prepared.fhir.emplace(PrepareFhirBodyForStamp(doc, prepared.id));
   return prepared;
 }
 
@@ -85,9 +86,9 @@ StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes) {
   } else {
     FHIRSYNC_ASSIGN_OR_RETURN(prepared, PrepareRestPut(op, max_body_bytes, std::move(prepared)));
   }
-  // The id is assigned only after the body passed, so a body id check above
+  // The id is assigned only after the body passed, so a body id check
   // compares against what the caller gave.
-  prepared.id = op.id.empty() ? NewUuid() : op.id;
+  if (prepared.id.empty()) prepared.id = op.id.empty() ? NewUuid() : op.id;
   return prepared;
 }
 
@@ -134,16 +135,8 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
     next.action = ChangeAction::kDelete;
     next.deleted = true;
   } else {
-    if (prepared.fhir) {
-      StampedBody stamped =
-          StampFhirBody(*prepared.fhir, prepared.id, next.version, context.now_ms);
-      next.body = std::move(stamped.body);
-      next.content_hash = std::move(stamped.content_hash);
-    } else {
-      next.body = op.body;
-      next.content_hash = prepared.opaque_hash;
-    }
-    if (current && !current->deleted && current->content_hash == next.content_hash) {
+    const std::string& hash = prepared.fhir ? prepared.fhir->content_hash : prepared.opaque_hash;
+    if (current && !current->deleted && current->content_hash == hash) {
       result.version = current->version;
       result.seq = 0;
       result.action = ChangeAction::kUpdate;
@@ -151,6 +144,9 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
       result.last_updated_ms = current->last_updated_ms;
       return result;
     }
+    next.content_hash = hash;
+    next.body = prepared.fhir ? ApplyStamp(*prepared.fhir, next.version, context.now_ms)
+                              : op.body;
     // Writing over a tombstone brings the resource back: a create again.
     next.action =
         current && !current->deleted ? ChangeAction::kUpdate : ChangeAction::kCreate;

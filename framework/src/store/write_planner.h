@@ -28,8 +28,10 @@ namespace fhirsync::store {
 struct PreparedOp {
   const WriteOp* op = nullptr;
   std::string id;  // op->id, or a new UUID for a put without one
-  // Set for a FHIR put: the parsed body, stamped once the version is known.
-  std::optional<FhirDocument> fhir;
+  // Set for a FHIR put: the serialised, hashed body, stamped once the
+  // version is known. (The parsed document is freed right away: a batch of
+  // thousands of parsed documents would cost far more memory than text.)
+  std::optional<UnstampedBody> fhir;
   // Set for an OpenMRS REST put: the hash of the verbatim body.
   std::string opaque_hash;
 };

@@ -46,16 +46,40 @@ add_executable(host_check main.cc)
 target_link_libraries(host_check PRIVATE fhirsync::framework)
 )";
 
+// Uses the store (Poco::Data, SQLite, OpenSSL) as well as the loader, so
+// the link proves the package config brings every private dependency.
 constexpr char kHostMain[] = R"(#include <iostream>
+#include "fhirsync/local_store.h"
 #include "fhirsync/plugin_loader.h"
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
-  fhirsync::StatusOr<fhirsync::LoadedPlugin> plugin = fhirsync::LoadPlugin(argv[1]);
-  if (!plugin.ok()) {
-    std::cerr << plugin.status() << "\n";
-    return 1;
-  }
-  std::cout << "loaded " << plugin->info.name << " " << plugin->info.version << "\n";
+  if (argc != 3) return 2;
+  const std::string dir = argv[2];
+  fhirsync::StoreConfig store_config;
+  auto store = fhirsync::OpenLocalStore(store_config, dir, "host-node");
+  if (!store.ok()) { std::cerr << store.status() << "\n"; return 1; }
+  fhirsync::WriteOp op;
+  op.type = "Patient";
+  op.id = "h1";
+  op.body = R"j({"resourceType":"Patient","id":"h1"})j";
+  auto written = (*store)->Put(op);
+  if (!written.ok()) { std::cerr << written.status() << "\n"; return 1; }
+  auto stored = (*store)->Get("Patient", "h1");
+  if (!stored.ok()) { std::cerr << stored.status() << "\n"; return 1; }
+  auto plugin = fhirsync::LoadPlugin(argv[1]);
+  if (!plugin.ok()) { std::cerr << plugin.status() << "\n"; return 1; }
+  fhirsync::TransportSettings settings;
+  settings.options["dir"] = dir;
+  fhirsync::Status configured = plugin->transport->Configure(settings);
+  if (!configured.ok()) { std::cerr << configured << "\n"; return 1; }
+  fhirsync::RemoteResource remote;
+  remote.type = stored->type;
+  remote.id = stored->id;
+  remote.body = stored->body;
+  fhirsync::RemoteWriteResult sent = plugin->transport->Create(remote);
+  if (!sent.status.ok()) { std::cerr << sent.status << "\n"; return 1; }
+  std::cout << "loaded " << plugin->info.name << " " << plugin->info.version << "; sent "
+            << stored->Key() << " v" << stored->version << " as remote version " << sent.version
+            << "\n";
   return 0;
 }
 )";
@@ -124,9 +148,11 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   const std::string host_build = work.Sub("host-build");
   ASSERT_TRUE(Succeeds(configure(host, host_build)));
   ASSERT_TRUE(Succeeds({cmake, "--build", host_build, "--parallel", "2"}));
-  ProcessResult run = RunProcess({host_build + "/host_check", module});
+  const std::string host_node = work.Sub("host-node");
+  fs::create_directories(host_node);
+  ProcessResult run = RunProcess({host_build + "/host_check", module, host_node});
   EXPECT_EQ(run.exit_code, 0) << run.Describe() << "\n" << run.err;
-  EXPECT_EQ(run.out, "loaded folder 1.0.0\n");
+  EXPECT_EQ(run.out, "loaded folder 1.0.0; sent Patient/h1 v1 as remote version 1\n");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -258,6 +259,15 @@ TEST(LoadConfiguredPluginsTest, TwoSpecsWithOneName) {
   ASSERT_FALSE(plugins.ok());
   EXPECT_EQ(plugins.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(plugins.status().message(), "plugins.load: two plugins are named 'folder'");
+}
+
+TEST(LoadConfiguredPluginsTest, DefaultDirIsBesideTheProgram) {
+  // The test binary is the program here: build/tests/plugin/plugin_test.
+  std::string program_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
+  std::string dir = DefaultPluginDir();
+  EXPECT_EQ(dir.rfind(std::filesystem::path(program_dir).parent_path().string() + "/", 0), 0u)
+      << dir;
+  EXPECT_THAT(dir, ::testing::EndsWith("/fhirsync/plugins"));
 }
 
 TEST(LoadConfiguredPluginsTest, FileDefaultsToTheNameInTheDir) {

@@ -29,6 +29,8 @@ namespace fhirsync::cli {
   X(kImportCommand)          \
   X(kStatsCommand)           \
   X(kPluginsCommand)         \
+  X(kServeCommand)           \
+  X(kUserCommand)            \
   X(kSyncCommand)            \
   /* end of the command table */
 

@@ -463,6 +463,10 @@ TYPED_TEST_P(InteractionTest, BadRequestsAreRefusedAndTheServerKeepsServing) {
         << c.method << " " << c.target << ": " << reply.body;
     EXPECT_NE(reply.Header("content-type").find("application/fhir+json"), std::string::npos);
   }
+  // Hostile nesting that would exhaust a parser's stack.
+  Reply deep = client.Put("/fhir/Patient/ok", std::string(200000, '[') + std::string(200000, ']'));
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_NE(deep.Diagnostics().find("deeper than 100 levels"), std::string::npos);
   // Oversize: refused by the cap, named in the message.
   std::string huge = PatientJson("ok", std::string(3 * 1024 * 1024, 'h'));
   Reply oversize = client.Put("/fhir/Patient/ok", huge);

@@ -100,7 +100,7 @@ class ParentProcess {
  public:
   ParentProcess(const fs::path& dir, int copies) : dir_(dir.string()) {
     Must(Execute({kBinary, "init", "--dir", dir_, "--node-id", "bench-parent"}), "init parent");
-    Must(Execute({kBinary, "user", "add", kUser, "--role", "read", "--dir", dir_},
+    Must(Execute({kBinary, "user", "add", kUser, "--role", "read,write", "--dir", dir_},
                  std::string(kPassword) + "\n"),
          "user add");
     std::vector<std::string> import{kBinary, "import"};

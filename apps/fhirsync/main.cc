@@ -32,6 +32,7 @@ namespace fhirsync::cli {
   X(kServeCommand)           \
   X(kUserCommand)            \
   X(kSyncCommand)            \
+  X(kVerifyCommand)          \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

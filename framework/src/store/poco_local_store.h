@@ -51,6 +51,8 @@ class PocoLocalStore : public LocalStore {
   StatusOr<StoreStats> Stats() override;
   StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
   Status CheckIntegrity() override;
+  // Verify range scans: poco_local_store_digest.cc.
+  StatusOr<std::vector<DigestEntry>> ScanDigest(const DigestScanQuery& query) override;
 
   // Pull, sync state, conflicts and audit: poco_local_store_pull.cc.
   StatusOr<std::vector<PulledResult>> ApplyPull(const PullPage& page) override;

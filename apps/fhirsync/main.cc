@@ -28,6 +28,9 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kPluginsCommand)         \
+  X(kServeCommand)           \
+  X(kUserCommand)            \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

@@ -4,6 +4,11 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
+# The loader looks for plugins in <program>/../<libdir>/fhirsync/plugins,
+# where the plugins' install() rules put them.
+target_compile_definitions(fhirsync_framework PRIVATE
+  FHIRSYNC_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
+
 set(FHIRSYNC_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/fhirsync")
 
 install(TARGETS fhirsync_framework fhirsync_plugin_api

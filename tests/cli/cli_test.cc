@@ -10,7 +10,8 @@ namespace fhirsync::cli_test {
 namespace {
 
 const std::vector<std::string> kVerbs = {"init",    "put",     "get",    "delete",
-                                         "history", "changes", "import", "stats"};
+                                         "history", "changes", "import", "stats",
+                                         "plugins"};
 
 constexpr char kPatient[] =
     R"({"resourceType":"Patient","id":"p1","name":[{"family":"Okafor","given":["Ada"]}]})";

@@ -1,9 +1,12 @@
-// FhirClient and the Atom feed reader against the real fhirsync parent: a
-// NodeServer over a real SQLite store in a temporary folder, on 127.0.0.1
-// port 0 (label integration). This checks that the client understands the
+// FhirClient and the Atom feed reader against the real fhirsync parent, on
+// 127.0.0.1 port 0 (label integration), twice: a NodeServer over a real
+// SQLite store in this process, and a real `fhirsync serve` process. This checks that the client understands the
 // server's answers (versions, 404/410/412/401/403, batch, paging) and that
 // the feed reader reads the server's own page writer over HTTP.
 
+#include <signal.h>
+
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +23,7 @@
 #include "fhirsync/fhir/fhir_client.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
+#include "support/subprocess.h"
 #include "support/temp_dir.h"
 
 namespace fhirsync::fhir {
@@ -50,9 +54,32 @@ std::string PatientBody(const std::string& id, const std::string& family) {
          R"("}]})";
 }
 
-class FhirClientServerTest : public ::testing::Test {
+// Where the parent runs: in this process (NodeServer over a SQLite store) or
+// as a real `fhirsync serve` process over its own node folder.
+enum class ParentKind { kInProcess, kProcess };
+
+std::string ParentKindName(const ::testing::TestParamInfo<ParentKind>& info) {
+  return info.param == ParentKind::kInProcess ? "InProcess" : "ServeProcess";
+}
+
+class FhirClientServerTest : public ::testing::TestWithParam<ParentKind> {
  protected:
   void SetUp() override {
+    if (GetParam() == ParentKind::kInProcess) {
+      StartInProcess();
+    } else {
+      StartProcess();
+    }
+  }
+
+  void TearDown() override {
+    if (child_.Running()) {
+      child_.Signal(SIGTERM);
+      child_.Wait(std::chrono::seconds(20));
+    }
+  }
+
+  void StartInProcess() {
     StoreConfig store_config;
     store_config.path = dir_.path() + "/store.sqlite";
     auto store = OpenLocalStore(store_config, dir_.path(), BaseConfig().node_id);
@@ -63,12 +90,37 @@ class FhirClientServerTest : public ::testing::Test {
     server_ = std::make_unique<NodeServer>(BaseConfig(), *store_, options);
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;
+    base_url_ = server_->base_url();
+  }
+
+  void StartProcess() {
+    const std::string node = dir_.path() + "/node";
+    auto init = ::fhirsync::testing::RunProcess(
+        {FHIRSYNC_BINARY, "init", "--dir", node, "--node-id", BaseConfig().node_id});
+    ASSERT_EQ(init.exit_code, 0) << init.err;
+    auto config = LoadNodeConfig(node);
+    ASSERT_TRUE(config.ok()) << config.status();
+    config->server.feed_page_size = kFeedPageSize;
+    config->server.users = BaseConfig().server.users;
+    ASSERT_TRUE(SaveNodeConfig(node, *config).ok());
+    std::string error;
+    ASSERT_TRUE(child_.Start({FHIRSYNC_BINARY, "serve", "--dir", node, "--bind", "127.0.0.1",
+                              "--port", "0"},
+                             {}, &error))
+        << error;
+    const std::string prefix = "listening on http://127.0.0.1:";
+    ASSERT_TRUE(child_.WaitForStdout(prefix, std::chrono::milliseconds(30000)))
+        << "no listening line; stderr: " << child_.Stderr();
+    std::string out = child_.Stdout();
+    int port = std::stoi(out.substr(out.find(prefix) + prefix.size()));
+    ASSERT_GT(port, 0);
+    base_url_ = "http://127.0.0.1:" + std::to_string(port);
   }
 
   FhirClientOptions Options(const std::string& user = "writer",
                             const std::string& password = "writer-pw") const {
     FhirClientOptions options;
-    options.base_url = server_->base_url() + "/fhir";
+    options.base_url = base_url_ + "/fhir";
     options.username = user;
     options.password = password;
     options.io_timeout_ms = 10000;
@@ -78,9 +130,15 @@ class FhirClientServerTest : public ::testing::Test {
   ::fhirsync::testing::TempDir dir_{"fhirsync-fhir-client"};
   std::unique_ptr<LocalStore> store_;
   std::unique_ptr<NodeServer> server_;
+  ::fhirsync::testing::ChildProcess child_;
+  std::string base_url_;  // "http://127.0.0.1:port"
 };
 
-TEST_F(FhirClientServerTest, CrudWithVersionsAndEveryErrorClass) {
+INSTANTIATE_TEST_SUITE_P(Parents, FhirClientServerTest,
+                         ::testing::Values(ParentKind::kInProcess, ParentKind::kProcess),
+                         ParentKindName);
+
+TEST_P(FhirClientServerTest, CrudWithVersionsAndEveryErrorClass) {
   FhirClient client(Options());
   FhirResult created = client.CreateAt("Patient", "p1", PatientBody("p1", "Chalmers"));
   ASSERT_TRUE(created.ok()) << created.status;
@@ -138,7 +196,7 @@ TEST_F(FhirClientServerTest, CrudWithVersionsAndEveryErrorClass) {
   EXPECT_EQ(client.connections_opened(), 1);  // keep-alive held throughout
 }
 
-TEST_F(FhirClientServerTest, ReadManyCapabilitiesAndHistoryPaging) {
+TEST_P(FhirClientServerTest, ReadManyCapabilitiesAndHistoryPaging) {
   FhirClient client(Options());
   for (const char* id : {"a", "b", "c", "d"}) {
     ASSERT_TRUE(client.CreateAt("Patient", id, PatientBody(id, "F")).ok());
@@ -198,7 +256,7 @@ TEST_F(FhirClientServerTest, ReadManyCapabilitiesAndHistoryPaging) {
   EXPECT_EQ(versions, (std::set<std::string>{"a/1", "a/2", "b/1", "c/1", "d/1", "d/2"}));
 }
 
-TEST_F(FhirClientServerTest, FeedReaderFollowsTheServersOwnAtomPages) {
+TEST_P(FhirClientServerTest, FeedReaderFollowsTheServersOwnAtomPages) {
   FhirClient client(Options());
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.push_back("f" + std::to_string(i));
@@ -209,11 +267,11 @@ TEST_F(FhirClientServerTest, FeedReaderFollowsTheServersOwnAtomPages) {
   ASSERT_TRUE(client.Delete("Patient", "f1").ok());
 
   feed::HttpPageFetcherOptions fetch_options;
-  fetch_options.parent_url = server_->base_url();
+  fetch_options.parent_url = base_url_;
   fetch_options.username = "reader";
   fetch_options.password = "reader-pw";
   feed::HttpPageFetcher fetcher(fetch_options);
-  feed::FeedNavigator navigator(&fetcher, server_->base_url() + "/feed/recent");
+  feed::FeedNavigator navigator(&fetcher, base_url_ + "/feed/recent");
 
   std::vector<feed::AtomEntry> seen;
   feed::FeedCursor cursor;
@@ -222,7 +280,7 @@ TEST_F(FhirClientServerTest, FeedReaderFollowsTheServersOwnAtomPages) {
     auto next = navigator.Next(cursor);
     ASSERT_TRUE(next.ok()) << next.status();
     for (feed::AtomEntry& entry : next->entries) seen.push_back(std::move(entry));
-    EXPECT_NE(next->cursor.page_url, server_->base_url() + "/feed/recent");
+    EXPECT_NE(next->cursor.page_url, base_url_ + "/feed/recent");
     cursor = next->cursor;
     at_head = next->at_head;
   }

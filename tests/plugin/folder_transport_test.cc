@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {

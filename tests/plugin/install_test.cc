@@ -7,37 +7,36 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "fhirsync/plugin/abi.h"
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "support/subprocess.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Quote(const std::string& text) { return "'" + text + "'"; }
+using ::fhirsync::testing::ProcessOptions;
+using ::fhirsync::testing::ProcessResult;
+using ::fhirsync::testing::RunProcess;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `command` with its output in `log`; on failure the output is in the
-// test's message.
-::testing::AssertionResult RunCommand(const std::string& command, const std::string& log) {
-  int rc = std::system((command + " >" + Quote(log) + " 2>&1").c_str());
-  if (rc == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << command << " exited with " << rc << ":\n"
-                                       << ReadAll(log);
+// Runs `argv`; on failure the program's output is in the test's message.
+// Builds get a generous deadline: the machine is shared.
+::testing::AssertionResult Succeeds(const std::vector<std::string>& argv) {
+  ProcessOptions options;
+  options.timeout = std::chrono::minutes(5);
+  ProcessResult r = RunProcess(argv, options);
+  if (r.exit_code == 0) return ::testing::AssertionSuccess();
+  std::string command;
+  for (const std::string& word : argv) command += word + " ";
+  return ::testing::AssertionFailure() << command << "ended with " << r.Describe() << ":\n"
+                                       << r.out << r.err;
 }
 
 constexpr char kHostCMake[] = R"(cmake_minimum_required(VERSION 3.25)
@@ -47,32 +46,63 @@ add_executable(host_check main.cc)
 target_link_libraries(host_check PRIVATE fhirsync::framework)
 )";
 
+// Uses the store (Poco::Data, SQLite, OpenSSL) as well as the loader, so
+// the link proves the package config brings every private dependency.
 constexpr char kHostMain[] = R"(#include <iostream>
+#include "fhirsync/local_store.h"
 #include "fhirsync/plugin_loader.h"
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
-  fhirsync::StatusOr<fhirsync::LoadedPlugin> plugin = fhirsync::LoadPlugin(argv[1]);
-  if (!plugin.ok()) {
-    std::cerr << plugin.status() << "\n";
-    return 1;
-  }
-  std::cout << "loaded " << plugin->info.name << " " << plugin->info.version << "\n";
+  if (argc != 3) return 2;
+  const std::string dir = argv[2];
+  fhirsync::StoreConfig store_config;
+  auto store = fhirsync::OpenLocalStore(store_config, dir, "host-node");
+  if (!store.ok()) { std::cerr << store.status() << "\n"; return 1; }
+  fhirsync::WriteOp op;
+  op.type = "Patient";
+  op.id = "h1";
+  op.body = R"j({"resourceType":"Patient","id":"h1"})j";
+  auto written = (*store)->Put(op);
+  if (!written.ok()) { std::cerr << written.status() << "\n"; return 1; }
+  auto stored = (*store)->Get("Patient", "h1");
+  if (!stored.ok()) { std::cerr << stored.status() << "\n"; return 1; }
+  auto plugin = fhirsync::LoadPlugin(argv[1]);
+  if (!plugin.ok()) { std::cerr << plugin.status() << "\n"; return 1; }
+  fhirsync::TransportSettings settings;
+  settings.options["dir"] = dir;
+  fhirsync::Status configured = plugin->transport->Configure(settings);
+  if (!configured.ok()) { std::cerr << configured << "\n"; return 1; }
+  fhirsync::RemoteResource remote;
+  remote.type = stored->type;
+  remote.id = stored->id;
+  remote.body = stored->body;
+  fhirsync::RemoteWriteResult sent = plugin->transport->Create(remote);
+  if (!sent.status.ok()) { std::cerr << sent.status << "\n"; return 1; }
+  std::cout << "loaded " << plugin->info.name << " " << plugin->info.version << "; sent "
+            << stored->Key() << " v" << stored->version << " as remote version " << sent.version
+            << "\n";
   return 0;
 }
 )";
 
 TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
-  testing::TempDir work;
-  const std::string cmake = Quote(FHIRSYNC_CMAKE_COMMAND);
-  const std::string prefix = work.File("prefix");
-  const std::string configure_flags =
-      " -G " + Quote(FHIRSYNC_CMAKE_GENERATOR) + " -DCMAKE_BUILD_TYPE=Release" +
-      " -DCMAKE_CXX_COMPILER=" + Quote(FHIRSYNC_CXX_COMPILER) +
-      " -DCMAKE_PREFIX_PATH=" + Quote(prefix);
+  testing::TempDir work("fhirsync-install");
+  const std::string cmake = FHIRSYNC_CMAKE_COMMAND;
+  const std::string prefix = work.Sub("prefix");
+  auto configure = [&](const std::string& source, const std::string& build) {
+    return std::vector<std::string>{cmake,
+                                    "-S",
+                                    source,
+                                    "-B",
+                                    build,
+                                    "-G",
+                                    FHIRSYNC_CMAKE_GENERATOR,
+                                    "-DCMAKE_BUILD_TYPE=Release",
+                                    std::string("-DCMAKE_CXX_COMPILER=") + FHIRSYNC_CXX_COMPILER,
+                                    "-DCMAKE_PREFIX_PATH=" + prefix};
+  };
 
-  ASSERT_TRUE(RunCommand(cmake + " --install " + Quote(FHIRSYNC_BUILD_DIR) +
-                      " --component fhirsync_dev --prefix " + Quote(prefix),
-                  work.File("install.log")));
+  ASSERT_TRUE(Succeeds({cmake, "--install", FHIRSYNC_BUILD_DIR, "--component", "fhirsync_dev",
+                        "--prefix", prefix}));
   for (const char* file :
        {"include/fhirsync/plugin/declare_plugin.h", "include/fhirsync/plugin/abi.h",
         "include/fhirsync/plugin/transport_plugin.h", "include/fhirsync/status.h",
@@ -84,13 +114,11 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   }
 
   // The plugin: an exact copy of plugins/example, built on its own.
-  const std::string source = work.File("folder-plugin");
+  const std::string source = work.Sub("folder-plugin");
   fs::copy(FHIRSYNC_EXAMPLE_SOURCE_DIR, source, fs::copy_options::recursive);
-  const std::string build = work.File("folder-plugin-build");
-  ASSERT_TRUE(RunCommand(cmake + " -S " + Quote(source) + " -B " + Quote(build) + configure_flags,
-                  work.File("plugin-configure.log")));
-  ASSERT_TRUE(RunCommand(cmake + " --build " + Quote(build) + " --parallel 2",
-                  work.File("plugin-build.log")));
+  const std::string build = work.Sub("folder-plugin-build");
+  ASSERT_TRUE(Succeeds(configure(source, build)));
+  ASSERT_TRUE(Succeeds({cmake, "--build", build, "--parallel", "2"}));
   const std::string module = build + "/fhirsync-folder.so";
   ASSERT_TRUE(fs::exists(module));
 
@@ -113,17 +141,18 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   EXPECT_EQ(page.entries[0].resource.body, patient.body);
 
   // A host application linking the installed static framework.
-  const std::string host = work.File("host");
+  const std::string host = work.Sub("host");
   fs::create_directories(host);
   testing::WriteTextFile(host + "/CMakeLists.txt", kHostCMake);
   testing::WriteTextFile(host + "/main.cc", kHostMain);
-  const std::string host_build = work.File("host-build");
-  ASSERT_TRUE(RunCommand(cmake + " -S " + Quote(host) + " -B " + Quote(host_build) + configure_flags,
-                  work.File("host-configure.log")));
-  ASSERT_TRUE(RunCommand(cmake + " --build " + Quote(host_build) + " --parallel 2",
-                  work.File("host-build.log")));
-  ASSERT_TRUE(RunCommand(Quote(host_build + "/host_check") + " " + Quote(module), work.File("host.log")));
-  EXPECT_EQ(ReadAll(work.File("host.log")), "loaded folder 1.0.0\n");
+  const std::string host_build = work.Sub("host-build");
+  ASSERT_TRUE(Succeeds(configure(host, host_build)));
+  ASSERT_TRUE(Succeeds({cmake, "--build", host_build, "--parallel", "2"}));
+  const std::string host_node = work.Sub("host-node");
+  fs::create_directories(host_node);
+  ProcessResult run = RunProcess({host_build + "/host_check", module, host_node});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe() << "\n" << run.err;
+  EXPECT_EQ(run.out, "loaded folder 1.0.0; sent Patient/h1 v1 as remote version 1\n");
 }
 
 }  // namespace

@@ -4,12 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "fhirsync/plugin/abi.h"
 #include "fhirsync/plugin_loader.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {
@@ -58,7 +59,7 @@ TEST(LoaderTest, MissingFile) {
 
 TEST(LoaderTest, FileThatIsNotALibrary) {
   testing::TempDir dir;
-  std::string file = dir.File("fhirsync-text.so");
+  std::string file = dir.Sub("fhirsync-text.so");
   testing::WriteTextFile(file, std::string(4096, '#'));  // long enough to have a header
   Status error = LoadError(file);
   EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);
@@ -258,6 +259,15 @@ TEST(LoadConfiguredPluginsTest, TwoSpecsWithOneName) {
   ASSERT_FALSE(plugins.ok());
   EXPECT_EQ(plugins.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(plugins.status().message(), "plugins.load: two plugins are named 'folder'");
+}
+
+TEST(LoadConfiguredPluginsTest, DefaultDirIsBesideTheProgram) {
+  // The test binary is the program here: build/tests/plugin/plugin_test.
+  std::string program_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
+  std::string dir = DefaultPluginDir();
+  EXPECT_EQ(dir.rfind(std::filesystem::path(program_dir).parent_path().string() + "/", 0), 0u)
+      << dir;
+  EXPECT_THAT(dir, ::testing::EndsWith("/fhirsync/plugins"));
 }
 
 TEST(LoadConfiguredPluginsTest, FileDefaultsToTheNameInTheDir) {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fhirsync/sync_resource_manager.h"
-#include "temp_dir.h"
+#include "test_files.h"
 
 namespace fhirsync {
 namespace {

@@ -463,6 +463,10 @@ TYPED_TEST_P(InteractionTest, BadRequestsAreRefusedAndTheServerKeepsServing) {
         << c.method << " " << c.target << ": " << reply.body;
     EXPECT_NE(reply.Header("content-type").find("application/fhir+json"), std::string::npos);
   }
+  // Hostile nesting that would exhaust a parser's stack.
+  Reply deep = client.Put("/fhir/Patient/ok", std::string(200000, '[') + std::string(200000, ']'));
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_NE(deep.Diagnostics().find("deeper than 100 levels"), std::string::npos);
   // Oversize: refused by the cap, named in the message.
   std::string huge = PatientJson("ok", std::string(3 * 1024 * 1024, 'h'));
   Reply oversize = client.Put("/fhir/Patient/ok", huge);
@@ -538,11 +542,26 @@ TYPED_TEST_P(InteractionTest, AtomFeedPagesLinksAndCaching) {
   ASSERT_EQ(only.entries.size(), 1u);
   EXPECT_EQ(only.entries[0].id, first.entries[3].id);
   EXPECT_NE(only.info.next_archive.find("/feed/2?types=Observation"), std::string::npos);
+  // The recent page (served from a cache keyed by the last seq) shows a
+  // new change at once; page 3 turns into an archive page when page 4 starts.
+  ASSERT_EQ(client.Put("/fhir/Patient/late", PatientJson("late", "L")).status, 201);
+  feed::AtomPage fresh =
+      this->ReadFeed("http://127.0.0.1/feed/recent", client.Get("/feed/recent").body);
+  ASSERT_EQ(fresh.entries.size(), 4u);
+  EXPECT_EQ(fresh.entries.back().client_urls.at("fhir"), "/fhir/Patient/late/_history/1");
+  ASSERT_EQ(client.Put("/fhir/Patient/late2", PatientJson("late2", "L")).status, 201);
+  ASSERT_EQ(client.Put("/fhir/Patient/late3", PatientJson("late3", "L")).status, 201);
+  Reply third = client.Get("/feed/3");
+  EXPECT_EQ(third.Header("cache-control"), "public, max-age=31536000, immutable");
+  feed::AtomPage third_page = this->ReadFeed("http://127.0.0.1/feed/3", third.body);
+  EXPECT_EQ(third_page.entries.size(), 5u);
+  EXPECT_NE(third_page.info.next_archive.find("/feed/4"), std::string::npos);
+
   Reply bad_types = client.Get("/feed/1?types=Pat<ient");
   EXPECT_EQ(bad_types.status, 400);
-  Reply beyond = client.Get("/feed/4");
+  Reply beyond = client.Get("/feed/5");
   EXPECT_EQ(beyond.status, 404);
-  EXPECT_NE(beyond.Diagnostics().find("newest is 3"), std::string::npos);
+  EXPECT_NE(beyond.Diagnostics().find("newest is 4"), std::string::npos);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,

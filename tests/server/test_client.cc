@@ -14,7 +14,7 @@ namespace fhirsync::testing {
 
 rapidjson::Document Reply::Json() const {
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.HasParseError()) doc.SetObject();
   return doc;
 }

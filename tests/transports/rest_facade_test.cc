@@ -235,6 +235,13 @@ TEST_F(RestFacadeTest, FhirResourcesAreNotVisibleThroughTheFacade) {
   auto writer = Client("writer", "w-pass");
   RestResult missing = writer->Get("patient", "p1");
   EXPECT_EQ(missing.status.code(), StatusCode::kNotFound);
+
+  // Nor are REST resources FHIR types in the CapabilityStatement.
+  ASSERT_TRUE(writer->Create("visittype", kUuid, kVisitType).ok());
+  Raw metadata = Send("GET", "/fhir/metadata");
+  EXPECT_EQ(metadata.status, 200);
+  EXPECT_THAT(metadata.body, HasSubstr(R"("type":"Patient")"));
+  EXPECT_THAT(metadata.body, Not(HasSubstr("visittype")));
 }
 
 }  // namespace

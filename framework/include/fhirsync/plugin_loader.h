@@ -56,7 +56,8 @@ const char* HostToolchainId();
 StatusOr<LoadedPlugin> LoadPlugin(const std::string& file);
 
 // The folder plugins are installed in beside the running program:
-// <program dir>/../lib/fhirsync/plugins.
+// <program dir>/../<libdir>/fhirsync/plugins, libdir as fhirsync was
+// configured (GNUInstallDirs: "lib", or "lib/<multiarch>" under /usr).
 std::string DefaultPluginDir();
 
 // The module file a spec names: `spec.file` (relative to `dir` unless

@@ -17,7 +17,9 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   }
   FhirDocument doc;
   // kParseStopWhenDoneFlag is not used: trailing garbage is an error.
-  doc.json.Parse<rapidjson::kParseDefaultFlags>(body.data(), body.size());
+  // Full precision: the body is re-serialised after stamping, and FHIR
+  // decimals (coordinates, doses) must come back as the same number.
+  doc.json.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
   if (doc.json.HasParseError()) {
     return InvalidArgumentError(std::string("body is not valid JSON: ") +
                                 rapidjson::GetParseError_En(doc.json.GetParseError()) +

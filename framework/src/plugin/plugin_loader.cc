@@ -149,10 +149,16 @@ StatusOr<LoadedPlugin> LoadPlugin(const std::string& file) {
 }
 
 std::string DefaultPluginDir() {
+#ifdef FHIRSYNC_INSTALL_LIBDIR
+  const fs::path libdir = FHIRSYNC_INSTALL_LIBDIR;  // "lib", "lib/x86_64-linux-gnu"
+#else
+  const fs::path libdir = "lib";
+#endif
+  const fs::path plugins = libdir / "fhirsync" / "plugins";
   std::error_code ec;
   fs::path program = boost::dll::program_location(ec);
-  if (ec) return "lib/fhirsync/plugins";
-  return (program.parent_path() / ".." / "lib" / "fhirsync" / "plugins").lexically_normal().string();
+  if (ec) return plugins.string();
+  return (program.parent_path() / ".." / plugins).lexically_normal().string();
 }
 
 std::string PluginSpecPath(const PluginSpec& spec, const std::string& dir) {

@@ -338,7 +338,8 @@ HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request) {
     return ErrorResponse(413, "too-costly", "Bundle is over server.max_request_bytes");
   }
   rapidjson::Document doc;
-  doc.Parse(request.body.data(), request.body.size());
+  // Full precision: entries are re-serialised and must keep their numbers.
+  doc.Parse<rapidjson::kParseFullPrecisionFlag>(request.body.data(), request.body.size());
   if (doc.HasParseError()) {
     return ErrorResponse(400, "invalid",
                          std::string("body is not valid JSON: ") +

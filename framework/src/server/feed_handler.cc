@@ -96,21 +96,34 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
   for (const std::string& type : types) types_query += (types_query.empty() ? "?types=" : ",") + type;
 
   const std::int64_t size = context.config.feed_page_size;
-  auto last_seq = context.store->LastSeq();
-  if (!last_seq.ok()) return ErrorResponse(last_seq.status());
-  const std::int64_t newest = std::max<std::int64_t>(1, (*last_seq + size - 1) / size);
-  const bool is_recent = page == 0;
-  const std::int64_t n = is_recent ? newest : page;
-  if (n > newest) {
-    return ErrorResponse(404, "not-found",
-                         "feed page " + std::to_string(n) + " does not exist yet (the newest is " +
-                             std::to_string(newest) + ")");
-  }
-  const bool archive = !is_recent && *last_seq > n * size;
-  const std::string cache_key = request.base_url + "|" + types_query + "|" + std::to_string(n);
-
+  const std::string key_prefix = request.base_url + "|" + types_query + "|";
   std::shared_ptr<const PreparedBody> prepared;
-  if (archive) prepared = context.feed_cache.Find(cache_key);
+  bool archive = false;
+  std::int64_t n = page;
+  const bool is_recent = page == 0;
+  // An archive page once rendered is served from the cache without asking
+  // the store anything: it cannot have changed.
+  if (!is_recent) prepared = context.feed_cache.Find(key_prefix + std::to_string(n));
+  archive = prepared != nullptr;
+  std::string cache_key;
+  if (!prepared) {
+    auto last_seq = context.store->LastSeq();
+    if (!last_seq.ok()) return ErrorResponse(last_seq.status());
+    const std::int64_t newest = std::max<std::int64_t>(1, (*last_seq + size - 1) / size);
+    if (is_recent) n = newest;
+    if (n > newest) {
+      return ErrorResponse(404, "not-found",
+                           "feed page " + std::to_string(n) +
+                               " does not exist yet (the newest is " + std::to_string(newest) +
+                               ")");
+    }
+    archive = !is_recent && *last_seq > n * size;
+    // A page still filling is cached under the last seq it was rendered at,
+    // which is all its content depends on.
+    cache_key = key_prefix + std::to_string(n) +
+                (archive ? "" : (is_recent ? "|recent|" : "|") + std::to_string(*last_seq));
+    prepared = context.feed_cache.Find(cache_key);
+  }
   if (!prepared) {
     ChangeQuery query;
     query.after_seq = (n - 1) * size;
@@ -161,10 +174,8 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
     auto body = std::make_shared<PreparedBody>();
     body->etag = "\"" + Sha256Hex(*xml).substr(0, 32) + "\"";
     body->plain = std::move(*xml);
-    if (archive) {
-      body->gzip = GzipCompress(body->plain);
-      context.feed_cache.Insert(cache_key, body);
-    }
+    body->gzip = GzipCompress(body->plain);
+    context.feed_cache.Insert(cache_key, body);
     prepared = std::move(body);
   }
   HttpResponse response;

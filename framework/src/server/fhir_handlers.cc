@@ -101,6 +101,9 @@ HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request) 
   w.Key("resource");
   w.StartArray();
   for (const TypeCount& held : stats->types) {
+    // Resources held in OpenMRS REST representation ("visittype") are
+    // served under /ws/rest/v1, not as FHIR types.
+    if (!ValidateResourceType(held.type).ok()) continue;
     w.StartObject();
     w.Key("type");
     Str(w, held.type);

@@ -10,6 +10,7 @@
 
 #include "core/text_util.h"
 #include "server/gzip.h"
+#include "server/json_depth.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/openmrs_rest_json.h"
 #include "server/operation_outcome.h"
@@ -100,6 +101,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     if (HasBody(in.method)) {
       Status read = ReadBody(request, &in.body, body_consumed);
       if (!read.ok()) return ErrorResponse(read);
+      if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
     }
     return Dispatch(state_.context, in);
   }
@@ -169,7 +171,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
 
   void Send(Poco::Net::HTTPServerRequest& request, const HttpResponse& out,
             Poco::Net::HTTPServerResponse& response) {
-    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
     if (!out.content_type.empty()) response.setContentType(out.content_type);
     for (const auto& [name, value] : out.headers) response.add(name, value);
     response.set("X-Fhirsync-Node-Id", state_.context.node_id);

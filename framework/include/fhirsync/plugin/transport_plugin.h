@@ -146,6 +146,7 @@ struct RemoteWriteResult : CallOutcome {
   std::int64_t last_updated_ms = 0;
 };
 
+// ChangeAction (resource.h) is shared with the store's change feed.
 struct ChangeEntry {
   std::string position;  // opaque; pass it back as `since` to resume after it
   ChangeAction action = ChangeAction::kUpdate;

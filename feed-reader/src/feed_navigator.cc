@@ -16,6 +16,13 @@ Status LinkLoop(const std::string& rel, const std::string& url) {
                               EscapeForMessage(url, 200) + "'");
 }
 
+bool HasEntry(const AtomPage& page, const std::string& id) {
+  for (const AtomEntry& entry : page.entries) {
+    if (entry.id == id) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string StablePageUrl(const AtomPageInfo& page, const std::string& fetched_url) {
@@ -85,6 +92,23 @@ StatusOr<FeedStep> FeedNavigator::Forward(const std::string& first_url, AtomPage
   std::string url = first_url;
   std::string last_id = last_entry_id;
   std::set<std::string> visited{url};
+  if (!last_id.empty() && !HasEntry(page, last_id)) {
+    // The cursor's entry is not on its page: the parent re-paged its feed
+    // (a larger page size moves old entries to lower page numbers). Look
+    // back for it; if it is not found it lies further on (a smaller page
+    // size), and delivering this page and the next ones again loses nothing.
+    std::string back_url = page.info.prev_archive;
+    for (std::size_t i = 0; i < options_.max_relocate_pages && !back_url.empty(); ++i) {
+      if (!visited.insert(back_url).second) return LinkLoop("prev-archive", back_url);
+      FHIRSYNC_ASSIGN_OR_RETURN(AtomPage back, Load(back_url));
+      if (HasEntry(back, last_id)) {
+        url = back_url;
+        page = std::move(back);
+        break;
+      }
+      back_url = back.info.prev_archive;
+    }
+  }
   for (std::size_t skipped = 0;; ++skipped) {
     std::size_t start = 0;
     if (!last_id.empty()) {

@@ -6,7 +6,9 @@
 #include "fhirsync/feed/feed_navigator.h"
 
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -235,6 +237,74 @@ TEST(FeedNavigatorTest, EmptyPagesAreSkippedAFewAtATimeWithProgressRecorded) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(Ids(*step), PageIds(6, 0, 2));
   EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(6), EntryId(6, 1), false}));
+}
+
+// A feed of `total` entries with ids seq-1..seq-total, `page_size` a page,
+// as a parent serves it before and after a change of its page size.
+void BuildSequentialFeed(InMemoryFetcher& fetcher, int total, int page_size) {
+  fetcher.pages.clear();
+  int count = (total + page_size - 1) / page_size;
+  for (int n = 1; n <= count; ++n) {
+    int entries = std::min(page_size, total - (n - 1) * page_size);
+    std::string xml = BuildPage(PageSpec{n, entries, n > 1, n < count, ""}, false);
+    for (int i = 0; i < entries; ++i) {
+      std::string id = EntryId(n, i);
+      xml.replace(xml.find(id), id.size(), "seq-" + std::to_string((n - 1) * page_size + i + 1));
+    }
+    fetcher.pages[PageUrl(n)] = xml;
+    if (n == count) {
+      std::string self = "rel=\"self\" type=\"application/atom+xml\" href=\"" + PageUrl(n);
+      std::string recent = xml;
+      recent.replace(recent.find(self), self.size(),
+                     "rel=\"self\" type=\"application/atom+xml\" href=\"" + RecentUrl());
+      fetcher.pages[RecentUrl()] = recent;
+    }
+  }
+}
+
+std::set<std::string> DrainIds(const FeedNavigator& navigator, FeedCursor cursor) {
+  std::set<std::string> ids;
+  for (int step = 0; step < 50; ++step) {
+    auto next = navigator.Next(cursor);
+    EXPECT_TRUE(next.ok()) << next.status();
+    if (!next.ok()) break;
+    for (const AtomEntry& entry : next->entries) ids.insert(entry.id);
+    cursor = next->cursor;
+    if (next->at_head) break;
+  }
+  return ids;
+}
+
+std::set<std::string> SeqIds(int from, int to) {
+  std::set<std::string> ids;
+  for (int i = from; i <= to; ++i) ids.insert("seq-" + std::to_string(i));
+  return ids;
+}
+
+TEST(FeedNavigatorTest, LargerPageSizeOnTheParentLosesNothing) {
+  InMemoryFetcher fetcher;
+  BuildSequentialFeed(fetcher, 20, 3);
+  FeedNavigator navigator(&fetcher, RecentUrl());
+  // The child applied up to seq-10, on page 4 (seq-10..12).
+  FeedCursor cursor{PageUrl(4), "seq-10", false};
+  BuildSequentialFeed(fetcher, 20, 6);  // seq-10 is now on page 2
+  auto step = navigator.Next(cursor);
+  ASSERT_TRUE(step.ok()) << step.status();
+  std::vector<std::string> first_ids = Ids(*step);
+  EXPECT_EQ(first_ids, (std::vector<std::string>{"seq-11", "seq-12"}));
+  EXPECT_EQ(step->cursor, (FeedCursor{PageUrl(2), "seq-12", false}));
+  std::set<std::string> rest = DrainIds(navigator, step->cursor);
+  EXPECT_EQ(rest, SeqIds(13, 20));
+}
+
+TEST(FeedNavigatorTest, SmallerPageSizeOnTheParentRedeliversButLosesNothing) {
+  InMemoryFetcher fetcher;
+  FeedNavigator navigator(&fetcher, RecentUrl());
+  BuildSequentialFeed(fetcher, 20, 3);  // seq-10 is on page 4 (seq-10..12)
+  FeedCursor cursor{PageUrl(2), "seq-10", false};
+  // Before: page size 6, seq-10 on page 2. Now page 2 holds seq-4..6.
+  std::set<std::string> ids = DrainIds(navigator, cursor);
+  for (const std::string& id : SeqIds(11, 20)) EXPECT_EQ(ids.count(id), 1u) << id;
 }
 
 TEST(FeedNavigatorTest, UnknownLastEntryRedeliversThePage) {

@@ -19,9 +19,11 @@
 //     Sync 2.0 client walks every archive backwards on every fresh start).
 //   - Cursors name pages by their stable URL (`via`, else `self`, else the
 //     URL fetched), never `recent`, so the position survives new pages.
-//   - If the cursor's last entry id is not on its page (a publisher that
-//     rewrote a page), every entry of the page is delivered again: applying
-//     is idempotent, losing changes is not.
+//   - If the cursor's last entry id is not on its page (the parent changed
+//     its page size, so page numbers moved), the navigator looks for it
+//     through prev-archive (up to max_relocate_pages) and goes on after it;
+//     not found, it delivers the cursor's page and the ones after it again:
+//     applying is idempotent, losing changes is not.
 // On any error (fetch, malformed page, link loop) Next() returns it and no
 // entries: the caller keeps its cursor where it was.
 //
@@ -82,6 +84,8 @@ struct FeedNavigatorOptions {
   std::size_t max_walk_back_pages_per_step = 50;
   // Pages without new entries skipped forward in one Next() call.
   std::size_t max_forward_pages_per_step = 50;
+  // Pages searched back for a cursor entry that is no longer on its page.
+  std::size_t max_relocate_pages = 1000;
 };
 
 class FeedNavigator {

@@ -4,11 +4,16 @@
 //                    delete, _history, search, batch and transaction Bundles)
 //   /feed/recent     the Atom feed of the store's change sequence
 //   /feed/{n}        archive pages, which never change
+//   /ws/rest/v1/{resource}/{uuid}
+//                    OpenMRS REST facade for resources held in OpenMRS REST
+//                    representation (GET ?v=ref|default|full, POST create and
+//                    update, DELETE void or ?purge=true; errors are OpenMRS
+//                    JSON {"error":{"message":...}})
 // Every endpoint needs credentials (HTTP Basic users or bearer tokens from
 // config.server) and a role: GET needs `read`, writes need `write`; `admin`
 // grants both. Responses are gzip-compressed when the client accepts it;
 // gzip request bodies are accepted. Every error body is a FHIR
-// OperationOutcome.
+// OperationOutcome, except under /ws/rest/ (OpenMRS error JSON).
 //
 // The HTTP machinery is Poco::Net::HTTPServer with a bounded worker pool
 // (server.threads) and connection queue (server.queue_size); connections

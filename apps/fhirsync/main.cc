@@ -31,6 +31,7 @@ namespace fhirsync::cli {
   X(kPluginsCommand)         \
   X(kServeCommand)           \
   X(kUserCommand)            \
+  X(kVerifyCommand)          \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

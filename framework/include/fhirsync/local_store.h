@@ -129,6 +129,26 @@ struct ImportSummary {
   std::int64_t unchanged = 0;  // same content as the current version
 };
 
+// ---- Verify (issue 7): ordered range scans with content hashes. ----
+
+// One live resource as `fhirsync verify` compares it: the content hash is
+// the same on every node for the same content, while versions are per node.
+struct DigestEntry {
+  std::string id;
+  std::int64_t version = 0;
+  std::string content_hash;
+  std::int64_t last_updated_ms = 0;
+};
+
+// Live resources of one type with from_id <= id < to_id, ascending by id
+// (byte order, the same on every backend).
+struct DigestScanQuery {
+  std::string type;
+  std::string from_id;  // inclusive; empty: from the first id
+  std::string to_id;    // exclusive; empty: to the last id
+  std::int64_t limit = 1000000;
+};
+
 class LocalStore {
  public:
   virtual ~LocalStore() = default;
@@ -181,6 +201,12 @@ class LocalStore {
   // store cannot be read. Holds the writer lock while it runs, so writes wait.
   // Stores that cannot check return Unimplemented.
   virtual Status CheckIntegrity();
+
+  // ---- Verify (issue 7). ----
+  // The live (not deleted) resources in the range, ascending by id, at most
+  // query.limit of them. InvalidArgument for a negative limit; the store's
+  // error otherwise. The default returns Unimplemented (test fakes).
+  virtual StatusOr<std::vector<DigestEntry>> ScanDigest(const DigestScanQuery& query);
 
   // Convenience wrappers over Write() for a single op.
   StatusOr<WriteResult> Put(const WriteOp& op, const WriteOptions& options = {});

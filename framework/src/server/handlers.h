@@ -43,6 +43,9 @@ HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request);
 // feed_handler.cc: `page` 0 is /feed/recent.
 HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std::int64_t page);
 
+// digest_handler.cc: GET /fhir/$digest (range digests for verify).
+HttpResponse HandleDigest(ServerContext& context, const HttpRequest& request);
+
 }  // namespace fhirsync::server
 
 #endif  // FHIRSYNC_SERVER_HANDLERS_H_

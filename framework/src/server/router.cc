@@ -40,6 +40,10 @@ HttpResponse DispatchFhir(ServerContext& context, const HttpRequest& request) {
     if (IsGet(request)) return HandleMetadata(context, request);
     return MethodNotAllowed(request, "GET");
   }
+  if (s.size() == 2 && s[1] == "$digest") {
+    if (IsGet(request)) return HandleDigest(context, request);
+    return MethodNotAllowed(request, "GET");
+  }
   if (s.size() == 2 && s[1] == "_history") {
     if (IsGet(request)) return HandleHistory(context, request, "");
     return MethodNotAllowed(request, "GET");

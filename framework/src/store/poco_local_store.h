@@ -52,6 +52,8 @@ class PocoLocalStore : public LocalStore {
   StatusOr<StoreStats> Stats() override;
   StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
   Status CheckIntegrity() override;
+  // Verify range scans: poco_local_store_digest.cc.
+  StatusOr<std::vector<DigestEntry>> ScanDigest(const DigestScanQuery& query) override;
 
   const std::string& node_id() const { return node_id_; }
 

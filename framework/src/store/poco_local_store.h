@@ -29,6 +29,7 @@
 
 #include "fhirsync/local_store.h"
 #include "store/store_sql.h"
+#include "store/write_planner.h"
 
 namespace fhirsync::store {
 
@@ -88,9 +89,15 @@ class PocoLocalStore : public LocalStore {
 
  private:
 
-  // Validates `ops` (labels count from `first_index`), then applies them in
-  // one write transaction. Caller holds write_mutex_.
+  // Validates `ops` (labels count from `first_index`): the work that needs
+  // no database, so it runs without a lock on any thread. The PreparedOps
+  // point into `ops`.
+  StatusOr<std::vector<PreparedOp>> PrepareBatch(std::span<const WriteOp> ops,
+                                                 std::size_t first_index) const;
+  // Applies `prepared` (PrepareBatch of `ops`) in one write transaction.
+  // Caller holds write_mutex_.
   StatusOr<std::vector<WriteResult>> WriteBatchLocked(std::span<const WriteOp> ops,
+                                                      std::vector<PreparedOp>& prepared,
                                                       std::size_t first_index,
                                                       const WriteOptions& options);
   void RollbackQuietly();

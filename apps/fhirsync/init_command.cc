@@ -9,6 +9,7 @@
 #include "core/text_util.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
+#include "init_child.h"
 #include "output.h"
 
 namespace fhirsync::cli {
@@ -17,6 +18,8 @@ namespace {
 constexpr char kHelp[] =
     "usage: fhirsync init [--dir D] [--node-id ID] [--backend sqlite|postgresql]\n"
     "                     [--connection STR] [--force] [--json]\n"
+    "                     [--parent URL --parent-user NAME [--types T,..]\n"
+    "                      [--feed atom|fhir-history] [--plugin-dir DIR]]\n"
     "\n"
     "Creates a node in folder D (made if missing): writes D/fhirsync.json with every\n"
     "key at its default and opens the store once, so a bad --connection is reported\n"
@@ -33,7 +36,20 @@ constexpr char kHelp[] =
     "  --connection STR libpq connection string, required with --backend postgresql\n"
     "                   (\"host=127.0.0.1 port=5432 dbname=fhirsync user=...\")\n"
     "  --force          overwrite an existing fhirsync.json\n"
-    "  --json           print {node_id, dir, config_file, backend} as JSON\n";
+    "  --json           print {node_id, dir, config_file, backend} as JSON\n"
+    "\n"
+    "A child node (with --parent) is written ready to `fhirsync sync --pull`:\n"
+    "  --parent URL       the parent node's root URL (http://host:port)\n"
+    "  --parent-user NAME the user this node signs in as; the password is read from\n"
+    "                     stdin and kept in D/parent.password (mode 0600), never in\n"
+    "                     fhirsync.json\n"
+    "  --types T,..       subscribe to these resource types only (default: every type;\n"
+    "                     the parent filters its feed, so nothing else is downloaded)\n"
+    "  --feed KIND        atom (default: the parent's Atom change feed) or fhir-history\n"
+    "                     (FHIR _history paging, for any FHIR server)\n"
+    "  --plugin-dir DIR   where the fhir plugin is (default: installed beside the\n"
+    "                     program, or the build tree's lib/fhirsync/plugins)\n"
+    "The parent's node id is learnt from the parent at the first pull.\n";
 
 int RunInit(const Invocation& invocation) {
   CommandLine cl(invocation);
@@ -47,7 +63,12 @@ int RunInit(const Invocation& invocation) {
   cl.flags().AddString("connection", "STR", &connection);
   cl.flags().AddBool("force", &force);
   cl.flags().AddBool("json", &json);
+  ChildOptions child;
+  AddChildFlags(cl.flags(), &child);
   if (auto exit = cl.Parse(0, 0)) return *exit;
+  if (Status checked = CheckChildFlags(cl, child); !checked.ok()) {
+    return cl.UsageError(checked.message());
+  }
 
   if (cl.Seen("node-id")) {
     if (Status valid = ValidateId(node_id); !valid.ok()) {
@@ -87,6 +108,13 @@ int RunInit(const Invocation& invocation) {
   config.node_id = node_id;
   config.store.backend = backend;
   config.store.connection = connection;
+  std::string password;
+  if (!child.parent_url.empty()) {
+    StatusOr<std::string> read = ReadPasswordFromStdin();
+    if (!read.ok()) return cl.UsageError(read.status().message());
+    password = std::move(read).value();
+    ConfigureChild(child, &config);
+  }
   // Check what we are about to write the way every later verb will read it,
   // so init can never leave a file the other verbs reject.
   StatusOr<NodeConfig> reread = ParseNodeConfig(SerializeNodeConfig(config), file.string());
@@ -103,6 +131,12 @@ int RunInit(const Invocation& invocation) {
   }
   store->reset();
 
+  if (!child.parent_url.empty()) {
+    if (Status written = WritePasswordFile(cl.dir(), config.parent.password_file, password);
+        !written.ok()) {
+      return cl.Fail(written);
+    }
+  }
   if (Status saved = SaveNodeConfig(cl.dir(), config); !saved.ok()) return cl.Fail(saved);
 
   if (json) {
@@ -119,6 +153,12 @@ int RunInit(const Invocation& invocation) {
               << " store";
     if (backend == "sqlite") std::cout << " " << (dir / config.store.path).string();
     std::cout << ")\n";
+    if (!child.parent_url.empty()) {
+      std::cout << "child of " << config.parent.url << " as user " << config.parent.user
+                << ", pulling " << (config.pull.types.empty() ? std::string("every type")
+                                                               : JoinTypes(config.pull.types))
+                << " through its " << config.pull.feed << " feed\n";
+    }
   }
   return kExitOk;
 }

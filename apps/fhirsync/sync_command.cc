@@ -1,6 +1,6 @@
-// fhirsync sync: moves changes between this node and its parent.
-//
-// --push runs SyncPushService (this file); the pull side adds --pull here.
+// fhirsync sync: moves changes between this node and its parent. `--pull`
+// mirrors the parent's change feed into the node (pull_runner.cc); `--push`
+// runs SyncPushService over the outbox.
 
 #include <signal.h>
 
@@ -13,14 +13,41 @@
 #include "fhirsync/sync_push_service.h"
 #include "node.h"
 #include "output.h"
+#include "pull_runner.h"
 #include "push_cli.h"
 
 namespace fhirsync::cli {
 namespace {
 
 constexpr char kHelp[] =
-    "usage: fhirsync sync --push [--once] [--json] [--dir D]\n"
+    "usage: fhirsync sync --pull|--push [--once] [--json] [--dir D]\n"
     "\n"
+    "--pull and --push may be given together with --once: pull first, then push.\n"
+    "\n"
+    "PULL\n"
+    "Pulls the parent's changes into this node: reads the parent's change feed\n"
+    "(pull.feed: its Atom feed, or FHIR _history) from where the last pull stopped,\n"
+    "keeps the subscribed types (pull.types), fetches the resources pull.batch_size\n"
+    "at a time with pull.in_flight requests at once, and applies each page together\n"
+    "with the advanced position in one transaction, so an interrupted pull resumes\n"
+    "where it stopped. A resource with a local change not yet pushed is never\n"
+    "overwritten: the parent's copy is kept beside it as a conflict.\n"
+    "\n"
+    "The first pull asks the parent for its node id and records it as\n"
+    "parent.node_id: the position is kept per parent node, not per address, so a\n"
+    "parent that moves keeps this node's place. A parent that answers with another\n"
+    "node id is refused.\n"
+    "\n"
+    "Shows progress on a terminal, then a summary: fetched, applied, unchanged,\n"
+    "skipped, conflicts, rejected, time. Without --once, pulls again every\n"
+    "pull.interval_seconds until interrupted (SIGINT, SIGTERM).\n"
+    "\n"
+    "  --pull     pull from the parent\n"
+    "  --once     one pull until the feed is drained, then exit\n"
+    "  --json     print each summary as one JSON line\n"
+    "  --dir D    the node folder (default: the current folder)\n"
+    "\n"
+    "PUSH\n"
     "Pushes the node's outbox to its parent: every due item in seq order, batched,\n"
     "updates guarded by If-Match. Failures are classified (see `fhirsync outbox`):\n"
     "conflicts are merged when the two sides changed different fields, otherwise\n"
@@ -29,7 +56,7 @@ constexpr char kHelp[] =
     "retried with backoff up to push.max_attempts; 401/403 pause pushing. An\n"
     "explicit run first lifts such a pause.\n"
     "\n"
-    "  --push    push (required while this build has no other direction)\n"
+    "  --push    push the outbox to the parent\n"
     "  --once    one pass until nothing is due, then exit; otherwise keep running,\n"
     "            every push.interval_seconds, until SIGINT/SIGTERM\n"
     "  --json    print the summary as {sent, merged, conflicts, dead_lettered,\n"
@@ -65,16 +92,7 @@ void PrintSummary(const PushReport& report, double seconds, bool json) {
   if (report.paused) std::cout << "pushing is PAUSED: " << report.pause_message << '\n';
 }
 
-int RunSync(const Invocation& invocation) {
-  CommandLine cl(invocation);
-  bool push = false;
-  bool once = false;
-  bool json = false;
-  cl.flags().AddBool("push", &push);
-  cl.flags().AddBool("once", &once);
-  cl.flags().AddBool("json", &json);
-  if (auto exit = cl.Parse(0, 0)) return *exit;
-  if (!push) return cl.UsageError("say what to sync: --push");
+int RunPushSide(CommandLine& cl, bool once, bool json) {
   StatusOr<Node> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   if (!node->config.push.enabled) {
@@ -126,9 +144,34 @@ int RunSync(const Invocation& invocation) {
   return kExitOk;
 }
 
+int RunSync(const Invocation& invocation) {
+  CommandLine cl(invocation);
+  bool pull = false;
+  bool push = false;
+  bool once = false;
+  bool json = false;
+  cl.flags().AddBool("pull", &pull);
+  cl.flags().AddBool("push", &push);
+  cl.flags().AddBool("once", &once);
+  cl.flags().AddBool("json", &json);
+  if (auto exit = cl.Parse(0, 0)) return *exit;
+  if (!pull && !push) return cl.UsageError("say what to sync: --pull, --push, or both");
+  if (pull && push && !once) {
+    return cl.UsageError("--pull and --push together need --once");
+  }
+  if (pull) {
+    PullRunOptions options;
+    options.once = once;
+    options.json = json;
+    int exit = RunPull(cl, options);
+    if (exit != kExitOk || !push) return exit;
+  }
+  return RunPushSide(cl, once, json);
+}
+
 }  // namespace
 
-extern const Command kSyncCommand = {"sync", "push this node's changes to its parent", kHelp,
+extern const Command kSyncCommand = {"sync", "pull the parent's changes and push this node's", kHelp,
                                      &RunSync};
 
 }  // namespace fhirsync::cli

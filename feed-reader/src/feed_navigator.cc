@@ -111,10 +111,13 @@ StatusOr<FeedStep> FeedNavigator::Forward(const std::string& first_url, AtomPage
   }
   for (std::size_t skipped = 0;; ++skipped) {
     std::size_t start = 0;
+    bool rewound = false;
     if (!last_id.empty()) {
+      rewound = !page.entries.empty();
       for (std::size_t i = 0; i < page.entries.size(); ++i) {
         if (page.entries[i].id == last_id) {
           start = i + 1;
+          rewound = false;
           break;
         }
       }
@@ -127,6 +130,7 @@ StatusOr<FeedStep> FeedNavigator::Forward(const std::string& first_url, AtomPage
                           std::make_move_iterator(page.entries.end()));
       step.cursor = FeedCursor{stable, step.entries.back().id, false};
       step.page = std::move(page.info);
+      step.rewound = rewound;
       return step;
     }
     // Nothing new here: the cursor stays at this page's last entry.

@@ -163,6 +163,13 @@ StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body) {
           if (out.version_id.empty()) out.version_id = net::VersionFromEtag(Str(*response, "etag"));
         }
       }
+      // A delete has no resource to carry meta.lastUpdated; its time is the
+      // response's, which keeps it in order among the page's entries.
+      if (out.last_updated.empty()) {
+        if (const Value* response = Member(entry, "response")) {
+          out.last_updated = Str(*response, "lastModified");
+        }
+      }
       out.deleted = out.method == "DELETE" || (resource == nullptr && out.method.empty());
       if (out.resource_type.empty() || out.id.empty()) {
         return InvalidArgumentError("history entry " + std::to_string(page.entries.size() + 1) +

@@ -83,8 +83,16 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   auto client = std::make_unique<fhir::FhirClient>(options);
   types_ = configured;
   narrowed_ = false;
+  // The pool's read clients decide read-many the way this client does, from
+  // the statement read here, instead of each asking again.
+  fhir::FhirClientOptions read_options = options;
   if (capability != "ignore") {
     StatusOr<fhir::FhirCapabilities> caps = client->Capabilities();
+    if (caps.ok() && read_options.read_many_mode == fhir::ReadManyMode::kAuto) {
+      read_options.read_many_mode = caps->system_interactions.count("batch") != 0
+                                        ? fhir::ReadManyMode::kBatch
+                                        : fhir::ReadManyMode::kIdSearch;
+    }
     if (caps.ok()) {
       types_ = NarrowTypes(configured, *caps);
       narrowed_ = true;
@@ -105,8 +113,25 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   operations_ = {TransportOperation::kRead, TransportOperation::kReadMany,
                  TransportOperation::kCreate, TransportOperation::kUpdate,
                  TransportOperation::kDelete};
+  // The feed is filtered by the configured types, not the narrowed list (a
+  // parent lists only the types it holds today).
+  std::unique_ptr<ChangeFeed> change_feed;
+  status = ChangeFeed::Create(settings, options, configured, &change_feed);
+  if (!status.ok()) return status;
+  if (change_feed) operations_.push_back(TransportOperation::kHistory);
+  change_feed_ = std::move(change_feed);
+  int read_connections = 4;
+  status = plugins::ParseIntOption(settings, "read_connections", 1, 64, &read_connections);
+  if (!status.ok()) return status;
+  read_pool_ = std::make_unique<ReadClientPool>(read_options,
+                                                static_cast<std::size_t>(read_connections));
   client_ = std::move(client);
   return Status();
+}
+
+ChangePage FhirTransport::ReadChanges(const std::string& since, int max_entries) {
+  if (!change_feed_) return Unsupported<ChangePage>(TransportOperation::kHistory);
+  return change_feed_->ReadChanges(since, max_entries);
 }
 
 TransportCapabilities FhirTransport::GetCapabilities() const {
@@ -137,7 +162,7 @@ ReadManyResult FhirTransport::ReadMany(const std::string& type,
                                        const std::vector<std::string>& ids) {
   if (!client_) return NotConfigured<ReadManyResult>();
   ReadManyResult many;
-  StatusOr<std::vector<fhir::FhirResult>> results = client_->ReadMany(type, ids);
+  StatusOr<std::vector<fhir::FhirResult>> results = read_pool_->Acquire()->ReadMany(type, ids);
   if (!results.ok()) {
     many.status = results.status();
     return many;

@@ -22,6 +22,11 @@
 //                         fails Configure() with kUnavailable; "ignore"
 //   read_many             "auto" (default), "batch" or "id-search"
 //   read_many_chunk       ids per batch or search (default 100)
+//   read_connections      reads in flight at once, each on its own connection
+//                         (default 4; read_client_pool.h)
+//   feed, feed_url        the change feed behind ReadChanges: none (default),
+//                         atom or fhir-history (change_feed.h); `fhirsync init
+//                         --parent` writes it from pull.feed
 //
 // Thread safety: after Configure(), every method may be called from several
 // threads; the client serialises them on its connection.
@@ -33,6 +38,8 @@
 #include <string>
 #include <vector>
 
+#include "change_feed.h"
+#include "read_client_pool.h"
 #include "fhirsync/fhir/fhir_client.h"
 #include "fhirsync/plugin/transport_plugin.h"
 
@@ -52,6 +59,8 @@ class FhirTransport : public TransportPlugin {
                            const std::string& expected_version) override;
   RemoteWriteResult Delete(const std::string& type, const std::string& id,
                            const std::string& expected_version) override;
+  // The parent's change feed (change_feed.h; option `feed`).
+  ChangePage ReadChanges(const std::string& since, int max_entries) override;
 
   // What Configure() decided, for `fhirsync plugins` and tests: the claimed
   // types, and whether they came from the CapabilityStatement.
@@ -67,6 +76,8 @@ class FhirTransport : public TransportPlugin {
   static Status CheckWritable(const RemoteResource& resource);
 
   std::unique_ptr<fhir::FhirClient> client_;
+  std::unique_ptr<ChangeFeed> change_feed_;  // null: no `history` operation
+  std::unique_ptr<ReadClientPool> read_pool_;  // ReadMany's clients (requests in flight)
   std::vector<std::string> types_;
   std::vector<TransportOperation> operations_;
   int priority_ = kDefaultFhirPriority;

@@ -314,6 +314,11 @@ TEST(FeedNavigatorTest, UnknownLastEntryRedeliversThePage) {
   auto step = navigator.Next(FeedCursor{PageUrl(2), "tag:atomfeed.ict4h.org:not-there", false});
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(Ids(*step), PageIds(2, 0, 3));
+  EXPECT_TRUE(step->rewound);
+  // A known last entry is no rewind.
+  auto next = navigator.Next(FeedCursor{PageUrl(1), EntryId(1, 0), false});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(next->rewound);
 }
 
 TEST(FeedNavigatorTest, FetchErrorIsReturnedAndNamesThePage) {

@@ -24,6 +24,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -170,8 +172,73 @@ struct OutboxQuery {
   bool with_bodies = false;
 };
 
+
+// ---- Pull (issue 5): what the child side of a sync needs. ----
+
+// The parent's copy of one resource, as a pull applies it.
+struct PulledResource {
+  std::string type;
+  std::string id;
+  // The parent's version id ("3" from a fhirsync or FHIR parent). Compared
+  // as a number when both sides are decimal digits; otherwise any other
+  // value counts as newer.
+  std::string remote_version;
+  bool deleted = false;  // a tombstone: body is empty
+  ResourceFormat format = ResourceFormat::kFhirJson;
+  std::string body;
+};
+
+// What ApplyPull did with one PulledResource.
+enum class PullOutcome {
+  kApplied,    // a new local version (or a local tombstone) was written
+  kUnchanged,  // same content as held: only the agreement was recorded
+  kSkipped,    // not newer than the version last agreed: nothing written
+  kConflict,   // a pending or dead-lettered local change holds the resource:
+               // the server copy was kept as a `conflicts` row instead
+  kRejected,   // the content is invalid (bad JSON, wrong type or id, too big)
+};
+std::string_view PullOutcomeName(PullOutcome outcome);  // "applied", ...
+
+// Whether the parent's version `candidate` is newer than the `agreed` one:
+// as numbers when both are decimal digits, otherwise whenever they differ.
+bool IsNewerRemoteVersion(std::string_view candidate, std::string_view agreed);
+
+struct PulledResult {
+  std::string type;
+  std::string id;
+  std::string remote_version;
+  PullOutcome outcome = PullOutcome::kApplied;
+  ChangeAction action = ChangeAction::kUpdate;  // kApplied: what the local write was
+  std::int64_t local_version = 0;  // the version now current locally (0: none)
+  std::int64_t seq = 0;            // kApplied: the `changes` row written
+  std::string message;             // kRejected: why; kConflict: which outbox row
+};
+
+// A durable position in a parent's change feed, keyed by the parent's node
+// id (not its URL, so a parent that moves keeps the child's place).
+struct PullCursor {
+  std::string parent_node_id;
+  std::string feed;      // "atom", "fhir-history", a plugin's own kind
+  std::string position;  // opaque to the store; the change source's token
+  std::int64_t updated_ms = 0;
+};
+
+// One page of pulled changes and where the feed stands after it.
+struct PullPage {
+  std::string parent_node_id;  // required: keys the cursor, recorded as origin
+  std::string feed;
+  std::string position;  // the cursor after this page
+  std::vector<PulledResource> resources;  // applied in order
+  std::string transport;  // the plugin that carried them, for the audit rows
+  // Extra audit rows written in the same transaction (e.g. the page's own
+  // "pull-page" row). ApplyPull adds one "pull-apply" row per resource that
+  // was applied, conflicted or rejected.
+  std::vector<AuditRecord> audit;
+};
+
 // What this node last agreed with its parent about one resource: local
-// version `local_version` is the parent's `remote_version`.
+// version `local_version` is the parent's `remote_version`. (Shared with the
+// push section.)
 struct SyncState {
   std::string type;
   std::string id;
@@ -184,7 +251,9 @@ struct SyncState {
 inline constexpr char kConflictOpen[] = "open";
 inline constexpr char kConflictResolved[] = "resolved";
 
-// A local change and a server copy that could not be merged.
+// A local change and a server copy that could not be merged, or that a pull
+// kept beside a pending local change instead of overwriting it. (Shared
+// with the push section.)
 struct ConflictRecord {
   std::int64_t conflict_id = 0;  // assigned by the store
   std::string type;
@@ -341,6 +410,34 @@ class LocalStore {
   // store cannot be read. Holds the writer lock while it runs, so writes wait.
   // Stores that cannot check return Unimplemented.
   virtual Status CheckIntegrity();
+
+  // ---- Pull (issue 5). The defaults return Unimplemented, so a store that
+  // is never pulled into (a test fake) need not implement them. ----
+
+  // Applies `page` and moves the cursor of page.parent_node_id to
+  // page.position in ONE transaction, with an audit row per applied,
+  // conflicting or rejected resource and page.audit. Each resource is
+  // written with WriteOptions::from_node = page.parent_node_id (no outbox
+  // row) and its agreement recorded in sync_state. Idempotent by (type, id,
+  // remote version): a version not newer than the agreed one is kSkipped. A
+  // resource with a 'pending' or 'dead' outbox row is not overwritten: it
+  // becomes one open `conflicts` row (re-applying the same remote version
+  // adds none). A delete of a resource never held records the agreement
+  // only. Returns one result per resource in order; InvalidArgument when
+  // parent_node_id or feed is empty; the store's error (nothing written)
+  // otherwise.
+  virtual StatusOr<std::vector<PulledResult>> ApplyPull(const PullPage& page);
+
+  // The cursor for `parent_node_id`; nullopt when this node never pulled
+  // from it.
+  virtual StatusOr<std::optional<PullCursor>> GetCursor(const std::string& parent_node_id);
+
+  // The agreements held for the given (type, id) keys; keys without one are
+  // left out. Order unspecified.
+  virtual StatusOr<std::vector<SyncState>> GetSyncStates(
+      std::span<const std::pair<std::string, std::string>> keys);
+
+  // ListConflicts, AppendAudit and QueryAudit (push section above) serve pull too.
 
   // ---- Verify (issue 7). ----
   // The live (not deleted) resources in the range, ascending by id, at most

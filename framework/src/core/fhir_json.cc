@@ -116,14 +116,21 @@ UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id) {
 
 std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
                        std::int64_t last_updated_ms) {
-  const std::string stamp = "\"versionId\":\"" + std::to_string(version) +
-                            "\",\"lastUpdated\":\"" + FormatInstant(last_updated_ms) + "\"";
+  return ApplyStamp(body, version, FormatInstant(last_updated_ms));
+}
+
+std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
+                       std::string_view last_updated) {
+  const std::string version_text = std::to_string(version);
   const std::string_view text = body.text;
   std::string out;
-  out.reserve(text.size() + stamp.size() + 12);
+  out.reserve(text.size() + version_text.size() + last_updated.size() + 48);
   out.append(text.substr(0, body.stamp_at));
-  out += body.into_meta ? "," : ",\"meta\":{";
-  out += stamp;
+  out += body.into_meta ? ",\"versionId\":\"" : ",\"meta\":{\"versionId\":\"";
+  out += version_text;
+  out += "\",\"lastUpdated\":\"";
+  out += last_updated;
+  out += '"';
   if (!body.into_meta) out += '}';
   out.append(text.substr(body.stamp_at));
   return out;

@@ -53,6 +53,11 @@ UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id);
 // meta. Byte for byte what serialising the stamped document would give.
 std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
                        std::int64_t last_updated_ms);
+// The same with the time already formatted by FormatInstant(): a batch
+// stamps every body with one time, and formatting it once per body cost as
+// much as a tenth of a bulk import.
+std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
+                       std::string_view last_updated);
 
 // Both steps at once.
 // Sets `id`, removes any incoming meta.versionId/lastUpdated, hashes, then

@@ -118,9 +118,12 @@ bool ReadDigits(std::string_view s, std::size_t& pos, int count, int& out) {
 
 StatusOr<std::int64_t> ParseInstant(std::string_view text) {
   auto bad = [&] {
-    return InvalidArgumentError("'" + EscapeForMessage(text) +
-                                "' is not a date or instant (expected e.g. 2026-11-22 or "
-                                "2026-11-22T10:15:30Z)");
+    // Appended step by step: GCC 12 at -O3 reports a false -Wrestrict for
+    // "literal" + std::string&&.
+    std::string message = "'";
+    message += EscapeForMessage(text);
+    message += "' is not a date or instant (expected e.g. 2026-11-22 or 2026-11-22T10:15:30Z)";
+    return InvalidArgumentError(message);
   };
   std::size_t pos = 0;
   int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0, millis = 0;

@@ -80,7 +80,10 @@ Status BatchWriter::Append(NewVersion& version) {
   body_.push_back(std::move(version.body));
   if (version.queue_outbox) {
     outbox_seq_.push_back(version.seq);
-    outbox_correlation_id_.push_back(NewUuid());
+    // Made by PrepareOp; an op prepared elsewhere may leave it empty.
+    outbox_correlation_id_.push_back(version.correlation_id.empty()
+                                         ? NewUuid()
+                                         : std::move(version.correlation_id));
   }
   return Status::Ok();
 }

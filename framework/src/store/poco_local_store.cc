@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <future>
 #include <limits>
 #include <utility>
 
@@ -199,8 +201,8 @@ std::int64_t PocoLocalStore::ReadLastSeq(Poco::Data::Session& session) {
   return value;
 }
 
-StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
-    std::span<const WriteOp> ops, std::size_t first_index, const WriteOptions& options) {
+StatusOr<std::vector<PreparedOp>> PocoLocalStore::PrepareBatch(std::span<const WriteOp> ops,
+                                                                std::size_t first_index) const {
   std::vector<PreparedOp> prepared;
   prepared.reserve(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -210,6 +212,12 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
     }
     prepared.push_back(std::move(one).value());
   }
+  return prepared;
+}
+
+StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
+    std::span<const WriteOp> ops, std::vector<PreparedOp>& prepared, std::size_t first_index,
+    const WriteOptions& options) {
   std::vector<WriteResult> results;
   results.reserve(ops.size());
   std::size_t index = 0;
@@ -220,6 +228,7 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
     WriteContext context;
     context.next_seq = ReadLastSeq(write_session_) + 1;
     context.now_ms = NowMillis();
+    context.now_text = FormatInstant(context.now_ms);
     context.origin = options.from_node.empty() ? node_id_ : options.from_node;
     context.queue_outbox = options.from_node.empty();
     for (; index < prepared.size(); ++index) {
@@ -247,8 +256,10 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
 StatusOr<std::vector<WriteResult>> PocoLocalStore::Write(std::span<const WriteOp> ops,
                                                          const WriteOptions& options) {
   if (ops.empty()) return std::vector<WriteResult>();
+  // Validated before taking the lock: it needs no database.
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<PreparedOp> prepared, PrepareBatch(ops, 0));
   std::lock_guard<std::mutex> lock(write_mutex_);
-  return WriteBatchLocked(ops, 0, options);
+  return WriteBatchLocked(ops, prepared, 0, options);
 }
 
 StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
@@ -256,12 +267,27 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
                                                std::size_t batch_size) {
   if (batch_size == 0) batch_size = 1;
   ImportSummary summary;
+  // Pipelined: while this thread writes batch k, a second thread prepares
+  // batch k+1 (parse, validate, serialise, hash: pure work that needs no
+  // database). A batch is still written only after every earlier batch
+  // committed, and a preparation error is reported when its batch's turn
+  // comes, so what is written and every message are as without the pipeline.
+  auto prepare = [this, ops, batch_size](std::size_t start) {
+    const std::size_t count = std::min(batch_size, ops.size() - start);
+    return PrepareBatch(ops.subspan(start, count), start);
+  };
+  std::future<StatusOr<std::vector<PreparedOp>>> next;
+  if (!ops.empty()) next = std::async(std::launch::async, prepare, 0);
   for (std::size_t start = 0; start < ops.size(); start += batch_size) {
     const std::size_t count = std::min(batch_size, ops.size() - start);
-    StatusOr<std::vector<WriteResult>> results = [&] {
+    StatusOr<std::vector<PreparedOp>> prepared = next.get();
+    // The future's destructor waits for the thread, on every return path.
+    if (start + count < ops.size()) next = std::async(std::launch::async, prepare, start + count);
+    StatusOr<std::vector<WriteResult>> results = [&]() -> StatusOr<std::vector<WriteResult>> {
+      if (!prepared.ok()) return prepared.status();
       // Locked per batch so other writers get a turn during a long import.
       std::lock_guard<std::mutex> lock(write_mutex_);
-      return WriteBatchLocked(ops.subspan(start, count), start, options);
+      return WriteBatchLocked(ops.subspan(start, count), *prepared, start, options);
     }();
     if (!results.ok()) {
       return results.status().WithContext(

@@ -30,6 +30,7 @@
 #include "fhirsync/local_store.h"
 #include "store/push_sql.h"
 #include "store/store_sql.h"
+#include "store/write_planner.h"
 
 namespace fhirsync::store {
 
@@ -64,6 +65,11 @@ class PocoLocalStore : public LocalStore {
   StatusOr<ConflictRecord> GetConflict(std::int64_t conflict_id) override;
   StatusOr<PushRecordResult> RecordPush(const PushRecord& record) override;
   StatusOr<std::string> PushPause() override;
+  // Pull, sync state, conflicts and audit: poco_local_store_pull.cc.
+  StatusOr<std::vector<PulledResult>> ApplyPull(const PullPage& page) override;
+  StatusOr<std::optional<PullCursor>> GetCursor(const std::string& parent_node_id) override;
+  StatusOr<std::vector<SyncState>> GetSyncStates(
+      std::span<const std::pair<std::string, std::string>> keys) override;
   StatusOr<std::int64_t> AppendAudit(const AuditRecord& record) override;
   StatusOr<std::vector<AuditRecord>> QueryAudit(const AuditQuery& query) override;
 
@@ -90,9 +96,15 @@ class PocoLocalStore : public LocalStore {
 
  private:
 
-  // Validates `ops` (labels count from `first_index`), then applies them in
-  // one write transaction. Caller holds write_mutex_.
+  // Validates `ops` (labels count from `first_index`): the work that needs
+  // no database, so it runs without a lock on any thread. The PreparedOps
+  // point into `ops`.
+  StatusOr<std::vector<PreparedOp>> PrepareBatch(std::span<const WriteOp> ops,
+                                                 std::size_t first_index) const;
+  // Applies `prepared` (PrepareBatch of `ops`) in one write transaction.
+  // Caller holds write_mutex_.
   StatusOr<std::vector<WriteResult>> WriteBatchLocked(std::span<const WriteOp> ops,
+                                                      std::vector<PreparedOp>& prepared,
                                                       std::size_t first_index,
                                                       const WriteOptions& options);
   void RollbackQuietly();
@@ -104,6 +116,10 @@ class PocoLocalStore : public LocalStore {
   // Runs the push section's schema migrations (from `from_version`) inside
   // Initialize()'s transaction.
   void MigrateLocked(int from_version);
+  // Writes audit rows in the open write transaction (at_ms 0 -> now_ms) and
+  // returns their ids. Throws Poco exceptions.
+  std::vector<std::int64_t> InsertAuditLocked(std::span<const AuditRecord> records,
+                                              std::int64_t now_ms);
   std::int64_t ReadLastSeq(Poco::Data::Session& session);
 
   const StoreSql& sql_;
@@ -111,6 +127,7 @@ class PocoLocalStore : public LocalStore {
   std::string node_id_;
 
   std::mutex write_mutex_;
+  bool pull_indexes_ensured_ = false;  // under write_mutex_
   Poco::Data::Session write_session_;
   std::mutex read_mutex_;
   Poco::Data::Session read_session_;

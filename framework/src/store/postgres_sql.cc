@@ -157,6 +157,7 @@ StoreSql MakePostgresSql() {
       "SELECT count(*) FROM outbox o WHERE NOT EXISTS ("
       " SELECT 1 FROM changes c WHERE c.seq = o.seq AND c.origin = $1"
       " AND c.type = o.type AND c.id = o.id AND c.version = o.version)";
+  sql.pull = &PostgresPullSql();
   return sql;
 }
 

@@ -148,6 +148,7 @@ StoreSql MakeSqliteSql() {
       " SELECT 1 FROM changes c WHERE c.seq = o.seq AND c.origin = ?"
       " AND c.type = o.type AND c.id = o.id AND c.version = o.version)";
   sql.engine_check = "PRAGMA quick_check";
+  sql.pull = &SqlitePullSql();
   return sql;
 }
 

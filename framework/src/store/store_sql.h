@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "store/pull_sql.h"
+
 namespace fhirsync::store {
 
 // The schema version this build writes; stored in meta('schema_version').
@@ -94,6 +96,9 @@ struct StoreSql {
   std::string check_stray_outbox;
   // Optional engine check (SQLite's quick_check) -> rows, "ok" when fine.
   std::string engine_check;
+
+  // The pull, sync-state, conflict and audit statements (pull_sql.h).
+  const PullSql* pull = nullptr;
 };
 
 const StoreSql& SqliteSql();

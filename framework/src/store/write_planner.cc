@@ -65,6 +65,7 @@ std::string EntryLabel(std::size_t index, const std::string& type, const std::st
 StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes) {
   PreparedOp prepared;
   prepared.op = &op;
+  prepared.correlation_id = NewUuid();
   if (op.format == ResourceFormat::kFhirJson) {
     FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(op.type));
   } else {
@@ -118,6 +119,7 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
   next.origin = context.origin;
   next.format = op.format;
   next.queue_outbox = context.queue_outbox;
+  if (next.queue_outbox) next.correlation_id = std::move(prepared.correlation_id);
 
   if (op.kind == WriteOp::Kind::kDelete) {
     if (!current) {
@@ -145,7 +147,9 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
       return result;
     }
     next.content_hash = hash;
-    next.body = prepared.fhir ? ApplyStamp(*prepared.fhir, next.version, context.now_ms)
+    next.body = prepared.fhir ? (context.now_text.empty()
+                                  ? ApplyStamp(*prepared.fhir, next.version, context.now_ms)
+                                  : ApplyStamp(*prepared.fhir, next.version, context.now_text))
                               : op.body;
     // Writing over a tombstone brings the resource back: a create again.
     next.action =

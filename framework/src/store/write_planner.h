@@ -34,6 +34,10 @@ struct PreparedOp {
   std::optional<UnstampedBody> fhir;
   // Set for an OpenMRS REST put: the hash of the verbatim body.
   std::string opaque_hash;
+  // The outbox correlation id, should this op queue one: made here because
+  // preparing may run off the writer's thread (an import prepares the next
+  // batch while it writes this one), and NewUuid() is a system call.
+  std::string correlation_id;
 };
 
 // "entry 3 (Patient/x)": how errors name an op (1-based, escaped).
@@ -68,6 +72,7 @@ struct NewVersion {
   std::string content_hash;
   std::string body;  // empty for a tombstone
   bool queue_outbox = false;
+  std::string correlation_id;  // of the outbox row, when queue_outbox
 };
 
 // The storage side of one open write transaction.
@@ -87,6 +92,7 @@ class WriteTarget {
 struct WriteContext {
   std::int64_t next_seq = 1;
   std::int64_t now_ms = 0;
+  std::string now_text;       // FormatInstant(now_ms), formatted once
   std::string origin;         // this node's id or WriteOptions::from_node
   bool queue_outbox = true;   // false for a write from the parent
 };

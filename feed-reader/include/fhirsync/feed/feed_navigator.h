@@ -75,6 +75,12 @@ struct FeedStep {
   AtomPageInfo page;               // the page they came from (the last page fetched)
   FeedCursor cursor;               // store this with the entries, in one transaction
   bool at_head = false;            // the newest page was reached and has nothing new
+  // The cursor's last entry id was not on its page: the publisher rewrote
+  // the page (e.g. changed its page size), so `entries` is the whole page and
+  // entries between the cursor and this page may have been skipped. A
+  // caller that must not miss changes restarts from an empty cursor
+  // (re-reading is harmless where applying is idempotent).
+  bool rewound = false;
 };
 
 struct FeedNavigatorOptions {

@@ -1,0 +1,147 @@
+#include "init_child.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+
+#include "core/text_util.h"
+#include "fhirsync/plugin_loader.h"
+#include "fhirsync/sync_resource_manager.h"
+
+namespace fhirsync::cli {
+namespace {
+
+constexpr char kFhirPluginName[] = "fhir";
+
+bool HasFhirPlugin(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(dir / (std::string("fhirsync-") + kFhirPluginName + ".so"), ec);
+}
+
+// Where the fhir plugin is when --plugin-dir is not given: empty when it is
+// installed beside the program (the default the config leaves implicit),
+// else the build tree's plugin folder (the program is build/apps/fhirsync/).
+std::string FindPluginDir() {
+  if (HasFhirPlugin(DefaultPluginDir())) return std::string();
+  std::error_code ec;
+  std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::string();
+  std::filesystem::path build =
+      (program.parent_path() / ".." / ".." / "lib" / "fhirsync" / "plugins").lexically_normal();
+  if (HasFhirPlugin(build)) return build.string();
+  return std::string();
+}
+
+}  // namespace
+
+void AddChildFlags(FlagParser& flags, ChildOptions* child) {
+  flags.AddString("parent", "URL", &child->parent_url);
+  flags.AddString("parent-user", "NAME", &child->parent_user);
+  flags.AddString("types", "T,..", &child->types);
+  flags.AddString("feed", "atom|fhir-history", &child->feed);
+  flags.AddString("plugin-dir", "DIR", &child->plugin_dir);
+}
+
+Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child) {
+  if (!cl.Seen("parent")) {
+    for (const char* flag : {"parent-user", "types", "feed", "plugin-dir"}) {
+      if (cl.Seen(flag)) {
+        return InvalidArgumentError(std::string("--") + flag + " needs --parent");
+      }
+    }
+    return Status::Ok();
+  }
+  const std::string& url = child.parent_url;
+  if (url.rfind("http://", 0) != 0 || url.size() <= 7 || url[7] == '/') {
+    return InvalidArgumentError("--parent: expected http://host[:port], got '" +
+                                EscapeForMessage(url, 200) + "'");
+  }
+  if (child.parent_user.empty()) {
+    return InvalidArgumentError("--parent needs --parent-user (the password is read from stdin)");
+  }
+  if (child.parent_user.find(':') != std::string::npos) {
+    return InvalidArgumentError("--parent-user: a user name cannot contain ':'");
+  }
+  for (const std::string& type : SplitList(child.types)) {
+    if (!FormatOfType(type).has_value()) {
+      return InvalidArgumentError("--types: '" + EscapeForMessage(type) +
+                                  "' is neither a FHIR type nor an OpenMRS resource name");
+    }
+  }
+  if (child.feed != "atom" && child.feed != "fhir-history") {
+    return InvalidArgumentError("--feed: expected atom or fhir-history, got '" +
+                                EscapeForMessage(child.feed) + "'");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadPasswordFromStdin() {
+  std::string password(std::istreambuf_iterator<char>(std::cin), {});
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  if (password.empty()) {
+    return InvalidArgumentError(
+        "--parent: the parent user's password is read from stdin, and stdin was empty");
+  }
+  return password;
+}
+
+void ConfigureChild(const ChildOptions& child, NodeConfig* config) {
+  std::string url = child.parent_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  config->parent.url = url;
+  config->parent.user = child.parent_user;
+  config->parent.password_file = kParentPasswordFile;
+  config->parent.node_id.clear();  // learnt at the first pull
+  config->pull.types = SplitList(child.types);
+  config->pull.feed = child.feed;
+  config->plugins.dir = child.plugin_dir.empty() ? FindPluginDir() : child.plugin_dir;
+  PluginSpec fhir;
+  fhir.name = kFhirPluginName;
+  fhir.options["feed"] = child.feed;
+  if (!config->pull.types.empty()) fhir.options["types"] = JoinTypes(config->pull.types);
+  config->plugins.load = {fhir};
+}
+
+Status WritePasswordFile(const std::string& dir, const std::string& file,
+                         const std::string& password) {
+  const std::string path = (std::filesystem::path(dir) / file).string();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return UnavailableError(path + ": cannot write the password file: " + std::strerror(errno));
+  }
+  Status status;
+  if (::fchmod(fd, 0600) != 0) {
+    status = UnavailableError(path + ": cannot make it private: " + std::strerror(errno));
+  }
+  std::size_t written = 0;
+  while (status.ok() && written < password.size()) {
+    const ssize_t n = ::write(fd, password.data() + written, password.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      status = UnavailableError(path + ": cannot write the password file: " +
+                                std::strerror(errno));
+      break;
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 && status.ok()) {
+    status = UnavailableError(path + ": cannot write the password file: " + std::strerror(errno));
+  }
+  return status;
+}
+
+std::string JoinTypes(const std::vector<std::string>& types) {
+  std::string joined;
+  for (const std::string& type : types) joined += (joined.empty() ? "" : ",") + type;
+  return joined;
+}
+
+}  // namespace fhirsync::cli

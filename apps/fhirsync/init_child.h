@@ -1,0 +1,47 @@
+// The child part of `fhirsync init` (--parent and friends): what it reads,
+// checks and writes so that a new child node pulls as it is.
+//
+// Thread safety: the program is single-threaded.
+
+#ifndef FHIRSYNC_APPS_FHIRSYNC_INIT_CHILD_H_
+#define FHIRSYNC_APPS_FHIRSYNC_INIT_CHILD_H_
+
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "fhirsync/config.h"
+#include "fhirsync/status.h"
+
+namespace fhirsync::cli {
+
+inline constexpr char kParentPasswordFile[] = "parent.password";
+
+struct ChildOptions {
+  std::string parent_url;
+  std::string parent_user;
+  std::string types;  // comma-separated; empty: every type
+  std::string feed = "atom";
+  std::string plugin_dir;
+};
+
+// Registers --parent, --parent-user, --types, --feed and --plugin-dir.
+void AddChildFlags(FlagParser& flags, ChildOptions* child);
+// InvalidArgument naming the flag: child flags without --parent, --parent
+// without --parent-user, a URL that is not http://host[:port], a bad type
+// name, an unknown feed kind.
+Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child);
+// The whole of stdin without its final line break. InvalidArgument when it
+// is empty.
+StatusOr<std::string> ReadPasswordFromStdin();
+// Fills the parent, pull and plugins sections for a child.
+void ConfigureChild(const ChildOptions& child, NodeConfig* config);
+// Writes `password` to dir/file with mode 0600 (created so; an existing file
+// is made 0600 before it is rewritten).
+Status WritePasswordFile(const std::string& dir, const std::string& file,
+                         const std::string& password);
+std::string JoinTypes(const std::vector<std::string>& types);
+
+}  // namespace fhirsync::cli
+
+#endif  // FHIRSYNC_APPS_FHIRSYNC_INIT_CHILD_H_

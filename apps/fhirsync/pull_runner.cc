@@ -1,0 +1,154 @@
+#include "pull_runner.h"
+
+#include <csignal>
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "core/text_util.h"
+#include "fhirsync/parent_identity.h"
+#include "fhirsync/sync_pull_service.h"
+#include "fhirsync/sync_resource_manager.h"
+#include "node.h"
+#include "output.h"
+#include "progress.h"
+
+namespace fhirsync::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void OnStopSignal(int) { g_stop = 1; }
+
+// Learns the parent's node id on first contact and records it; later,
+// refuses a parent that names itself differently (a different node behind
+// the same address would make the cursor meaningless). A parent that cannot
+// be reached is not an error here: the pull itself will say so.
+Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
+  ParentEndpoint endpoint;
+  endpoint.url = node.config.parent.url;
+  endpoint.user = settings.user;
+  endpoint.password = settings.password;
+  StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+  if (!reported.ok()) {
+    if (!node.config.parent.node_id.empty() &&
+        (reported.status().code() == StatusCode::kUnavailable ||
+         reported.status().code() == StatusCode::kDeadlineExceeded)) {
+      return Status::Ok();
+    }
+    return reported.status();
+  }
+  if (node.config.parent.node_id.empty()) {
+    node.config.parent.node_id = *reported;
+    return SaveNodeConfig(node.dir, node.config);
+  }
+  if (*reported != node.config.parent.node_id) {
+    return FailedPreconditionError(
+        "the parent at " + EscapeForMessage(node.config.parent.url, 200) + " is node '" +
+        EscapeForMessage(*reported, 80) + "', but this node follows '" +
+        EscapeForMessage(node.config.parent.node_id, 80) +
+        "' (parent.node_id); if the parent was really replaced, edit parent.node_id");
+  }
+  return Status::Ok();
+}
+
+void PrintSummary(const PullSummary& s, const std::string& parent, bool json) {
+  const double seconds = static_cast<double>(s.elapsed_ms) / 1000.0;
+  if (json) {
+    JsonOutput out;
+    out.StartObject();
+    out.Field("parent_node_id", parent);
+    out.Field("pages", s.pages);
+    out.Field("entries", s.entries);
+    out.Field("fetched", s.fetched);
+    out.Field("requests", s.requests);
+    out.Field("applied", s.applied);
+    out.Field("unchanged", s.unchanged);
+    out.Field("skipped", s.skipped);
+    out.Field("conflicts", s.conflicts);
+    out.Field("rejected", s.rejected);
+    out.Field("elapsed_ms", s.elapsed_ms);
+    out.Field("at_head", s.at_head);
+    out.EndObject();
+    out.Print();
+    return;
+  }
+  std::ostringstream line;
+  line << "pulled from " << parent << ": fetched " << s.fetched << ", applied " << s.applied
+       << ", unchanged " << s.unchanged << ", skipped " << s.skipped << ", conflicts "
+       << s.conflicts << ", rejected " << s.rejected << " in " << std::fixed
+       << std::setprecision(2) << seconds << " s";
+  if (seconds > 0 && s.fetched > 0) {
+    line << " (" << static_cast<std::int64_t>(static_cast<double>(s.fetched) / seconds)
+         << " resources/s, " << s.requests << " requests)";
+  }
+  std::cout << line.str() << std::endl;
+  if (s.conflicts > 0) {
+    std::cout << s.conflicts
+              << " resources have local changes not yet pushed: the parent's copies are kept "
+                 "as conflicts beside them\n";
+  }
+}
+
+}  // namespace
+
+int RunPull(const CommandLine& cl, const PullRunOptions& options) {
+  StatusOr<Node> node = OpenNode(cl.dir());
+  if (!node.ok()) return cl.Fail(node.status());
+  if (node->config.parent.url.empty()) {
+    return cl.Fail(FailedPreconditionError(
+        "this node has no parent (parent.url in fhirsync.json; `fhirsync init --parent URL` "
+        "sets one)"));
+  }
+  if (!node->config.pull.enabled) {
+    return cl.Fail(FailedPreconditionError("pulling is disabled (pull.enabled is false)"));
+  }
+  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
+  if (!settings.ok()) return cl.Fail(settings.status());
+  if (Status checked = CheckParentNodeId(*node, *settings); !checked.ok()) {
+    return cl.Fail(checked);
+  }
+  std::vector<std::string> warnings;
+  StatusOr<std::unique_ptr<SyncResourceManager>> manager =
+      SyncResourceManager::Start(node->config, node->dir, &warnings);
+  for (const std::string& warning : warnings) PrintError(cl.command_name(), warning);
+  if (!manager.ok()) return cl.Fail(manager.status().WithContext("starting the plugins"));
+
+  PullOptions pull;
+  pull.parent_node_id = node->config.parent.node_id;
+  pull.feed = node->config.pull.feed;
+  pull.types = node->config.pull.types;
+  pull.batch_size = node->config.pull.batch_size;
+  pull.in_flight = node->config.pull.in_flight;
+  StatusOr<std::unique_ptr<SyncPullService>> service =
+      SyncPullService::Create(node->store.get(), manager->get(), pull);
+  if (!service.ok()) return cl.Fail(service.status());
+
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  while (true) {
+    StatusOr<PullSummary> summary = [&] {
+      ProgressMeter meter("pulling", 0);
+      return (*service)->Run([&](const PullSummary& so_far) { meter.Update(so_far.fetched); });
+    }();
+    if (!summary.ok()) {
+      if (options.once) return cl.Fail(summary.status());
+      PrintError(cl.command_name(), summary.status().ToString() + " (will try again)");
+    } else {
+      PrintSummary(*summary, pull.parent_node_id, options.json);
+    }
+    if (options.once) return kExitOk;
+    const auto wake = std::chrono::steady_clock::now() +
+                      std::chrono::seconds(node->config.pull.interval_seconds);
+    while (!g_stop && std::chrono::steady_clock::now() < wake) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (g_stop) return kExitOk;
+  }
+}
+
+}  // namespace fhirsync::cli

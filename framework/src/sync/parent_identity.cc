@@ -1,0 +1,73 @@
+#include "fhirsync/parent_identity.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPBasicCredentials.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/NullStream.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+
+#include "core/text_util.h"
+#include "fhirsync/http_status.h"
+#include "fhirsync/resource.h"
+
+namespace fhirsync {
+
+StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
+  const std::string label = "asking the parent at " + EscapeForMessage(parent.url, 200) +
+                            " for its node id";
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(parent.url);
+  } catch (const Poco::Exception& error) {
+    return InvalidArgumentError(label + ": the URL does not parse: " + error.displayText());
+  }
+  if (uri.getScheme() != "http" || uri.getHost().empty()) {
+    return InvalidArgumentError(label + ": expected an http://host[:port] URL");
+  }
+  std::string path = uri.getPath();
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  path += "/fhir/metadata";
+  try {
+    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+    session.setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(parent.timeout_ms) *
+                                      1000));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Accept", "application/fhir+json");
+    if (!parent.user.empty()) {
+      Poco::Net::HTTPBasicCredentials(parent.user, parent.password).authenticate(request);
+    }
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& body = session.receiveResponse(response);
+    Poco::NullOutputStream discard;
+    Poco::StreamCopier::copyStream(body, discard);
+    const int status = static_cast<int>(response.getStatus());
+    if (status < 200 || status > 299) {
+      return Status(StatusCodeForHttpStatus(status),
+                    label + ": HTTP " + std::to_string(status) + " " + response.getReason());
+    }
+    const std::string node_id = response.get("X-Fhirsync-Node-Id", "");
+    if (node_id.empty()) {
+      return FailedPreconditionError(label + ": it answered without an X-Fhirsync-Node-Id "
+                                             "header, so it is not a fhirsync node; set "
+                                             "parent.node_id in fhirsync.json by hand");
+    }
+    if (Status valid = ValidateId(node_id); !valid.ok()) {
+      return FailedPreconditionError(label + ": it names itself '" +
+                                     EscapeForMessage(node_id, 80) + "': " + valid.message());
+    }
+    return node_id;
+  } catch (const Poco::TimeoutException& error) {
+    return DeadlineExceededError(label + ": " + error.displayText());
+  } catch (const Poco::Exception& error) {
+    return UnavailableError(label + ": " + error.displayText());
+  }
+}
+
+}  // namespace fhirsync

@@ -1,0 +1,246 @@
+// The change sources: AtomChangeReader over an in-memory paged feed (written
+// by the real page writer, renumbered like a parent changing its page size),
+// and HistoryChangeReader against a scripted FHIR server.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fhirsync/feed/atom_change_reader.h"
+#include "fhirsync/feed/atom_page_writer.h"
+#include "fhirsync/fhir/fhir_client.h"
+#include "fhirsync/fhir/history_change_reader.h"
+#include "support/scripted_http_peer.h"
+
+namespace fhirsync {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kBase[] = "http://parent:8080";
+
+// A parent's feed in memory: `changes` split into pages of `page_size`, the
+// way NodeServer numbers them; pages can be renumbered at any time.
+class PagedFeed : public feed::FeedPageFetcher {
+ public:
+  void Add(const std::string& type, const std::string& id, int version, const char* action) {
+    changes_.push_back({type, id, version, action});
+  }
+  void set_page_size(int size) { page_size_ = size; }
+
+  Status Fetch(const std::string& url, const ChunkSink& sink) override {
+    fetched.push_back(url);
+    if (!hostile.empty()) return sink(hostile);
+    const int count = static_cast<int>(changes_.size());
+    const int newest = std::max(1, (count + page_size_ - 1) / page_size_);
+    const std::string name = url.substr(url.rfind('/') + 1);
+    const int n = name == "recent" ? newest : std::stoi(name);
+    if (n > newest) return Status(StatusCode::kNotFound, "GET " + url + ": HTTP 404");
+    AtomFeedPage page;
+    page.id = "parent+" + std::to_string(n);
+    page.title = "changes";
+    page.updated = "2026-01-01T00:00:00Z";
+    auto link = [](int k) { return std::string(kBase) + "/feed/" + std::to_string(k); };
+    page.links.push_back({"self", name == "recent" ? std::string(kBase) + "/feed/recent" : link(n)});
+    page.links.push_back({"via", link(n)});
+    page.links.push_back({"first", link(1)});
+    if (n > 1) page.links.push_back({"prev-archive", link(n - 1)});
+    if (n < newest) page.links.push_back({"next-archive", link(n + 1)});
+    for (int seq = (n - 1) * page_size_; seq < std::min(count, n * page_size_); ++seq) {
+      const Change& c = changes_[static_cast<std::size_t>(seq)];
+      AtomFeedEntry entry;
+      entry.id = "tag:atomfeed.ict4h.org:change-" + std::to_string(seq + 1);
+      entry.title = c.type;
+      entry.updated = "2026-01-01T00:00:00Z";
+      entry.categories = {c.type, c.action};
+      entry.content = R"({"fhir":"/fhir/)" + c.type + "/" + c.id + "/_history/" +
+                      std::to_string(c.version) + R"("})";
+      page.entries.push_back(entry);
+    }
+    StatusOr<std::string> xml = feed::WriteAtomPage(page);
+    if (!xml.ok()) return xml.status();
+    return sink(*xml);
+  }
+
+  std::vector<std::string> fetched;
+  std::string hostile;
+
+ private:
+  struct Change {
+    std::string type;
+    std::string id;
+    int version;
+    std::string action;
+  };
+  std::vector<Change> changes_;
+  int page_size_ = 5;
+};
+
+std::vector<std::string> Keys(const ChangePage& page) {
+  std::vector<std::string> keys;
+  for (const ChangeEntry& e : page.entries) {
+    keys.push_back(e.resource.type + "/" + e.resource.id + "/" + e.resource.version);
+  }
+  return keys;
+}
+
+// Reads until the reader says nothing more; returns every key in order.
+std::vector<std::string> Drain(feed::AtomChangeReader& reader, std::string& position, int max) {
+  std::vector<std::string> all;
+  for (int guard = 0; guard < 100; ++guard) {
+    ChangePage page = reader.ReadChanges(position, max);
+    EXPECT_TRUE(page.status.ok()) << page.status;
+    if (!page.status.ok()) break;
+    for (const std::string& key : Keys(page)) all.push_back(key);
+    position = page.next_position;
+    if (!page.more) break;
+  }
+  return all;
+}
+
+TEST(AtomChangeReaderTest, ReadsEveryEntryOnceAcrossPagesInSlices) {
+  PagedFeed feed;
+  for (int i = 1; i <= 12; ++i) feed.Add("Patient", "p" + std::to_string(i), 1, "CREATED");
+  feed::AtomChangeReader reader(&feed, std::string(kBase) + "/feed/recent");
+  std::string position;
+  std::vector<std::string> all = Drain(reader, position, 3);
+  ASSERT_EQ(all.size(), 12u);
+  EXPECT_EQ(all.front(), "Patient/p1/1");
+  EXPECT_EQ(all.back(), "Patient/p12/1");
+  // Nothing new: the position stays and nothing comes back.
+  ChangePage again = reader.ReadChanges(position, 3);
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_TRUE(again.entries.empty());
+  EXPECT_FALSE(again.more);
+  EXPECT_EQ(again.next_position, position);
+  // New changes come from where it stopped.
+  feed.Add("Observation", "o1", 1, "CREATED");
+  feed.Add("Patient", "p1", 2, "DELETED");
+  ChangePage next = reader.ReadChanges(position, 10);
+  ASSERT_TRUE(next.status.ok());
+  EXPECT_EQ(Keys(next), (std::vector<std::string>{"Observation/o1/1", "Patient/p1/2"}));
+  EXPECT_EQ(next.entries[1].action, ChangeAction::kDelete);
+  EXPECT_FALSE(next.entries[0].has_body);
+}
+
+TEST(AtomChangeReaderTest, RenumberedPagesRestartFromTheOldestWithoutLosingChanges) {
+  for (int new_size : {2, 11}) {
+    PagedFeed feed;
+    for (int i = 1; i <= 12; ++i) feed.Add("Patient", "p" + std::to_string(i), 1, "CREATED");
+    feed::AtomChangeReader reader(&feed, std::string(kBase) + "/feed/recent");
+    std::string position;
+    ChangePage first = reader.ReadChanges(position, 7);  // stops inside page 2
+    ASSERT_TRUE(first.status.ok());
+    position = first.next_position;
+    feed.set_page_size(new_size);
+    for (int i = 13; i <= 15; ++i) feed.Add("Patient", "p" + std::to_string(i), 1, "CREATED");
+    std::vector<std::string> rest = Drain(reader, position, 100);
+    // Re-reading is allowed, skipping is not: p8..p15 must all be there.
+    for (int i = 8; i <= 15; ++i) {
+      EXPECT_NE(std::find(rest.begin(), rest.end(), "Patient/p" + std::to_string(i) + "/1"),
+                rest.end())
+          << "page size " << new_size << ": p" << i << " was skipped";
+    }
+  }
+}
+
+TEST(AtomChangeReaderTest, HostilePageIsAnErrorAndThePositionStays) {
+  PagedFeed feed;
+  feed.Add("Patient", "p1", 1, "CREATED");
+  feed::AtomChangeReader reader(&feed, std::string(kBase) + "/feed/recent");
+  std::string position;
+  Drain(reader, position, 10);
+  feed.hostile = R"(<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>)"
+                 R"(<feed xmlns="http://www.w3.org/2005/Atom"><title>&e;</title></feed>)";
+  ChangePage page = reader.ReadChanges(position, 10);
+  EXPECT_FALSE(page.status.ok());
+  EXPECT_THAT(page.status.message(), HasSubstr("DTD"));
+  EXPECT_TRUE(page.entries.empty());
+  EXPECT_EQ(page.next_position, position);
+  ChangePage bad = reader.ReadChanges("not a position", 10);
+  EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status.message(), HasSubstr("not an Atom feed position"));
+}
+
+TEST(AtomChangeReaderTest, EntriesNameTheirResource) {
+  feed::AtomEntry entry;
+  entry.action = feed::AtomAction::kUpdated;
+  entry.client_urls["fhir"] = "http://parent/fhir/Encounter/e-1/_history/7";
+  auto change = feed::ChangeEntryFromAtom(entry);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->resource.type, "Encounter");
+  EXPECT_EQ(change->resource.id, "e-1");
+  EXPECT_EQ(change->resource.version, "7");
+  EXPECT_EQ(change->action, ChangeAction::kUpdate);
+
+  feed::AtomEntry rest;
+  rest.content_kind = feed::AtomContentKind::kUrl;
+  rest.url = "/openmrs/ws/rest/v1/patient/6fdab6f5-2cd2-4207-b8bb-c2884d6179f6?v=full";
+  auto openmrs = feed::ChangeEntryFromAtom(rest);
+  ASSERT_TRUE(openmrs.has_value());
+  EXPECT_EQ(openmrs->resource.type, "patient");
+  EXPECT_EQ(openmrs->resource.format, ResourceFormat::kOpenmrsRest);
+  EXPECT_TRUE(openmrs->resource.version.empty());
+
+  feed::AtomEntry hostile;
+  hostile.client_urls["fhir"] = "/fhir/Patient/..%2f..%2fetc/_history/1";
+  EXPECT_FALSE(feed::ChangeEntryFromAtom(hostile).has_value());
+  feed::AtomEntry payload;
+  payload.content_kind = feed::AtomContentKind::kJsonPayload;
+  EXPECT_FALSE(feed::ChangeEntryFromAtom(payload).has_value());
+}
+
+TEST(HistoryChangeReaderTest, FollowsNextLinksThenSinceAndFiltersTypes) {
+  testing::ScriptedPeer peer;
+  auto entry = [](const std::string& type, const std::string& id, int version,
+                  const std::string& at) {
+    return R"({"resource":{"resourceType":")" + type + R"(","id":")" + id +
+           R"(","meta":{"versionId":")" + std::to_string(version) + R"(","lastUpdated":")" + at +
+           R"("}},"request":{"method":"PUT","url":")" + type + "/" + id + R"("}})";
+  };
+  // Page 1 newest first (as FHIR servers usually send), with a next link.
+  peer.Push(testing::Reply(
+      200, R"({"resourceType":"Bundle","type":"history","link":[{"relation":"next","url":")" +
+               peer.base_url() + R"(/_history?_after=2"}],"entry":[)" +
+               entry("Patient", "p1", 2, "2026-01-01T00:00:02Z") + "," +
+               entry("Observation", "o1", 1, "2026-01-01T00:00:01Z") + "," +
+               entry("Patient", "p1", 1, "2026-01-01T00:00:00Z") + "]}"));
+  peer.Push(testing::Reply(
+      200, R"({"resourceType":"Bundle","type":"history","entry":[)" +
+               entry("Patient", "p2", 1, "2026-01-01T00:00:05Z") +
+               R"(,{"request":{"method":"DELETE","url":"Patient/p3"},)"
+               R"("response":{"status":"204","etag":"W/\"4\"","lastModified":"2026-01-01T00:00:04Z"}}]})"));
+  fhir::FhirClientOptions options;
+  options.base_url = peer.base_url();
+  fhir::FhirClient client(options);
+  fhir::HistoryChangeReader reader(&client, {"Patient"});
+  ChangePage first = reader.ReadChanges("", 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"Patient/p1/1", "Patient/p1/2"}));
+  EXPECT_TRUE(first.entries[0].has_body);
+  EXPECT_TRUE(first.more);
+  ChangePage second = reader.ReadChanges(first.next_position, 100);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(Keys(second), (std::vector<std::string>{"Patient/p3/4", "Patient/p2/1"}));
+  EXPECT_TRUE(second.entries[0].resource.deleted);
+  EXPECT_EQ(second.entries[0].action, ChangeAction::kDelete);
+  EXPECT_FALSE(second.more);
+  EXPECT_THAT(second.next_position, HasSubstr("2026-01-01T00:00:05Z"));
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].uri, HasSubstr("/fhir/Patient/_history"));
+  EXPECT_THAT(requests[1].uri, HasSubstr("_after=2"));
+
+  peer.Push(testing::Reply(503, "busy"));
+  ChangePage failed = reader.ReadChanges(second.next_position, 100);
+  EXPECT_EQ(failed.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(failed.next_position, second.next_position);
+  ChangePage bad = reader.ReadChanges(R"({"since":"yesterday"})", 100);
+  EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fhirsync

@@ -3,8 +3,6 @@
 #include <Poco/Data/Binding.h>
 #include <Poco/Data/Extraction.h>
 #include <Poco/Data/Limit.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <future>
@@ -14,6 +12,7 @@
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 #include "store/batch_writer.h"
+#include "store/sql_values.h"
 #include "store/write_planner.h"
 
 namespace fhirsync::store {
@@ -22,24 +21,6 @@ namespace {
 using Poco::Data::Statement;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::use;
-
-ChangeAction ParseAction(const std::string& text) {
-  if (text == "CREATED") return ChangeAction::kCreate;
-  if (text == "DELETED") return ChangeAction::kDelete;
-  return ChangeAction::kUpdate;
-}
-
-// A JSON array of strings, passed as one bound parameter to list filters.
-std::string JsonArray(const std::vector<std::string>& values) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartArray();
-  for (const std::string& value : values) {
-    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  }
-  writer.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
 
 // No stored type or id holds a NUL byte (writes validate them), and libpq
 // would cut a parameter at one, turning "p1\0x" into "p1": such keys are
@@ -378,7 +359,7 @@ StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) 
     int with_bodies = query.with_bodies ? 1 : 0;
     Poco::Int64 after_seq = query.after_seq;
     int has_types = query.types.empty() ? 0 : 1;
-    std::string types = JsonArray(WithoutNul(query.types));
+    std::string types = JsonStringArray(WithoutNul(query.types));
     Poco::Int64 since_ms = query.since_ms.value_or(std::numeric_limits<std::int64_t>::min());
     Poco::Int64 limit = query.limit;
     std::vector<Poco::Int64> seqs;
@@ -395,7 +376,7 @@ StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) 
     for (std::size_t i = 0; i < seqs.size(); ++i) {
       Change change;
       change.seq = seqs[i];
-      change.action = ParseAction(actions[i]);
+      change.action = ChangeActionFromName(actions[i]);
       change.origin = std::move(origins[i]);
       change.resource = columns.Take(i);
       changes.push_back(std::move(change));
@@ -424,7 +405,7 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
   try {
     std::string type = query.type;
     int has_ids = query.ids.empty() ? 0 : 1;
-    std::string ids = JsonArray(WithoutNul(query.ids));
+    std::string ids = JsonStringArray(WithoutNul(query.ids));
     Poco::Int64 from_ms =
         query.updated_from_ms.value_or(std::numeric_limits<std::int64_t>::min());
     Poco::Int64 to_ms = query.updated_to_ms.value_or(std::numeric_limits<std::int64_t>::max());

@@ -4,8 +4,6 @@
 #include <Poco/Data/Binding.h>
 #include <Poco/Data/Extraction.h>
 #include <Poco/Data/Statement.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <limits>
 #include <utility>
@@ -13,6 +11,7 @@
 #include "core/text_util.h"
 #include "store/batch_writer.h"
 #include "store/poco_local_store.h"
+#include "store/sql_values.h"
 #include "store/write_planner.h"
 
 namespace fhirsync::store {
@@ -24,23 +23,6 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 
 constexpr char kPauseKey[] = "push_paused";
-
-std::string JsonList(const std::vector<std::string>& values) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartArray();
-  for (const std::string& value : values) {
-    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  }
-  writer.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-ChangeAction ActionFromText(const std::string& text) {
-  if (text == "CREATED") return ChangeAction::kCreate;
-  if (text == "DELETED") return ChangeAction::kDelete;
-  return ChangeAction::kUpdate;
-}
 
 // The conflict columns of push_sql.h, extracted into vectors.
 struct ConflictColumns {
@@ -93,7 +75,7 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& 
     int with_bodies = query.with_bodies ? 1 : 0;
     Poco::Int64 after_seq = query.after_seq;
     int has_states = query.states.empty() ? 0 : 1;
-    std::string states = JsonList(query.states);
+    std::string states = JsonStringArray(query.states);
     std::string type = query.type;
     std::string id = query.type.empty() ? std::string() : query.id;
     int due_filter = query.due_at_ms ? 1 : 0;
@@ -127,7 +109,7 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& 
       item.message = std::move(message[i]);
       item.correlation_id = std::move(correlation[i]);
       item.force = force[i] != 0;
-      item.action = ActionFromText(action[i]);
+      item.action = ChangeActionFromName(action[i]);
       item.at_ms = at_ms[i];
       item.body = std::move(body[i]);
       item.content_hash = std::move(hashes[i]);

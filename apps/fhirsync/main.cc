@@ -39,6 +39,7 @@ namespace fhirsync::cli {
   X(kConflictsCommand)       \
   X(kAuditCommand)           \
   X(kVerifyCommand)          \
+  X(kDemoCommand)            \
   /* end of the command table */
 
 #define FHIRSYNC_DECLARE_COMMAND(name) extern const Command name;

@@ -1,6 +1,8 @@
 // fhirsync outbox: what waits to be pushed, and what failed.
 
 #include <iostream>
+#include <map>
+#include <string>
 
 #include "command.h"
 #include "node.h"
@@ -66,7 +68,18 @@ int RunOutbox(const Invocation& invocation) {
   }
   std::cout << "   seq  state    class          http  tries  "
             << "resource                              message\n";
+  // A dead letter holds back later changes of its resource: say so beside
+  // them, so a corrected edit is seen to wait for `fhirsync retry`.
+  std::map<std::string, std::int64_t> dead_by_resource;
   for (const OutboxItem& item : *items) {
+    std::string waits_for;
+    const std::string key = item.type + "/" + item.id;
+    if (item.state == kOutboxDead) {
+      dead_by_resource.emplace(key, item.seq);
+    } else if (auto dead = dead_by_resource.find(key); dead != dead_by_resource.end()) {
+      waits_for = " (waits behind dead letter " + std::to_string(dead->second) +
+                  ": `fhirsync retry " + std::to_string(dead->second) + "` sends it)";
+    }
     std::cout << PadNumber(item.seq, 6) << "  " << Pad(item.state, 7) << "  "
               << Pad(item.outcome.empty() ? "-" : item.outcome, 13) << "  "
               << PadNumber(item.last_http_status, 4) << "  " << PadNumber(item.attempts, 5) << "  "
@@ -75,7 +88,7 @@ int RunOutbox(const Invocation& invocation) {
     if (item.state == kOutboxPending && item.next_attempt_ms > 0) {
       std::cout << " (next attempt " << TimeText(item.next_attempt_ms) << ")";
     }
-    std::cout << '\n';
+    std::cout << waits_for << '\n';
   }
   return kExitOk;
 }

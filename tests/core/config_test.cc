@@ -41,5 +41,52 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(msg(R"({"node_id":"bad id"})").substr(0, 16), "f.json: node_id:");
 }
 
+TEST(ConfigTest, BusinessRulesRoundTrip) {
+  auto parsed = ParseNodeConfig(R"({"node_id":"n1","server":{"rules":[
+      {"name":"patient-birth-date","type":"Patient","required":["birthDate","name.family"],
+       "message":"the registry needs a birth date"}]}})",
+                                "f.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->server.rules.size(), 1u);
+  const RuleConfig& rule = parsed->server.rules[0];
+  EXPECT_EQ(rule.name, "patient-birth-date");
+  EXPECT_EQ(rule.type, "Patient");
+  EXPECT_EQ(rule.required, (std::vector<std::string>{"birthDate", "name.family"}));
+  EXPECT_EQ(rule.message, "the registry needs a birth date");
+  auto again = ParseNodeConfig(SerializeNodeConfig(*parsed), "again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(SerializeNodeConfig(*again), SerializeNodeConfig(*parsed));
+}
+
+TEST(ConfigTest, BusinessRuleErrorsNameTheKey) {
+  auto msg = [](const std::string& rules) {
+    return ParseNodeConfig(R"({"node_id":"n1","server":{"rules":)" + rules + "}}", "f.json")
+        .status()
+        .message();
+  };
+  EXPECT_EQ(msg(R"({})"), "f.json: server.rules: expected an array");
+  EXPECT_EQ(msg(R"([1])"), "f.json: server.rules[0]: expected an object");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"Patient","required":["birthDate"],"colour":1}])"),
+            "f.json: server.rules[0].colour: unknown key");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"Patient","required":"birthDate"}])"),
+            "f.json: server.rules[0].required: expected an array of strings");
+  EXPECT_EQ(msg(R"([{"name":7,"type":"Patient","required":["birthDate"]}])"),
+            "f.json: server.rules[0].name: expected a string");
+  EXPECT_EQ(msg(R"([{"type":"Patient","required":["birthDate"]}])"),
+            "f.json: server.rules[0].name: required");
+  EXPECT_EQ(msg(R"([{"name":"r","required":["birthDate"]}])"),
+            "f.json: server.rules[0].type: required");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"Patient"}])"),
+            "f.json: server.rules[0].required: list at least one element path");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"Patient","required":["name..family"]}])"),
+            "f.json: server.rules[0].required: 'name..family' is not an element path (like "
+            "birthDate or name.family)");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"Patient","required":["a"]},
+                    {"name":"r","type":"Patient","required":["b"]}])"),
+            "f.json: server.rules[1].name: 'r' is the name of an earlier rule");
+  EXPECT_EQ(msg(R"([{"name":"r","type":"not a type","required":["a"]}])").substr(0, 30),
+            "f.json: server.rules[0].type: ");
+}
+
 }  // namespace
 }  // namespace fhirsync

@@ -442,6 +442,74 @@ TEST_F(PushOperationsTest, RetryRequeuesADeadLetterWithItsCorrelationId) {
   EXPECT_NE(rows[0].retry_of, 0);
 }
 
+// The demo's operator path: a change the parent refuses (422) is dead-
+// lettered; the next pull keeps the local copy and the parent's newer one
+// beside it as a conflict; a corrected local edit and `retry` send the
+// correction (merged with the parent's change), and the pull's conflict is
+// settled by that merge rather than left open.
+TEST_F(PushOperationsTest, CorrectedEditAfterADeadLetterIsWhatReachesTheParent) {
+  Put("p", R"("gender":"male","birthDate":"1970-01-01")");
+  SyncPushService service = Service();
+  Run(service);
+  Put("p", R"("gender":"male")");  // the birth date removed: the parent refuses it
+  parent_->AddFault(Fault{422, StatusCode::kFailedPrecondition, "HTTP 422",
+                          "business rule 'patient-birth-date'", false, false});
+  Run(service);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].outcome, "business-rule");
+
+  // Meanwhile the parent took another node's change of another field, and
+  // this node pulls it.
+  parent_->Put("Patient/p", R"({"resourceType":"Patient","id":"p","gender":"male",)"
+                            R"("birthDate":"1970-01-01","telecom":[{"value":"555"}]})");
+  PullPage page;
+  page.parent_node_id = "parent-node";
+  page.feed = "atom";
+  page.position = "1";
+  PulledResource pulled;
+  pulled.type = "Patient";
+  pulled.id = "p";
+  pulled.remote_version = "2";
+  pulled.body = parent_->Held("Patient/p").body;
+  page.resources.push_back(pulled);
+  auto applied = store_->ApplyPull(page);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_EQ(applied->size(), 1u);
+  EXPECT_EQ((*applied)[0].outcome, PullOutcome::kConflict);
+  EXPECT_EQ(LocalField("birthDate"), "<none>");  // the local change is not hidden
+  auto open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  const std::int64_t kept_by_pull = open->front().conflict_id;
+
+  // The operator corrects the record and retries.
+  Put("p", R"("gender":"male","birthDate":"1971-02-03")");
+  auto waiting = Outbox(kOutboxPending);
+  ASSERT_EQ(waiting.size(), 1u);
+  EXPECT_EQ(Run(service).sent, 0);  // held back behind the dead letter
+  auto done = Ops().Retry(dead[0].seq, false, "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->requeued, (std::vector<std::int64_t>{dead[0].seq, waiting[0].seq}));
+  PushReport report = Run(service);
+  EXPECT_EQ(report.merged, 1);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(report.dead_lettered, 0);
+  // The correction reached the parent, merged with the other node's change.
+  EXPECT_EQ(ParentField("Patient/p", "birthDate"), "1971-02-03");
+  EXPECT_THAT(parent_->Held("Patient/p").body, HasSubstr("555"));
+  EXPECT_EQ(LocalField("birthDate"), "1971-02-03");
+  EXPECT_TRUE(Outbox(kOutboxDead).empty());
+  EXPECT_TRUE(Outbox(kOutboxPending).empty());
+  open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty()) << "the pull's conflict was left open";
+  auto settled = store_->GetConflict(kept_by_pull);
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_EQ(settled->status, kConflictResolved);
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
 TEST_F(PushOperationsTest, RetryOfASentItemIsRefused) {
   Put("p", "");
   SyncPushService service = Service();

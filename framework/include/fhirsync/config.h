@@ -46,6 +46,20 @@ struct TokenConfig {
   std::vector<std::string> roles;
 };
 
+// A business rule the server enforces on every FHIR create and update of
+// `type` it receives (PUT, POST and Bundle entries): each element path in
+// `required` ("birthDate", "name.family": members separated by dots, lists
+// crossed) must hold a value (not null, "", [] or {}) in at least one place.
+// A write that breaks a rule is refused with 422 Unprocessable Entity and an
+// OperationOutcome (issue code "business-rule") naming the rule, `message`
+// and the missing elements; the child dead-letters it (DESIGN §5).
+struct RuleConfig {
+  std::string name;   // required; names the rule in the OperationOutcome
+  std::string type;   // required; the resource type it applies to
+  std::vector<std::string> required;  // at least one element path
+  std::string message;  // optional: why, in the data manager's words
+};
+
 struct ServerConfig {
   std::string bind = "127.0.0.1";
   int port = 0;  // 0: any free port (the address is printed at start)
@@ -57,6 +71,7 @@ struct ServerConfig {
   int write_timeout_seconds = 30;
   std::vector<UserConfig> users;
   std::vector<TokenConfig> tokens;
+  std::vector<RuleConfig> rules;  // checked in this order; the first broken one answers
 };
 
 struct ParentConfig {

@@ -28,6 +28,7 @@
 #ifndef FHIRSYNC_NODE_SERVER_H_
 #define FHIRSYNC_NODE_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,14 @@ class NodeServer {
     // The parent's node id: the origin of server copies the admin API
     // restores locally.
     std::string parent_node_id = "parent";
+    // The embedding host's business rule, checked after server.rules on
+    // every FHIR create and update (PUT, POST, Bundle entries) before it is
+    // stored. `incoming` has type, id and the JSON body set. A non-OK
+    // Status refuses the write: 422 Unprocessable Entity with an
+    // OperationOutcome (issue code "business-rule") carrying the status
+    // message, which a child dead-letters. Called on worker threads, many at
+    // once, so it must be thread-safe; it must not throw. Empty: no hook.
+    std::function<Status(const Resource& incoming)> check_write;
   };
 
   // Copies `config` (node_id and the server section are used). `store` is

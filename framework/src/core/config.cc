@@ -140,6 +140,65 @@ void ReadStore(const rapidjson::Value& v, StoreConfig* c, Status* error) {
   }
 }
 
+// "birthDate", "name.family": members (a letter, then letters, digits or
+// '_') separated by dots.
+bool IsElementPath(const std::string& path) {
+  bool at_start = true;
+  for (char ch : path) {
+    const bool letter = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+    const bool digit = ch >= '0' && ch <= '9';
+    if (ch == '.') {
+      if (at_start) return false;
+      at_start = true;
+    } else if (at_start ? !letter : !(letter || digit || ch == '_')) {
+      return false;
+    } else {
+      at_start = false;
+    }
+  }
+  return !at_start;
+}
+
+void ReadRules(const rapidjson::Value& rules, std::vector<RuleConfig>* out, Status* error) {
+  std::set<std::string> names;
+  for (rapidjson::SizeType i = 0; i < rules.Size() && error->ok(); ++i) {
+    std::string path = "server.rules[" + std::to_string(i) + "]";
+    if (!rules[i].IsObject()) {
+      *error = InvalidArgumentError(path + ": expected an object");
+      break;
+    }
+    ObjectReader r(rules[i], path, error);
+    RuleConfig rule;
+    r.String("name", &rule.name);
+    r.String("type", &rule.type);
+    r.StringList("required", &rule.required);
+    r.String("message", &rule.message);
+    r.Finish();
+    if (!error->ok()) break;
+    if (rule.name.empty()) {
+      *error = InvalidArgumentError(path + ".name: required");
+    } else if (!names.insert(rule.name).second) {
+      *error = InvalidArgumentError(path + ".name: '" + EscapeForMessage(rule.name) +
+                                    "' is the name of an earlier rule");
+    } else if (rule.type.empty()) {
+      *error = InvalidArgumentError(path + ".type: required");
+    } else if (Status type = ValidateResourceType(rule.type); !type.ok()) {
+      *error = type.WithContext(path + ".type");
+    } else if (rule.required.empty()) {
+      *error = InvalidArgumentError(path + ".required: list at least one element path");
+    }
+    for (const std::string& element : rule.required) {
+      if (!error->ok()) break;
+      if (!IsElementPath(element)) {
+        *error = InvalidArgumentError(path + ".required: '" + EscapeForMessage(element) +
+                                      "' is not an element path (like birthDate or "
+                                      "name.family)");
+      }
+    }
+    out->push_back(std::move(rule));
+  }
+}
+
 void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
   ObjectReader r(v, "server", error);
   r.String("bind", &c->bind);
@@ -183,6 +242,7 @@ void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
       c->tokens.push_back(std::move(token));
     }
   }
+  if (const rapidjson::Value* rules = r.Array("rules")) ReadRules(*rules, &c->rules, error);
   r.Finish();
 }
 
@@ -379,6 +439,17 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
     WriteString(w, "name", t.name);
     WriteString(w, "token_hash", t.token_hash);
     WriteStrings(w, "roles", t.roles);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("rules");
+  w.StartArray();
+  for (const RuleConfig& rule : c.server.rules) {
+    w.StartObject();
+    WriteString(w, "name", rule.name);
+    WriteString(w, "type", rule.type);
+    WriteStrings(w, "required", rule.required);
+    WriteString(w, "message", rule.message);
     w.EndObject();
   }
   w.EndArray();

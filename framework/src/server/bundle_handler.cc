@@ -282,8 +282,9 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
       }
     }
     if (!op.ok()) {
-      HttpResponse error = ErrorResponse(op.status());
-      return ErrorResponse(error.status, IssueCodeFor(op.status().code()),
+      HttpResponse error = PrepareErrorResponse(op.status());
+      const bool rule = error.status == 422;
+      return ErrorResponse(error.status, rule ? "business-rule" : IssueCodeFor(op.status().code()),
                            "transaction failed, nothing was written: " + entry.label + ": " +
                                op.status().message());
     }

@@ -165,7 +165,7 @@ HttpResponse HandleUpdate(ServerContext& context, const HttpRequest& request,
   auto expected = ParseIfMatch(request.Header("If-Match"));
   if (!expected.ok()) return ErrorResponse(expected.status());
   auto op = PrepareUpdate(context, type, id, request.body, *expected);
-  if (!op.ok()) return ErrorResponse(op.status());
+  if (!op.ok()) return PrepareErrorResponse(op.status());
   auto written = context.store->Put(*op);
   if (!written.ok()) return WriteErrorResponse(written.status());
   return WrittenResponse(context, request, *written);
@@ -193,7 +193,7 @@ HttpResponse HandleCreate(ServerContext& context, const HttpRequest& request,
     }
   }
   auto op = PrepareCreate(context, type, NewUuid(), request.body);
-  if (!op.ok()) return ErrorResponse(op.status());
+  if (!op.ok()) return PrepareErrorResponse(op.status());
   auto written = context.store->Put(*op);
   if (!written.ok()) return WriteErrorResponse(written.status());
   return WrittenResponse(context, request, *written);

@@ -8,6 +8,7 @@
 
 #include "core/fhir_json.h"
 #include "core/text_util.h"
+#include "server/business_rules.h"
 #include "server/operation_outcome.h"
 
 namespace fhirsync::server {
@@ -62,6 +63,7 @@ StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string&
     return InvalidArgumentError("body id '" + EscapeForMessage(doc.id) +
                                 "' does not match the URL id '" + id + "'");
   }
+  FHIRSYNC_RETURN_IF_ERROR(CheckBusinessRules(context, type, id, doc.json, body));
   WriteOp op;
   op.kind = WriteOp::Kind::kPut;
   op.type = type;
@@ -80,6 +82,7 @@ StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string&
     return InvalidArgumentError("body resourceType '" + EscapeForMessage(doc.resource_type) +
                                 "' does not match the URL type '" + type + "'");
   }
+  FHIRSYNC_RETURN_IF_ERROR(CheckBusinessRules(context, type, id, doc.json, body));
   WriteOp op;
   op.kind = WriteOp::Kind::kPut;
   op.type = type;
@@ -122,6 +125,13 @@ HttpResponse ResourceResponse(const Resource& resource, int ok_status) {
   }
   AddVersionHeaders(resource, &response);
   return response;
+}
+
+HttpResponse PrepareErrorResponse(const Status& status) {
+  if (status.code() == StatusCode::kFailedPrecondition) {
+    return ErrorResponse(422, "business-rule", status.message());
+  }
+  return ErrorResponse(status);
 }
 
 HttpResponse WriteErrorResponse(const Status& status) {

@@ -31,13 +31,16 @@ Status CheckTypeAndId(std::string_view type, std::string_view id);
 
 // An update (PUT) of type/id with `body`: the body must be a FHIR JSON
 // object whose resourceType is `type` and whose id is `id`. InvalidArgument
-// naming the mismatch, ResourceExhausted for an oversize body.
+// naming the mismatch, ResourceExhausted for an oversize body,
+// FailedPrecondition when a business rule refuses it (business_rules.h).
+// Answer a failure with PrepareErrorResponse().
 StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string& type,
                                 const std::string& id, std::string body,
                                 std::optional<std::int64_t> expected_version);
 
 // A create (POST) of `type` at `id` (a fresh UUID unless the caller has one):
-// any id in the body is replaced, as FHIR says a server ignores it.
+// any id in the body is replaced, as FHIR says a server ignores it. Fails
+// as PrepareUpdate().
 StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string& type,
                                 const std::string& id, const std::string& body);
 
@@ -51,6 +54,11 @@ void AddVersionHeaders(const Resource& resource, HttpResponse* response);
 // The response for a stored resource version: 200 with the body, or 410
 // with an OperationOutcome for a tombstone (ETag still set).
 HttpResponse ResourceResponse(const Resource& resource, int ok_status);
+
+// Maps a PrepareUpdate()/PrepareCreate() failure to its response: a
+// business rule (FailedPrecondition) becomes 422 "business-rule"; others
+// per HttpStatusFor().
+HttpResponse PrepareErrorResponse(const Status& status);
 
 // Maps a store Write() failure to its response: Aborted becomes
 // 412 "version conflict"; others per HttpStatusFor().

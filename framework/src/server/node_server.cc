@@ -89,6 +89,7 @@ Status NodeServer::Start() {
   state->context.atom_renderer = impl_->options.atom_renderer;
   state->context.push_routes = impl_->options.push_routes;
   state->context.parent_node_id = impl_->options.parent_node_id;
+  state->context.check_write = impl_->options.check_write;
   const int port = socket.address().port();
   std::string host = socket.address().host().toString();
   if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";

@@ -4,6 +4,7 @@
 #ifndef FHIRSYNC_SERVER_SERVER_CONTEXT_H_
 #define FHIRSYNC_SERVER_SERVER_CONTEXT_H_
 
+#include <functional>
 #include <string>
 
 #include "fhirsync/atom_feed_page.h"
@@ -24,6 +25,8 @@ struct ServerContext {
   // resubmit); null when the node has no parent transports.
   const SyncResourceManager* push_routes = nullptr;
   std::string parent_node_id = "parent";
+  // The host's business rule (NodeServer::Options::check_write); may be empty.
+  std::function<Status(const Resource&)> check_write;
 };
 
 }  // namespace fhirsync::server

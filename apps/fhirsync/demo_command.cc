@@ -32,10 +32,10 @@ constexpr char kHelp[] =
     "Tells the story of the disconnected client with real processes on 127.0.0.1,\n"
     "in a temporary folder: a parent (`fhirsync serve`, with a business rule: a\n"
     "Patient needs a birth date) and two tablets (`fhirsync init --parent`, each\n"
-    "kept in step by its own sync processes, which poll every second).\n"
+    "kept in step by its own sync daemon, `fhirsync sync --watch`, every second).\n"
     "\n"
     "  1. patients registered on tablet 1 appear on tablet 2;\n"
-    "  2. tablet 2 goes offline (its sync stops) and keeps working: local writes\n"
+    "  2. tablet 2 goes offline (its daemon stops) and keeps working: local writes\n"
     "     succeed and wait in its outbox;\n"
     "  3. back online, a change the parent refuses with its business rule (HTTP\n"
     "     422) becomes a dead letter; the next pull does not hide it (the local\n"
@@ -243,7 +243,7 @@ StepOutcome DemoStory::RegisteredPatientsTravel() {
 
 StepOutcome DemoStory::OfflineTabletKeepsWorking() {
   StepOutcome out = NewStep(2, "offline-tablet-keeps-working");
-  Say("Tablet 2 leaves the clinic's network: its sync stops.");
+  Say("Tablet 2 leaves the clinic's network: its sync daemon stops.");
   if (Status s = net_.GoOffline("tablet-2"); !s.ok()) return Failed(out, s.message());
   Say("Offline, tablet 2 registers a new patient, and a clerk clears Kofi's birth date,");
   Say("believing 1948 is wrong (the parent's rule will refuse that).");

@@ -14,9 +14,10 @@ constexpr auto kStopGrace = std::chrono::seconds(15);
 constexpr auto kPollEvery = std::chrono::milliseconds(200);
 
 // What keeps a tablet in step while it is online: one long-running process
-// per entry, each `fhirsync sync --dir T` plus these words.
+// per entry, each `fhirsync sync --dir T` plus these words (the sync
+// daemon, pulling and pushing on the node's intervals).
 const std::vector<std::vector<std::string>>& SyncDaemons() {
-  static const std::vector<std::vector<std::string>> kDaemons = {{"--pull"}, {"--push"}};
+  static const std::vector<std::vector<std::string>> kDaemons = {{"--watch"}};
   return kDaemons;
 }
 
@@ -163,11 +164,11 @@ Status DemoNetwork::GoOffline(const std::string& name) {
   tablet.online = false;
   for (auto& daemon : tablet.daemons) {
     if (narration_ != nullptr) {
-      *narration_ << "  $ kill -INT " << daemon->pid() << "   # a sync process of " << name
+      *narration_ << "  $ kill -INT " << daemon->pid() << "   # the sync daemon of " << name
                   << '\n';
     }
     if (!daemon->Stop(kStopGrace)) {
-      return InternalError("a sync process of " + name + " did not stop within " +
+      return InternalError("the sync daemon of " + name + " did not stop within " +
                            std::to_string(kStopGrace.count()) + " s; it was killed");
     }
   }

@@ -135,11 +135,15 @@ class DemoStory {
     std::ofstream(file) << json << '\n';
     return net_.Show({"put", file.string(), "--dir", dir}).status();
   }
+  // What `fhirsync ARGS` printed, parsed as JSON; null when it failed.
+  rapidjson::Document RunJson(const std::vector<std::string>& args) {
+    StatusOr<ProgramResult> run = net_.Run(args);
+    if (!run.ok() || run->exit_code != 0) return rapidjson::Document();
+    return ParseJson(run->out);
+  }
   // The stored body of Patient/id on the node in `dir`; null when absent.
   rapidjson::Document Patient(const std::string& dir, const std::string& id) {
-    StatusOr<ProgramResult> got = net_.Run({"get", "Patient/" + id, "--dir", dir});
-    if (!got.ok() || got->exit_code != 0) return rapidjson::Document();
-    return ParseJson(got->out);
+    return RunJson({"get", "Patient/" + id, "--dir", dir});
   }
   std::string PatientField(const std::string& dir, const std::string& id, const char* field) {
     return StringMember(Patient(dir, id), field);
@@ -148,11 +152,9 @@ class DemoStory {
     rapidjson::Document doc = Patient(dir, id);
     return doc.IsObject() && doc.HasMember(field);
   }
-  // The items of `fhirsync outbox --json` (pending and dead).
+  // `fhirsync outbox --json`: {items: [...]} (pending and dead).
   rapidjson::Document Outbox(const std::string& dir) {
-    StatusOr<ProgramResult> listed = net_.Run({"outbox", "--json", "--dir", dir});
-    if (!listed.ok() || listed->exit_code != 0) return rapidjson::Document();
-    return ParseJson(listed->out);
+    return RunJson({"outbox", "--json", "--dir", dir});
   }
   int CountItems(const std::string& dir, const std::string& state) {
     rapidjson::Document outbox = Outbox(dir);
@@ -161,24 +163,20 @@ class DemoStory {
     for (const auto& item : outbox["items"].GetArray()) n += StringMember(item, "state") == state;
     return n;
   }
-  int OpenConflicts(const std::string& dir, const std::string& id) {
-    StatusOr<ProgramResult> listed = net_.Run({"conflicts", "--json", "--dir", dir});
-    if (!listed.ok() || listed->exit_code != 0) return -1;
-    rapidjson::Document doc = ParseJson(listed->out);
-    if (!doc.IsArray()) return -1;
+  // How many rows of the JSON array `fhirsync ARGS` prints are about `id`;
+  // -1 when the command failed.
+  int RowsAbout(const std::vector<std::string>& args, const std::string& id) {
+    rapidjson::Document rows = RunJson(args);
+    if (!rows.IsArray()) return -1;
     int n = 0;
-    for (const auto& c : doc.GetArray()) n += StringMember(c, "id") == id;
+    for (const auto& row : rows.GetArray()) n += StringMember(row, "id") == id;
     return n;
   }
+  int OpenConflicts(const std::string& dir, const std::string& id) {
+    return RowsAbout({"conflicts", "--json", "--dir", dir}, id);
+  }
   int AuditRows(const std::string& dir, const std::string& outcome, const std::string& id) {
-    StatusOr<ProgramResult> listed =
-        net_.Run({"audit", "--status", outcome, "--json", "--dir", dir});
-    if (!listed.ok() || listed->exit_code != 0) return -1;
-    rapidjson::Document doc = ParseJson(listed->out);
-    if (!doc.IsArray()) return -1;
-    int n = 0;
-    for (const auto& row : doc.GetArray()) n += StringMember(row, "id") == id;
-    return n;
+    return RowsAbout({"audit", "--status", outcome, "--json", "--dir", dir}, id);
   }
   bool Wait(const std::function<bool()>& done) { return net_.WaitUntil(done, kStepTimeout); }
 

@@ -19,7 +19,6 @@
 //   ./build/benchmarks/push_benchmark
 
 #include <benchmark/benchmark.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -28,7 +27,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "fhirsync/config.h"
@@ -37,6 +35,7 @@
 #include "fhirsync/plugin_loader.h"
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
+#include "support/serve_process.h"
 #include "support/subprocess.h"
 
 namespace {
@@ -79,7 +78,7 @@ class Scratch {
 // A `fhirsync serve` process over a fresh node folder, stopped on scope exit.
 class ParentProcess {
  public:
-  explicit ParentProcess(const std::string& dir) {
+  explicit ParentProcess(const std::string& dir) : serve_(FHIRSYNC_BINARY, dir) {
     testing::ProcessResult init =
         testing::RunProcess({FHIRSYNC_BINARY, "init", "--dir", dir, "--node-id", "root"});
     if (init.exit_code != 0) Die("fhirsync init", init.err);
@@ -89,34 +88,12 @@ class ParentProcess {
     if (!user.ok()) Die("user", user.status());
     config->server.users.push_back(*user);
     if (Status saved = SaveNodeConfig(dir, *config); !saved.ok()) Die("parent config", saved);
-    std::string error;
-    if (!process_.Start({FHIRSYNC_BINARY, "serve", "--dir", dir, "--bind", "127.0.0.1", "--port",
-                         "0"},
-                        {}, &error)) {
-      Die("fhirsync serve", error);
-    }
-    const std::string prefix = "listening on http://127.0.0.1:";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline && process_.Running()) {
-      const std::string out = process_.Stdout();
-      const std::size_t at = out.find(prefix);
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-        url_ = "http://127.0.0.1:" + std::to_string(std::stoi(out.substr(at + prefix.size())));
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    Die("fhirsync serve", "did not start: " + process_.Stderr());
+    if (!serve_.Start()) Die("fhirsync serve", serve_.error());
   }
-  ~ParentProcess() {
-    process_.Signal(SIGTERM);
-    process_.Wait(std::chrono::seconds(30));
-  }
-  const std::string& url() const { return url_; }
+  std::string url() const { return serve_.url(); }
 
  private:
-  testing::ChildProcess process_;
-  std::string url_;
+  testing::ServeProcess serve_;
 };
 
 // One push of kChanges changes with `batch_size` to a fresh parent process;

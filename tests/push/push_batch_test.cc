@@ -10,8 +10,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <signal.h>
-
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -23,13 +21,13 @@
 #include "fhirsync/fhir/fhir_client.h"
 #include "fhirsync/local_store.h"
 #include "support/fault_proxy.h"
+#include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
 namespace fhirsync {
 namespace {
 
-using testing::ChildProcess;
 using testing::FaultKind;
 using testing::FaultRule;
 using ::testing::HasSubstr;
@@ -72,16 +70,9 @@ class PushBatchTest : public ::testing::Test {
     ASSERT_TRUE(user.ok()) << user.status();
     config->server.users.push_back(*user);
     ASSERT_TRUE(SaveNodeConfig(parent_dir_, *config).ok());
-    std::string error;
-    ASSERT_TRUE(parent_.Start(
-        {FHIRSYNC_BINARY, "serve", "--dir", parent_dir_, "--bind", "127.0.0.1", "--port", "0"}, {},
-        &error))
-        << error;
-    const std::string prefix = "listening on http://127.0.0.1:";
-    ASSERT_TRUE(parent_.WaitForStdout(prefix, std::chrono::milliseconds(30000)))
-        << parent_.Stderr();
-    const std::string out = parent_.Stdout();
-    parent_port_ = std::stoi(out.substr(out.find(prefix) + prefix.size()));
+    parent_ = std::make_unique<testing::ServeProcess>(FHIRSYNC_BINARY, parent_dir_);
+    ASSERT_TRUE(parent_->Start()) << parent_->error();
+    parent_port_ = parent_->port();
     proxy_ = std::make_unique<testing::FaultProxy>("127.0.0.1", parent_port_);
 
     child_dir_ = tmp_.Sub("child");
@@ -106,11 +97,7 @@ class PushBatchTest : public ::testing::Test {
 
   void TearDown() override {
     proxy_.reset();
-    if (parent_.Running()) {
-      parent_.Signal(SIGTERM);
-      ProcessResult stopped = parent_.Wait(std::chrono::seconds(20));
-      EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
-    }
+    parent_.reset();
   }
 
   // Local writes on the child (each a change with an outbox item).
@@ -197,7 +184,7 @@ class PushBatchTest : public ::testing::Test {
   std::string parent_dir_;
   std::string child_dir_;
   NodeConfig child_config_;
-  ChildProcess parent_;
+  std::unique_ptr<testing::ServeProcess> parent_;
   int parent_port_ = 0;
   std::unique_ptr<testing::FaultProxy> proxy_;
 };

@@ -20,6 +20,7 @@
 #include "fhirsync/credentials.h"
 #include "fhirsync/fhir/fhir_client.h"
 #include "fhirsync/local_store.h"
+#include "cli/cli_harness.h"
 #include "support/fault_proxy.h"
 #include "support/serve_process.h"
 #include "support/subprocess.h"
@@ -31,26 +32,19 @@ namespace {
 using testing::FaultKind;
 using testing::FaultRule;
 using ::testing::HasSubstr;
-using testing::ProcessOptions;
 using testing::ProcessResult;
 using testing::ProxiedRequest;
 
 constexpr char kUser[] = "child";
 constexpr char kPassword[] = "child-secret";
 
-ProcessResult Fhirsync(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{FHIRSYNC_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessOptions options;
-  options.timeout = std::chrono::milliseconds(120000);
-  return testing::RunProcess(argv, options);
-}
+using cli_test::Fhirsync;
 
+// The JSON a command printed; an empty object (and a failure) if it is none.
 rapidjson::Document Json(const ProcessResult& r) {
   rapidjson::Document doc;
-  doc.Parse(r.out.c_str());
-  EXPECT_FALSE(doc.HasParseError()) << r.out << r.err;
-  if (doc.HasParseError()) doc.SetObject();
+  EXPECT_TRUE(cli_test::ParseJson(r.out, &doc)) << r.err;
+  if (!doc.IsObject()) doc.SetObject();
   return doc;
 }
 

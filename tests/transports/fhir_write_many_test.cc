@@ -53,6 +53,14 @@ WriteRequest Write(TransportOperation operation, const std::string& id,
   return request;
 }
 
+// `transport` configured against `peer`, whose CapabilityStatement lists
+// the system interaction `system_interaction`.
+void ConfigureAgainst(FhirTransport& transport, ScriptedPeer& peer,
+                      const std::string& system_interaction = "batch") {
+  peer.Push(Reply{200, Capabilities(system_interaction)});
+  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+}
+
 std::vector<RecordedRequest> Posts(const ScriptedPeer& peer) {
   std::vector<RecordedRequest> posts;
   for (const RecordedRequest& request : peer.requests()) {
@@ -63,9 +71,8 @@ std::vector<RecordedRequest> Posts(const ScriptedPeer& peer) {
 
 TEST(FhirWriteManyTest, OneBatchBundleWithEachWriteJudgedOnItsOwn) {
   ScriptedPeer peer;
-  peer.Push(Reply{200, Capabilities("batch")});
   FhirTransport transport;
-  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  ConfigureAgainst(transport, peer);
   peer.Push(Reply{200, R"({"resourceType":"Bundle","type":"batch-response","entry":[
     {"response":{"status":"201 Created","location":"Patient/a/_history/1","etag":"W/\"1\""}},
     {"response":{"status":"412 Precondition Failed","outcome":)" +
@@ -104,9 +111,8 @@ TEST(FhirWriteManyTest, OneBatchBundleWithEachWriteJudgedOnItsOwn) {
 
 TEST(FhirWriteManyTest, WithoutBatchInTheCapabilityStatementEachWriteIsItsOwnRequest) {
   ScriptedPeer peer;
-  peer.Push(Reply{200, Capabilities("transaction")});
   FhirTransport transport;
-  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  ConfigureAgainst(transport, peer, "transaction");
   peer.Push(Reply{201, "", {{"ETag", "W/\"1\""}}});
   peer.Push(Reply{200, "", {{"ETag", "W/\"3\""}}});
   std::vector<RemoteWriteResult> results = transport.WriteMany(
@@ -176,9 +182,8 @@ TEST(FhirWriteManyTest, TheWriteManyOptionForcesOrForbidsTheBundleAndIsChecked) 
 
 TEST(FhirWriteManyTest, ABundleTheServerRefusesAsSuchIsSentOneWriteAtATime) {
   ScriptedPeer peer;
-  peer.Push(Reply{200, Capabilities("batch")});
   FhirTransport transport;
-  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  ConfigureAgainst(transport, peer);
   peer.Push(Reply{405, Outcome("not-supported", "POST is not allowed here")});
   peer.Push(Reply{200, "", {{"ETag", "W/\"3\""}}});
   peer.Push(Reply{200, "", {{"ETag", "W/\"4\""}}});
@@ -197,9 +202,8 @@ TEST(FhirWriteManyTest, ABundleTheServerRefusesAsSuchIsSentOneWriteAtATime) {
 
 TEST(FhirWriteManyTest, AuthFailureOfTheBundleIsEveryWritesAndALostAnswerMakesEachAmbiguous) {
   ScriptedPeer peer;
-  peer.Push(Reply{200, Capabilities("batch")});
   FhirTransport transport;
-  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  ConfigureAgainst(transport, peer);
   peer.Push(Reply{403, Outcome("forbidden", "the write role is needed")});
   std::vector<RemoteWriteResult> denied = transport.WriteMany(
       {Write(TransportOperation::kUpdate, "a", "2"), Write(TransportOperation::kDelete, "b", "3")});
@@ -230,9 +234,8 @@ TEST(FhirWriteManyTest, AuthFailureOfTheBundleIsEveryWritesAndALostAnswerMakesEa
 
 TEST(FhirWriteManyTest, AWriteThePluginCannotCarryIsRefusedAndTheOthersAreSent) {
   ScriptedPeer peer;
-  peer.Push(Reply{200, Capabilities("batch")});
   FhirTransport transport;
-  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  ConfigureAgainst(transport, peer);
   peer.Push(Reply{200, R"({"resourceType":"Bundle","type":"batch-response","entry":[
     {"response":{"status":"200 OK","etag":"W/\"3\""}},{"response":{"status":"200 OK","etag":"W/\"7\""}}]})"});
   WriteRequest rest = Write(TransportOperation::kUpdate, "v1", "1");

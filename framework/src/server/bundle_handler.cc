@@ -173,7 +173,8 @@ bool IsWriteById(const EntryRequest& entry) {
          entry.request.segments.size() == 3;
 }
 
-// The checked WriteOp of a write by id, or the error to answer.
+// The checked WriteOp of a write by id, or the error to answer (with
+// PrepareErrorResponse(): a broken business rule is a 422).
 StatusOr<WriteOp> PrepareWriteById(ServerContext& context, const EntryRequest& entry) {
   const auto& s = entry.request.segments;
   FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(s[1], s[2]));
@@ -192,7 +193,7 @@ std::vector<HttpResponse> RunWrites(ServerContext& context, const HttpRequest& o
   for (std::size_t i = 0; i < run.size(); ++i) {
     StatusOr<WriteOp> op = PrepareWriteById(context, run[i]);
     if (!op.ok()) {
-      answers[i] = NameEntry(ErrorResponse(op.status()), run[i].label);
+      answers[i] = NameEntry(PrepareErrorResponse(op.status()), run[i].label);
       continue;
     }
     ops.push_back(std::move(*op));

@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <memory>
 
 namespace fhirsync {
 
@@ -54,13 +55,44 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// OpenSSL 3 looks the algorithm up by name (a locked property query) on
+// every EVP_sha256()-style call and allocates a context per digest: for
+// ~1 KB bodies that set-up cost more than hashing them. The algorithm is
+// fetched once per process and each thread reuses one context.
+const EVP_MD* FetchedSha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+struct DigestContextDeleter {
+  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+};
+
+EVP_MD_CTX* ThreadDigestContext() {
+  thread_local std::unique_ptr<EVP_MD_CTX, DigestContextDeleter> context(EVP_MD_CTX_new());
+  return context.get();
+}
+
+bool OpenSslSha256(std::string_view data, unsigned char* digest, unsigned int* length) {
+  const EVP_MD* md = FetchedSha256();
+  EVP_MD_CTX* context = ThreadDigestContext();
+  return md != nullptr && context != nullptr &&
+         EVP_DigestInit_ex(context, md, nullptr) == 1 &&
+         EVP_DigestUpdate(context, data.data(), data.size()) == 1 &&
+         EVP_DigestFinal_ex(context, digest, length) == 1;
+}
+
+}  // namespace
+
 std::string Sha256Hex(std::string_view data) {
   // OpenSSL's SHA-256 uses the CPU's SHA extensions; Poco's SHA2Engine is
   // portable C and several times slower, which showed in bulk imports where
   // every body is hashed.
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  if (!OpenSslSha256(data, digest, &length)) {
     Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
     engine.update(data.data(), static_cast<unsigned>(data.size()));
     const Poco::DigestEngine::Digest& fallback = engine.digest();

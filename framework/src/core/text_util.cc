@@ -102,31 +102,60 @@ std::string Sha256Hex(std::string_view data) {
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-std::string NewUuid() {
-  // getrandom(2) reads the kernel's CSPRNG without opening /dev/urandom for
-  // every id (Poco's UUIDGenerator does), which mattered in bulk imports
-  // where each outbox row gets one. Fork-safe: no user-space pool.
-  unsigned char bytes[16];
+namespace {
+
+// Fills `size` bytes from the kernel's CSPRNG; false if it is unavailable.
+bool FillRandom(unsigned char* bytes, std::size_t size) {
   std::size_t filled = 0;
-  while (filled < sizeof bytes) {
-    ssize_t n = getrandom(bytes + filled, sizeof bytes - filled, 0);
+  while (filled < size) {
+    ssize_t n = getrandom(bytes + filled, size - filled, 0);
     if (n > 0) {
       filled += static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EINTR) {
-      return Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+      return false;
     }
   }
+  return true;
+}
+
+// A version 4 UUID from 16 random bytes (modifies them).
+std::string FormatUuid(unsigned char* bytes) {
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
-  for (std::size_t i = 0; i < sizeof bytes; ++i) {
+  for (std::size_t i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
     out += kHex[bytes[i] >> 4];
     out += kHex[bytes[i] & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  // getrandom(2) reads the kernel's CSPRNG without opening /dev/urandom for
+  // every id (Poco's UUIDGenerator does), which mattered in bulk imports
+  // where each outbox row gets one. Fork-safe: no user-space pool.
+  unsigned char bytes[16];
+  if (!FillRandom(bytes, sizeof bytes)) {
+    return Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+  }
+  return FormatUuid(bytes);
+}
+
+std::vector<std::string> NewUuids(std::size_t count) {
+  std::vector<std::string> uuids;
+  uuids.reserve(count);
+  std::vector<unsigned char> bytes(16 * count);
+  if (!FillRandom(bytes.data(), bytes.size())) {
+    for (std::size_t i = 0; i < count; ++i) uuids.push_back(NewUuid());
+    return uuids;
+  }
+  for (std::size_t i = 0; i < count; ++i) uuids.push_back(FormatUuid(bytes.data() + 16 * i));
+  return uuids;
 }
 
 }  // namespace fhirsync

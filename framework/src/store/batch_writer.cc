@@ -6,8 +6,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <set>
-
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -19,15 +17,14 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 
 void BatchWriter::Prefetch(const std::vector<PreparedOp>& ops) {
-  std::set<Key> keys;
-  for (const PreparedOp& op : ops) keys.emplace(op.op->type, op.id);
+  // A key named twice is looked up twice; the map keeps one answer.
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.StartArray();
-  for (const Key& key : keys) {
+  for (const PreparedOp& op : ops) {
     writer.StartArray();
-    writer.String(key.first.data(), static_cast<rapidjson::SizeType>(key.first.size()));
-    writer.String(key.second.data(), static_cast<rapidjson::SizeType>(key.second.size()));
+    writer.String(op.op->type.data(), static_cast<rapidjson::SizeType>(op.op->type.size()));
+    writer.String(op.id.data(), static_cast<rapidjson::SizeType>(op.id.size()));
     writer.EndArray();
   }
   writer.EndArray();
@@ -80,7 +77,7 @@ Status BatchWriter::Append(NewVersion& version) {
   body_.push_back(std::move(version.body));
   if (version.queue_outbox) {
     outbox_seq_.push_back(version.seq);
-    // Made by PrepareOp; an op prepared elsewhere may leave it empty.
+    // Made by the batch preparer (PrepareBatch); an op prepared alone has none.
     outbox_correlation_id_.push_back(version.correlation_id.empty()
                                          ? NewUuid()
                                          : std::move(version.correlation_id));

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -58,6 +59,9 @@ struct ProcessResult {
   bool timed_out = false;
   std::string out;
   std::string err;
+  // ChildProcess::Wait only: the highest VmHWM (peak resident memory, KiB)
+  // seen while waiting; 0 if the child had exited before the first look.
+  long peak_resident_kb = 0;
   // "exit 2" / "signal 9" / "timed out", for assertion messages.
   std::string Describe() const {
     if (timed_out) return "timed out";
@@ -317,12 +321,29 @@ class ChildProcess {
   // Sends `signal` (SIGTERM, SIGINT, SIGKILL). False if it is not running.
   bool Signal(int signal) { return pid_ > 0 && kill(pid_, signal) == 0; }
 
+  // The child's peak resident memory so far in KiB (VmHWM in
+  // /proc/PID/status), or 0 when it cannot be read (not running). VmHWM
+  // counts only the program's own memory since exec; wait4's ru_maxrss also
+  // counts the forking process's pages the child shared before exec.
+  long PeakResidentKb() const {
+    if (pid_ <= 0) return 0;
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    }
+    return 0;
+  }
+
   // Waits for the child to exit; kills it with SIGKILL after `timeout`
-  // (then timed_out is set). Fills out/err from the files.
+  // (then timed_out is set). Fills out/err from the files, and
+  // peak_resident_kb from VmHWM read every 5 ms while waiting.
   ProcessResult Wait(std::chrono::milliseconds timeout) {
     ProcessResult result;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0 && !Reap(false)) {
+    while (pid_ > 0) {
+      result.peak_resident_kb = std::max(result.peak_resident_kb, PeakResidentKb());
+      if (Reap(false)) break;
       if (std::chrono::steady_clock::now() >= deadline) {
         result.timed_out = true;
         kill(pid_, SIGKILL);

@@ -270,6 +270,7 @@ class ChildProcess {
     std::vector<char*> child_argv;
     for (const std::string& a : argv) child_argv.push_back(const_cast<char*>(a.c_str()));
     child_argv.push_back(nullptr);
+    exec_name_ = argv.empty() ? std::string() : argv[0].substr(argv[0].rfind('/') + 1, 15);
     std::vector<std::string> env = subprocess_internal::MergedEnvironment(options.env);
     std::vector<char*> child_env;
     for (const std::string& e : env) child_env.push_back(const_cast<char*>(e.c_str()));
@@ -321,18 +322,26 @@ class ChildProcess {
   // Sends `signal` (SIGTERM, SIGINT, SIGKILL). False if it is not running.
   bool Signal(int signal) { return pid_ > 0 && kill(pid_, signal) == 0; }
 
-  // The child's peak resident memory so far in KiB (VmHWM in
-  // /proc/PID/status), or 0 when it cannot be read (not running). VmHWM
-  // counts only the program's own memory since exec; wait4's ru_maxrss also
-  // counts the forking process's pages the child shared before exec.
+  // The program's peak resident memory so far in KiB (VmHWM in
+  // /proc/PID/status), or 0 when it cannot be read (not running, or not yet
+  // past exec: until then the process is a copy of the test's, and so is
+  // its memory; wait4's ru_maxrss counts that copy too).
   long PeakResidentKb() const {
     if (pid_ <= 0) return 0;
     std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
     std::string line;
+    long peak = 0;
+    bool executed = false;
     while (std::getline(in, line)) {
-      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+      // Name: the first 15 bytes of the executable's file name, set by exec.
+      if (line.rfind("Name:", 0) == 0) {
+        std::string name = line.substr(5);
+        name.erase(0, name.find_first_not_of(" \t"));
+        executed = name == exec_name_;
+      }
+      if (line.rfind("VmHWM:", 0) == 0) peak = std::atol(line.c_str() + 6);
     }
-    return 0;
+    return executed ? peak : 0;
   }
 
   // Waits for the child to exit; kills it with SIGKILL after `timeout`
@@ -392,6 +401,7 @@ class ChildProcess {
 
   pid_t pid_ = 0;
   int status_ = 0;
+  std::string exec_name_;  // what /proc/PID/status names the program after exec
   std::string out_path_;
   std::string err_path_;
 };

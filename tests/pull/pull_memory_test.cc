@@ -128,6 +128,8 @@ TEST(PullMemoryTest, PeakMemoryDoesNotGrowWithTheFeed) {
   ASSERT_EQ(large_run.fetched, kLargeSet);
   ASSERT_GT(small_run.peak_kb, 0) << "VmHWM of the child was never read";
   const long extra_kb = large_run.peak_kb - small_run.peak_kb;
+  RecordProperty("small_peak_kb", std::to_string(small_run.peak_kb));
+  RecordProperty("large_peak_kb", std::to_string(large_run.peak_kb));
   EXPECT_LT(extra_kb, kMaxExtraPeakKb)
       << "the child's peak memory pulling " << kLargeSet << " resources was "
       << large_run.peak_kb << " KiB, " << extra_kb << " KiB more than pulling " << kSmallSet

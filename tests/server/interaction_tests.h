@@ -408,10 +408,10 @@ TYPED_TEST_P(InteractionTest, ReaderMayPostOnlyBundlesOfReads) {
 
   const std::string put_entry = R"({"resource":)" + PatientJson("rb2", "W") +
                                 R"(,"request":{"method":"PUT","url":"Patient/rb2"}})";
-  for (const std::string& type : {"batch", "transaction"}) {
+  for (const char* type : {"batch", "transaction"}) {
     // The refused body is read, so the same keep-alive connection goes on.
     Reply refused = reader.Post(
-        "/fhir", R"({"resourceType":"Bundle","type":")" + type + R"(","entry":[
+        "/fhir", std::string(R"({"resourceType":"Bundle","type":")") + type + R"(","entry":[
       {"request":{"method":"GET","url":"Patient/rb1"}},)" + put_entry + "]}");
     EXPECT_EQ(refused.status, 403) << type;
     EXPECT_EQ(refused.IssueCode(), "forbidden");

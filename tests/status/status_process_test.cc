@@ -66,8 +66,7 @@ class StatusProcessTest : public ::testing::Test {
         std::string(kPassword) + "\n");
     ASSERT_EQ(user.exit_code, 0) << user.err;
     parent_ = std::make_unique<testing::ServeProcess>(FHIRSYNC_BINARY, parent_dir_);
-    std::string error;
-    ASSERT_TRUE(parent_->Start(&error)) << error;
+    ASSERT_TRUE(parent_->Start()) << parent_->error();
   }
 
   // A child of `url` (default: the parent itself) made by `init --parent`.

@@ -82,7 +82,7 @@ TEST(SyncStatusTest, AuthTroubleComesFirstAndPendingWaitsBehindIt) {
   EXPECT_NE(report.problems[1].command.find("fhirsync conflicts resolve"), std::string::npos);
   EXPECT_EQ(report.problems[2].code, "pending");
   EXPECT_NE(report.problems[2].words.find("2 changes made here are waiting"), std::string::npos);
-  EXPECT_EQ(report.problems[2].command, "fhirsync sync --dir /nodes/tablet-2 --push");
+  EXPECT_EQ(report.problems[2].command, "fhirsync sync --dir /nodes/tablet-2 --push --once");
 }
 
 TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {
@@ -92,7 +92,7 @@ TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {
   SyncStatusReport lag = BuildSyncStatus(o);
   ASSERT_EQ(lag.problems.size(), 1u);
   EXPECT_EQ(lag.problems[0].code, "pull-lag");
-  EXPECT_EQ(lag.problems[0].command, "fhirsync sync --dir /nodes/tablet-2 --pull");
+  EXPECT_EQ(lag.problems[0].command, "fhirsync sync --dir /nodes/tablet-2 --pull --once");
   EXPECT_NE(lag.lines[1].find("12 changes on the parent not yet here (about 3 hours behind)"),
             std::string::npos)
       << lag.lines[1];
@@ -118,7 +118,7 @@ TEST(SyncStatusTest, RefusedCredentialsAreAnAuthProblemNotAnOutage) {
   EXPECT_NE(report.problems[0].words.find("HTTP 401 Unauthorized"), std::string::npos);
   EXPECT_NE(report.problems[0].command.find("parent.password_file"), std::string::npos);
   // Nothing is paused: a sync both ways mends it.
-  EXPECT_NE(report.problems[0].command.find("fhirsync sync --dir /nodes/tablet-2 --pull --push"),
+  EXPECT_NE(report.problems[0].command.find("fhirsync sync --dir /nodes/tablet-2 --once"),
             std::string::npos)
       << report.problems[0].command;
   // A pause already reported covers it: one auth problem, not two.

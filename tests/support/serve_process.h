@@ -1,9 +1,13 @@
-// ServeProcess: a real `fhirsync serve` process on 127.0.0.1 with a port the
-// OS picks, for tests that need a parent node in its own process. Start()
-// waits for the "listening on http://127.0.0.1:PORT" line and reads the port
-// from it. Header-only.
+// ServeProcess: a real `fhirsync serve` for a node folder, on 127.0.0.1,
+// started and stopped by a test. Port 0 lets the OS pick; Restart() brings it
+// back on the same port (a parent that went away and returned). Header-only
+// over ChildProcess.
 //
-// Thread safety: one object per thread.
+//   ServeProcess parent(kBinary, parent_dir);
+//   ASSERT_TRUE(parent.Start()) << parent.error();
+//   ... parent.url() ...
+//
+// Thread safety: one test thread.
 
 #ifndef FHIRSYNC_TESTS_SUPPORT_SERVE_PROCESS_H_
 #define FHIRSYNC_TESTS_SUPPORT_SERVE_PROCESS_H_
@@ -11,6 +15,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "support/subprocess.h"
@@ -19,47 +24,53 @@ namespace fhirsync::testing {
 
 class ServeProcess {
  public:
-  // `binary` is the fhirsync program, `dir` an initialised node folder.
   ServeProcess(std::string binary, std::string dir)
       : binary_(std::move(binary)), dir_(std::move(dir)) {}
   ~ServeProcess() { Stop(); }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
 
-  // Starts the server and waits (up to 30 s) for its address. False with
-  // `*error` saying why (what the process wrote on stderr) otherwise.
-  bool Start(std::string* error) {
-    if (!process_.Start({binary_, "serve", "--dir", dir_, "--bind", "127.0.0.1", "--port", "0"},
-                        {}, error)) {
+  // Starts the server on `port` (0: any free one) and waits until it
+  // listens. False with error() set when it does not.
+  bool Start(int port = 0) {
+    process_ = std::make_unique<ChildProcess>();
+    if (!process_->Start({binary_, "serve", "--dir", dir_, "--bind", "127.0.0.1", "--port",
+                          std::to_string(port)},
+                         {}, &error_)) {
       return false;
     }
     const std::string prefix = "listening on http://127.0.0.1:";
-    if (!process_.WaitForStdout(prefix, std::chrono::seconds(30))) {
-      *error = "serve did not print its address: " + process_.Stderr();
+    if (!process_->WaitForStdout(prefix, std::chrono::seconds(30))) {
+      error_ = "serve did not start: " + process_->Stderr();
       return false;
     }
-    const std::string out = process_.Stdout();
+    const std::string out = process_->Stdout();
     port_ = std::stoi(out.substr(out.find(prefix) + prefix.size()));
     return true;
   }
 
-  // SIGTERM, then waits up to 20 s (SIGKILL after that).
+  // Stops it (SIGTERM, then SIGKILL after 20 s) and starts it again on the
+  // same port.
+  bool Restart() {
+    Stop();
+    return Start(port_);
+  }
+
   void Stop() {
-    if (process_.Running()) {
-      process_.Signal(SIGTERM);
-      process_.Wait(std::chrono::seconds(20));
+    if (process_ && process_->Running()) {
+      process_->Signal(SIGTERM);
+      process_->Wait(std::chrono::seconds(20));
     }
   }
 
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string Stderr() const { return process_.Stderr(); }
+  const std::string& error() const { return error_; }
 
  private:
   std::string binary_;
   std::string dir_;
-  ChildProcess process_;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
+  std::string error_;
 };
 
 }  // namespace fhirsync::testing

@@ -79,13 +79,13 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
         {"auth",
          "The parent does not accept this node's user name or password, so sending is paused "
          "(nothing is lost): " + o.auth_trouble,
-         fix_credentials + ", then: fhirsync sync" + dir + " --push"});
+         fix_credentials + ", then: fhirsync sync" + dir + " --push --once"});
   } else if (!o.parent_refuses.empty()) {
     report.problems.push_back(
         {"auth",
          "The parent refuses this node's user name or password, so nothing can be brought "
          "in or sent until that is fixed (nothing is lost): " + o.parent_refuses,
-         fix_credentials + ", then: fhirsync sync" + dir + " --pull --push --once"});
+         fix_credentials + ", then: fhirsync sync" + dir + " --once"});
   }
   std::map<std::string, DeadLetterClass> classes;
   for (const ObservedItem& item : o.dead) {
@@ -130,7 +130,7 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
                 "changes made here are") +
              " waiting to be sent to the parent (the oldest made " +
              DescribeAge(oldest, o.now_ms) + ").",
-         "fhirsync sync" + dir + " --push"});
+         "fhirsync sync" + dir + " --push --once"});
   }
   if (o.pull_lag_changes.has_value() && *o.pull_lag_changes > 0) {
     report.problems.push_back(
@@ -138,14 +138,14 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
          "The parent holds " + std::string(o.pull_lag_at_least ? "at least " : "") +
              Plural(*o.pull_lag_changes, "change", "changes") +
              " this node has not brought in yet.",
-         "fhirsync sync" + dir + " --pull"});
+         "fhirsync sync" + dir + " --pull --once"});
   }
   if (report.has_parent && !o.parent_unreachable.empty() && o.parent_refuses.empty()) {
     report.problems.push_back({"parent-unreachable",
                                "The parent cannot be reached now: " + o.parent_unreachable +
                                    ". Work continues here and is sent when it is back.",
                                "check the network and parent.url, then: fhirsync sync" + dir +
-                                   " --pull --push --once"});
+                                   " --once"});
   }
 
   report.in_sync = report.problems.empty();

@@ -9,7 +9,9 @@
 #include <mutex>
 #include <sstream>
 
+#include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_push_service.h"
+#include "fhirsync/sync_resource_manager.h"
 #include "node.h"
 #include "output.h"
 #include "pull_runner.h"
@@ -136,10 +138,20 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
     if (!push_service) {
       push_service = std::make_unique<SyncPushService>(node->store.get(), manager->get(),
                                                        PushOptionsFor(node->config));
-      push_step = PushStep(push_service.get());
+      push_step = PushStep(push_service.get(), node->store.get());
     }
     return push_step();
   };
+
+  // The probe the daemon asks while a side backs off: one small request
+  // instead of a pull or push that would fail and count against the outbox.
+  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
+  if (!settings.ok()) return cl.Fail(settings.status());
+  ParentEndpoint endpoint;
+  endpoint.url = node->config.parent.url;
+  endpoint.user = settings->user;
+  endpoint.password = settings->password;
+  endpoint.timeout_ms = 5000;
 
   LogWriter log(options.log_level, options.json);
   SyncDaemonOptions daemon_options;
@@ -148,6 +160,7 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   daemon_options.pull_interval_ms = std::int64_t{node->config.pull.interval_seconds} * 1000;
   daemon_options.push_interval_ms = std::int64_t{node->config.push.interval_seconds} * 1000;
   daemon_options.watch_store = options.push ? node->store.get() : nullptr;
+  daemon_options.probe = [&endpoint] { return FetchParentNodeId(endpoint).status(); };
   daemon_options.log_level = options.log_level;
   daemon_options.log = [&log](const SyncLogRecord& record) { log.Write(record); };
   SyncDaemon daemon(options.pull ? pull : SyncStepFn(), options.push ? push : SyncStepFn(),

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <signal.h>
 
 #include <chrono>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "fhirsync/config.h"
+#include "fhirsync/local_store.h"
 #include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -60,6 +63,67 @@ std::string PatientBody(const std::string& id, const std::string& family) {
 bool Holds(const std::string& dir, const std::string& key, const std::string& words) {
   ProcessResult get = Fhirsync({"get", key, "--dir", dir});
   return get.exit_code == 0 && get.out.find(words) != std::string::npos;
+}
+
+// `fhirsync stats`'s count of live resources, or -1.
+std::int64_t LiveResources(const std::string& dir) {
+  ProcessResult stats = Fhirsync({"stats", "--dir", dir, "--json"});
+  rapidjson::Document counts;
+  counts.Parse(stats.out.c_str());
+  if (stats.exit_code != 0 || !counts.IsObject() || !counts.HasMember("live")) return -1;
+  return counts["live"].GetInt64();
+}
+
+std::unique_ptr<LocalStore> OpenStore(const std::string& dir) {
+  StatusOr<NodeConfig> config = LoadNodeConfig(dir);
+  EXPECT_TRUE(config.ok()) << config.status();
+  if (!config.ok()) return nullptr;
+  auto store = OpenLocalStore(config->store, dir, config->node_id);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+// `body` without `meta` (each node stamps its own version and time).
+std::string WithoutMeta(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (!doc.IsObject()) return body;
+  doc.RemoveMember("meta");
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return buffer.GetString();
+}
+
+// Both nodes hold the same live resources with the same bodies (meta aside).
+void ExpectSameResources(const std::string& expected_dir, const std::string& actual_dir) {
+  auto expected = OpenStore(expected_dir);
+  auto actual = OpenStore(actual_dir);
+  ASSERT_TRUE(expected && actual);
+  StatusOr<StoreStats> stats = expected->Stats();
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  std::int64_t compared = 0;
+  for (const TypeCount& type : stats->types) {
+    for (std::int64_t offset = 0;; offset += 500) {
+      SearchQuery query;
+      query.type = type.type;
+      query.offset = offset;
+      query.limit = 500;
+      StatusOr<SearchResult> want = expected->Search(query);
+      StatusOr<SearchResult> got = actual->Search(query);
+      ASSERT_TRUE(want.ok() && got.ok());
+      ASSERT_EQ(want->total, got->total) << type.type;
+      ASSERT_EQ(want->resources.size(), got->resources.size()) << type.type;
+      if (want->resources.empty()) break;
+      for (std::size_t i = 0; i < want->resources.size(); ++i) {
+        ASSERT_EQ(want->resources[i].id, got->resources[i].id) << type.type;
+        ASSERT_EQ(WithoutMeta(want->resources[i].body), WithoutMeta(got->resources[i].body))
+            << type.type << "/" << want->resources[i].id;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 0);
 }
 
 // The lines of `text`, without empty ones.
@@ -282,6 +346,130 @@ TEST_F(DaemonProcessTest, OnceWithoutASideRunsBothAsTheConfigEnables) {
   ASSERT_EQ(Lines(pull_only.out).size(), 1u) << pull_only.out;
   EXPECT_THAT(pull_only.out, HasSubstr("\"applied\":1"));
   EXPECT_FALSE(Holds(parent_dir_, "Patient/stays", "Odongo"));
+}
+
+// The "next try in X s" of the `n`-th failure in a row of `side`, or -1.
+double NextTryAfter(const std::string& log, const std::string& side, int n) {
+  const std::string key = side + ": failed (" + std::to_string(n) + " in a row)";
+  std::size_t at = log.find(key);
+  if (at == std::string::npos) return -1;
+  const std::string marker = "; next try in ";
+  std::size_t next = log.find(marker, at);
+  std::size_t end = log.find('\n', at);
+  if (next == std::string::npos || next > end) return -1;
+  return std::stod(log.substr(next + marker.size()));
+}
+
+TEST_F(DaemonProcessTest, AParentThatGoesAwayIsWaitedForWithBackoffAndCaughtUpWith) {
+  StartParent();
+  Put(parent_dir_, "before", "Wekesa");
+  const std::string child = InitChild("tablet-5", 1, 3600);
+  ChildProcess daemon;
+  StartDaemon(daemon, child);
+  ASSERT_TRUE(Eventually(std::chrono::seconds(20),
+                         [&] { return Holds(child, "Patient/before", "Wekesa"); }))
+      << daemon.Stderr();
+
+  parent_.Stop();
+  Put(child, "offline", "Adongo");  // written while the parent is away
+  ASSERT_TRUE(Eventually(std::chrono::seconds(30), [&] {
+    const std::string log = daemon.Stderr();
+    return log.find("pull: failed (3 in a row)") != std::string::npos &&
+           log.find("push: failed (1 in a row)") != std::string::npos;
+  })) << daemon.Stderr();
+  ASSERT_TRUE(daemon.Running()) << daemon.Stderr();
+  const std::string away_log = daemon.Stderr();
+  EXPECT_THAT(away_log, HasSubstr("warn  pull: failed (1 in a row): UNAVAILABLE"));
+  // Backoff: the first retry comes sooner than the 1 s interval... later
+  // ones less often (jitter keeps each in [0.5, 1.0] of 1 s, 2 s, 4 s).
+  const double first = NextTryAfter(away_log, "pull", 1);
+  const double third = NextTryAfter(away_log, "pull", 3);
+  EXPECT_GE(first, 0.5) << away_log;
+  EXPECT_LE(first, 1.0) << away_log;
+  EXPECT_GE(third, 2.0) << away_log;
+  EXPECT_LE(third, 4.0) << away_log;
+  // While away only the cheap probe is tried: the outbox item was attempted
+  // once (the push the write triggered), not on every retry.
+  ProcessResult outbox = Fhirsync({"outbox", "--dir", child, "--json"});
+  ASSERT_EQ(outbox.exit_code, 0) << outbox.err;
+  EXPECT_THAT(outbox.out, HasSubstr("\"attempts\":1,"));
+  EXPECT_THAT(outbox.out, HasSubstr("\"id\":\"offline\""));
+
+  // Meanwhile the parent's own store gains a record; then it comes back on
+  // the same port.
+  Put(parent_dir_, "while-away", "Ouma");
+  ASSERT_TRUE(parent_.Restart()) << parent_.error();
+  EXPECT_TRUE(Eventually(std::chrono::seconds(60),
+                         [&] { return Holds(child, "Patient/while-away", "Ouma"); }))
+      << daemon.Stderr();
+  EXPECT_TRUE(Eventually(std::chrono::seconds(60),
+                         [&] { return Holds(parent_dir_, "Patient/offline", "Adongo"); }))
+      << daemon.Stderr();
+  ProcessResult stopped = Terminate(daemon);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.err, HasSubstr("info  pull: the parent answers again after"));
+  EXPECT_THAT(stopped.out, HasSubstr("push sent 1 in"));
+}
+
+TEST_F(DaemonProcessTest, SigtermDuringALargePullStopsPromptlyAndLeavesNothingHalfApplied) {
+  std::vector<std::string> import{"import"};
+  for (const auto& entry : std::filesystem::directory_iterator(kTestData + "/fhir-r4-bulk")) {
+    if (entry.path().extension() == ".ndjson") import.push_back(entry.path().string());
+  }
+  import.insert(import.end(), {"--dir", parent_dir_});
+  ProcessResult imported = Fhirsync(import);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  StartParent();
+  const std::string child = InitChild("tablet-6", 60, 30);
+  // Small pages, so the pull is long and the signal lands inside it.
+  StatusOr<NodeConfig> config = LoadNodeConfig(child);
+  ASSERT_TRUE(config.ok());
+  config->pull.batch_size = 10;
+  config->pull.in_flight = 2;
+  ASSERT_TRUE(SaveNodeConfig(child, *config).ok());
+
+  ChildProcess daemon;
+  StartDaemon(daemon, child, {"--log-level", "debug", "--json"});
+  ASSERT_TRUE(Eventually(std::chrono::seconds(60), [&] {
+    const std::string log = daemon.Stderr();
+    std::size_t pages = 0;
+    for (std::size_t at = log.find("1 page(s)"); at != std::string::npos;
+         at = log.find("1 page(s)", at + 1)) {
+      ++pages;
+    }
+    return pages >= 3;
+  })) << daemon.Stderr();
+  const auto signalled = std::chrono::steady_clock::now();
+  ProcessResult stopped = Terminate(daemon);
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.Describe() << "\n" << stopped.err;
+  EXPECT_LT(took, std::chrono::seconds(10));
+  rapidjson::Document summary;
+  summary.Parse(stopped.out.c_str());
+  ASSERT_TRUE(summary.IsObject()) << stopped.out;
+  EXPECT_EQ(summary["pull"]["passes"].GetInt64(), 0) << "the pull was cut short";
+  const std::int64_t applied = summary["pull"]["applied"].GetInt64();
+  const std::int64_t total = LiveResources(parent_dir_);
+  EXPECT_GE(applied, 3 * 20);
+  EXPECT_LT(applied, total);
+  // What the daemon reported applied is exactly what the child holds: each
+  // page went in whole, with its cursor.
+  EXPECT_EQ(LiveResources(child), applied);
+
+  ProcessResult once = Fhirsync({"sync", "--dir", child, "--once", "--json"});
+  ASSERT_EQ(once.exit_code, 0) << once.err;
+  EXPECT_THAT(once.out, HasSubstr("\"applied\":" + std::to_string(total - applied) + ","));
+  // The interrupted child now holds exactly what a child that pulled in one
+  // go holds: every resource, each body the same.
+  const std::string reference = InitChild("reference", 60, 30);
+  ProcessResult whole = Fhirsync({"sync", "--dir", reference, "--pull", "--once"});
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_EQ(LiveResources(child), total);
+  ExpectSameResources(reference, child);
+  // And the parent holds no resource the child lacks, nor the reverse.
+  ProcessResult verify = Fhirsync({"verify", "--dir", child, "--json"});
+  EXPECT_THAT(verify.out, HasSubstr("\"local_resources\":" + std::to_string(total) + ","));
+  EXPECT_THAT(verify.out, Not(HasSubstr("missing")));
 }
 
 }  // namespace

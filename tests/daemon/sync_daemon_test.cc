@@ -231,6 +231,53 @@ TEST(SyncDaemonTest, BacksOffAfterFailuresLogsThemAndRecovers) {
   EXPECT_TRUE(records.Has(LogLevel::kInfo, "pull", "answers again after 4 failed attempt(s)"));
 }
 
+TEST(SyncDaemonTest, WhileTheParentIsAwayOnlyTheProbeIsTried) {
+  Records records;
+  FakeSide push;
+  push.answer = [](int call) -> StatusOr<SyncStepResult> {
+    if (call == 1) return UnavailableError("connection refused");
+    SyncStepResult r;
+    r.moved = 3;
+    return r;
+  };
+  std::atomic<int> probes{0};
+  SyncDaemonOptions options = HourlyOptions(records);
+  options.pull_enabled = false;
+  options.backoff_base_ms = 1;
+  options.backoff_max_ms = 2;
+  options.probe = [&]() -> Status {
+    // Away for four probes, then back.
+    return ++probes <= 4 ? UnavailableError("still refused") : Status::Ok();
+  };
+  SyncDaemon daemon(nullptr, push.Fn(), options);
+  ASSERT_TRUE(daemon.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return daemon.Report().push.passes == 1; }));
+  daemon.Stop();
+  EXPECT_EQ(probes.load(), 5);
+  EXPECT_EQ(push.calls.load(), 2) << "the step ran only before the outage and after it";
+  SyncDaemonReport report = daemon.Report();
+  EXPECT_EQ(report.push.failures, 5);
+  EXPECT_EQ(report.push.moved, 3);
+  EXPECT_TRUE(records.Has(LogLevel::kWarn, "push", "failed (5 in a row): UNAVAILABLE: still refused"));
+}
+
+TEST(SyncDaemonTest, TheProbeIsNotAskedWhileAllIsWell) {
+  Records records;
+  FakeSide pull;
+  std::atomic<int> probes{0};
+  SyncDaemonOptions options = HourlyOptions(records);
+  options.push_enabled = false;
+  options.probe = [&] {
+    ++probes;
+    return Status::Ok();
+  };
+  SyncDaemon daemon(pull.Fn(), nullptr, options);
+  ASSERT_TRUE(daemon.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return daemon.Report().pull.passes == 1; }));
+  daemon.Stop();
+  EXPECT_EQ(probes.load(), 0);
+}
+
 TEST(SyncDaemonTest, LogLevelKeepsQuieterRecordsFromTheCallback) {
   Records records;
   FakeSide pull;

@@ -73,6 +73,15 @@ TEST(SyncScheduleTest, WorkLeftRunsAgainAtOnce) {
   EXPECT_EQ(s.DueMs(SyncSide::kPull), kStart + 4 + 60'000);
 }
 
+TEST(SyncScheduleTest, WorkWaitingSoonerThanTheIntervalBringsTheSideForward) {
+  SyncSchedule s(Options(), kStart);
+  s.Succeeded(SyncSide::kPull, kStart, false);
+  s.Succeeded(SyncSide::kPush, kStart, false, 4'000);  // an item retries in 4 s
+  EXPECT_EQ(s.DueMs(SyncSide::kPush), kStart + 4'000);
+  s.Succeeded(SyncSide::kPush, kStart + 4'000, false, 90'000);  // later than the interval
+  EXPECT_EQ(s.DueMs(SyncSide::kPush), kStart + 4'000 + 30'000);
+}
+
 TEST(SyncScheduleTest, BackoffStartsSoonerThanTheIntervalDoublesAndIsCapped) {
   SyncSchedule s(Options(1.0), kStart);  // jitter factor 1.0: the full delay
   std::int64_t now = kStart;

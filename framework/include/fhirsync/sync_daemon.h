@@ -18,7 +18,7 @@
 //
 //   SyncDaemonOptions options;
 //   options.log = [](const SyncLogRecord& r) { ... };
-//   SyncDaemon daemon(PullStep(pull.get()), PushStep(&push), options);
+//   SyncDaemon daemon(PullStep(pull.get()), PushStep(&push, store), options);
 //   daemon.Start();
 //   ... host writes: store->Write(...); daemon.Trigger();
 //   daemon.Stop();
@@ -67,6 +67,9 @@ struct SyncStepResult {
   bool more = false;         // work remains: run the side again at once
   std::int64_t moved = 0;    // resources applied (pull) or accepted by the parent (push)
   std::string detail;        // a one-line account of the step, logged at debug
+  // When > 0 (and not `more`): run the side again after this long if that
+  // is sooner than its interval (outbox items waiting for their retry time).
+  std::int64_t again_in_ms = 0;
 };
 // One bounded piece of a side's work. Its error code says how to retry:
 // kUnavailable / kDeadlineExceeded are transient (the parent is away), any
@@ -80,8 +83,10 @@ using SyncStepFn = std::function<StatusOr<SyncStepResult>()>;
 SyncStepFn PullStep(SyncPullService* service);
 // A step of one SyncPushService::RunOnce round. A round whose every attempt
 // failed transiently is Unavailable; paused pushing (401/403) is
-// PermissionDenied with the pause message. `service` is borrowed.
-SyncStepFn PushStep(SyncPushService* service);
+// PermissionDenied with the pause message. When the round finds nothing due
+// and `store` is given, the step looks up when the next waiting outbox item
+// is due (again_in_ms). Both are borrowed; `store` may be null.
+SyncStepFn PushStep(SyncPushService* service, LocalStore* store);
 
 struct SyncDaemonOptions {
   bool pull_enabled = true;   // pull.enabled
@@ -98,6 +103,13 @@ struct SyncDaemonOptions {
   // processes (`fhirsync put`) are noticed. Borrowed.
   LocalStore* watch_store = nullptr;
   std::int64_t watch_period_ms = 250;
+  // Optional: a cheap check that the parent answers (e.g. FetchParentNodeId).
+  // While a side backs off after a transient failure, the daemon calls it
+  // before the side's step and, if it fails too, counts another failure
+  // without running the step: a parent that is away costs the outbox no
+  // attempts (push.max_attempts) and the audit log no rows. Called on the
+  // daemon's thread.
+  std::function<Status()> probe;
   // Records above `log_level` are not passed to `log`.
   LogLevel log_level = LogLevel::kInfo;
   SyncLogCallback log;

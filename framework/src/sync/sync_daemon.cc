@@ -1,9 +1,11 @@
 #include "fhirsync/sync_daemon.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <iomanip>
 #include <sstream>
+#include <vector>
 
 #include "core/text_util.h"
 #include "sync/sync_schedule.h"
@@ -54,8 +56,26 @@ SyncStepFn PullStep(SyncPullService* service) {
   };
 }
 
-SyncStepFn PushStep(SyncPushService* service) {
-  return [service]() -> StatusOr<SyncStepResult> {
+// How long until the first outbox item that waits for its retry time (and
+// no dead letter holds back) is due; 0 when none is due within `horizon_ms`.
+StatusOr<std::int64_t> NextOutboxRetryInMs(LocalStore* store, std::int64_t horizon_ms) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  OutboxQuery query;
+  query.due_at_ms = now + horizon_ms;
+  query.limit = 200;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<OutboxItem> waiting, store->ListOutbox(query));
+  std::int64_t next = 0;
+  for (const OutboxItem& item : waiting) {
+    const std::int64_t in = std::max<std::int64_t>(item.next_attempt_ms - now, 250);
+    if (next == 0 || in < next) next = in;
+  }
+  return next;
+}
+
+SyncStepFn PushStep(SyncPushService* service, LocalStore* store) {
+  return [service, store]() -> StatusOr<SyncStepResult> {
     FHIRSYNC_ASSIGN_OR_RETURN(PushReport r, service->RunOnce());
     if (r.paused) {
       return PermissionDeniedError("pushing is paused: " + r.pause_message +
@@ -74,6 +94,10 @@ SyncStepFn PushStep(SyncPushService* service) {
            << ", dead letters " << r.dead_lettered << ", retrying " << r.retrying << " ("
            << r.requests << " requests)";
     result.detail = detail.str();
+    if (r.idle && store != nullptr) {
+      // A day ahead is enough: the daemon's interval is shorter in practice.
+      FHIRSYNC_ASSIGN_OR_RETURN(result.again_in_ms, NextOutboxRetryInMs(store, 86'400'000));
+    }
     return result;
   };
 }
@@ -211,7 +235,8 @@ class SyncDaemon::Loop {
     const char* name = SideName(side);
     Pass& pass = passes_[index];
     if (!pass.open) pass = {true, NowMs(), 0, 0};
-    StatusOr<SyncStepResult> result = steps_[index]();
+    StatusOr<SyncStepResult> result = Probe(side);
+    if (result.ok()) result = steps_[index]();
     const std::int64_t now = NowMs();
     std::unique_lock<std::mutex> lock(mutex_);
     SyncSideReport& report = index == 0 ? report_.pull : report_.push;
@@ -230,7 +255,7 @@ class SyncDaemon::Loop {
       return;
     }
     const int failed_before = schedule_.failures(side);
-    schedule_.Succeeded(side, now, result->more);
+    schedule_.Succeeded(side, now, result->more, result->again_in_ms);
     ++report.steps;
     report.moved += result->moved;
     report.failing = 0;
@@ -252,6 +277,22 @@ class SyncDaemon::Loop {
           (pass.moved > 0 ? verb + std::to_string(pass.moved) : std::string("nothing new")) +
               " in " + std::to_string(pass.steps) + " step(s), " + Seconds(now - pass.started_ms));
     }
+  }
+
+  // While `side` backs off after a transient failure, asks the probe
+  // whether the parent answers; its error stands in for the step's. OK (an
+  // empty result) when the step should run.
+  StatusOr<SyncStepResult> Probe(SyncSide side) {
+    if (!options_.probe) return SyncStepResult{};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (schedule_.failures(side) == 0 || !schedule_.last_failure_transient(side)) {
+        return SyncStepResult{};
+      }
+    }
+    Status reached = options_.probe();
+    if (reached.ok() || !IsTransient(reached)) return SyncStepResult{};
+    return reached;
   }
 
   void Log(LogLevel level, const char* side, const std::string& message) const {

@@ -40,11 +40,14 @@ std::int64_t SyncSchedule::NextDueMs() const {
   return next;
 }
 
-void SyncSchedule::Succeeded(SyncSide side, std::int64_t now_ms, bool more) {
+void SyncSchedule::Succeeded(SyncSide side, std::int64_t now_ms, bool more,
+                             std::int64_t again_in_ms) {
   SideState& s = state(side);
   s.failures = 0;
   s.transient = false;
-  s.due_ms = more ? now_ms : now_ms + s.interval_ms;
+  std::int64_t wait = s.interval_ms;
+  if (again_in_ms > 0) wait = std::min(wait, again_in_ms);
+  s.due_ms = more ? now_ms : now_ms + wait;
   SideState& other = state(side == SyncSide::kPull ? SyncSide::kPush : SyncSide::kPull);
   if (other.enabled && other.failures > 0 && other.transient) other.due_ms = std::min(other.due_ms, now_ms);
 }

@@ -6,8 +6,9 @@
 //   - an enabled side is due at once when the schedule starts;
 //   - a run that leaves work (more pages, more outbox rounds) is due again
 //     at once, so Stop() can act between pages;
-//   - a run that finishes is due again after its interval, and a success
-//     clears the side's failures;
+//   - a run that finishes is due again after its interval (or sooner when
+//     it says work will be waiting then), and a success clears the side's
+//     failures;
 //   - a failed run is retried after an exponential backoff with jitter
 //     (PushBackoffMs: base * 2^(failures-1), capped, scaled into
 //     [0.5, 1.0] of that): sooner than the interval at first, less often
@@ -57,9 +58,12 @@ class SyncSchedule {
   std::int64_t DueMs(SyncSide side) const { return state(side).due_ms; }
   // Consecutive failures of the side (0 after a success).
   int failures(SyncSide side) const { return state(side).failures; }
+  // Whether the side's last failure was transient (false after a success).
+  bool last_failure_transient(SyncSide side) const { return state(side).transient; }
 
-  // A run of `side` ended at `now_ms`. `more`: work remains.
-  void Succeeded(SyncSide side, std::int64_t now_ms, bool more);
+  // A run of `side` ended at `now_ms`. `more`: work remains. `again_in_ms`
+  // > 0: run again after that long if it is sooner than the interval.
+  void Succeeded(SyncSide side, std::int64_t now_ms, bool more, std::int64_t again_in_ms = 0);
   // A run of `side` failed at `now_ms`; `transient`: the parent could not
   // be reached or timed out. Returns the delay chosen.
   std::int64_t Failed(SyncSide side, std::int64_t now_ms, bool transient);

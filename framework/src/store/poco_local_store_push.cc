@@ -372,12 +372,12 @@ void PocoLocalStore::RecordPullContactLocked(bool completes_pull, std::int64_t n
 }
 
 StatusOr<ParentContact> PocoLocalStore::GetParentContact() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     auto read = [&](const char* key) -> std::int64_t {
       std::string name = key;
       std::vector<std::string> values;
-      read_session_ << sql_.select_meta, use(name), into(values), now;
+      lease.session() << sql_.select_meta, use(name), into(values), now;
       if (values.empty()) return 0;
       // Written only by SetMetaTimeLocked; anything else reads as never.
       try {

@@ -236,6 +236,14 @@ TEST_F(StatusProcessTest, ParentThatNeverAnswersDoesNotHangStatus) {
 TEST_F(StatusProcessTest, DeadLettersByClassWithTheNewestMessage) {
   testing::FaultProxy proxy("127.0.0.1", parent_->port());
   const std::string child = MakeChild("tablet", proxy.base_url(""));
+  {
+    // One change per request, so that each is refused with its own answer
+    // (the proxy answers one entry of a batch Bundle).
+    auto config = LoadNodeConfig(child);
+    ASSERT_TRUE(config.ok()) << config.status();
+    config->push.batch_size = 1;
+    ASSERT_TRUE(SaveNodeConfig(child, *config).ok());
+  }
   ASSERT_EQ(Sync(child, "--pull").exit_code, 0);
   Put(child, "p1", "female");
   Put(child, "p2", "male");

@@ -6,7 +6,7 @@
 // "-x0".."-x9"; references inside bodies are left as they are). A fresh
 // child (`fhirsync init --parent`) pulls everything with `fhirsync sync
 // --pull --once` as a subprocess over 127.0.0.1; the benchmark times it and
-// reads the child's peak resident memory (ru_maxrss from wait4).
+// reads the child's peak resident memory (VmHWM, sampled while it runs).
 //
 //   BM_Pull/x1/batched       pull.batch_size 100, pull.in_flight 4 (defaults)
 //   BM_Pull/x1/one_get       pull.batch_size 1, pull.in_flight 1: one GET per
@@ -20,7 +20,6 @@
 
 #include <benchmark/benchmark.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +35,7 @@
 #include <vector>
 
 #include "fhirsync/config.h"
+#include "support/subprocess.h"
 
 namespace {
 
@@ -53,42 +53,24 @@ struct Run {
   std::string out;
 };
 
-// Runs `argv` with `input` on stdin, stdout to a file; waits with wait4 to
-// get the child's own rusage.
+// Runs `argv` with `input` on stdin and waits for it. The peak memory is the
+// program's own VmHWM, sampled while it runs (ChildProcess::Wait): wait4's
+// ru_maxrss would also count the pages of this process that the child
+// shared between fork and exec.
 Run Execute(const std::vector<std::string>& argv, const std::string& input = "") {
-  const fs::path out_path = fs::temp_directory_path() / ("pull-bench-out-" + std::to_string(getpid()));
-  int in_pipe[2];
-  if (pipe(in_pipe) != 0) throw std::runtime_error("pipe failed");
+  fhirsync::testing::ChildProcess child;
+  fhirsync::testing::ProcessOptions options;
+  options.stdin_data = input;
+  std::string error;
   const auto start = std::chrono::steady_clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    close(in_pipe[1]);
-    FILE* out = std::fopen(out_path.c_str(), "w");
-    if (out) dup2(fileno(out), 1);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(in_pipe[0]);
-  if (!input.empty()) {
-    ssize_t ignored = write(in_pipe[1], input.data(), input.size());
-    (void)ignored;
-  }
-  close(in_pipe[1]);
-  int status = 0;
-  struct rusage usage {};
-  wait4(pid, &status, 0, &usage);
+  if (!child.Start(argv, options, &error)) throw std::runtime_error(error);
+  fhirsync::testing::ProcessResult result = child.Wait(std::chrono::minutes(30));
   Run run;
   run.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.peak_rss_kb = usage.ru_maxrss;
-  std::ifstream in(out_path);
-  run.out.assign(std::istreambuf_iterator<char>(in), {});
-  fs::remove(out_path);
+  run.exit_code = result.exit_code;
+  run.peak_rss_kb = result.peak_resident_kb;
+  run.out = result.out + result.err;
   return run;
 }
 

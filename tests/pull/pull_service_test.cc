@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,8 +66,12 @@ class FakeParent : public TransportPlugin {
   }
 
   ChangePage ReadChanges(const std::string& since, int max_entries) override {
+    if (on_read_changes_) on_read_changes_(max_entries);
     std::lock_guard<std::mutex> lock(mutex_);
     ++history_calls_;
+    entries_handed_out_ += std::min<std::size_t>(
+        static_cast<std::size_t>(max_entries),
+        log_.size() - std::min(log_.size(), since.empty() ? 0 : std::stoul(since)));
     ChangePage page;
     if (fail_history_) {
       page.status = Status(StatusCode::kUnavailable, "parent down");
@@ -136,6 +141,9 @@ class FakeParent : public TransportPlugin {
   std::map<std::pair<std::string, std::string>, int> versions_;
   std::map<std::pair<std::string, std::string>, Version> current_;
   int history_calls_ = 0;
+  std::size_t entries_handed_out_ = 0;
+  // Called at the start of each ReadChanges with the entries asked for.
+  std::function<void(int max_entries)> on_read_changes_;
   int read_many_calls_ = 0;
   std::size_t max_ids_ = 0;
   bool fail_history_ = false;
@@ -218,6 +226,37 @@ TEST_F(PullServiceTest, PullsEverythingInBatchesWithRequestsInFlight) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->applied, 0);
   EXPECT_EQ(parent_->read_many_calls_, calls);
+}
+
+// Streaming, not buffering (issue 5): the service asks the feed for one
+// page of at most batch_size x in_flight entries and applies it before it
+// reads the next, so what it holds is bounded by the page, not the feed.
+TEST_F(PullServiceTest, HoldsOnePageAtATimeWhateverTheFeedLength) {
+  constexpr int kResources = 400;
+  for (int i = 0; i < kResources; ++i) parent_->Write("Patient", "s" + std::to_string(i), "S");
+  PullOptions options;
+  options.batch_size = 10;
+  options.in_flight = 2;
+  auto service = Service(options);
+  ASSERT_NE(service, nullptr);
+  std::atomic<std::size_t> applied{0};
+  service->AddListener([&](const PulledResult&) { ++applied; });
+  std::size_t most_unapplied = 0;
+  int largest_ask = 0;
+  parent_->on_read_changes_ = [&](int max_entries) {
+    largest_ask = std::max(largest_ask, max_entries);
+    std::lock_guard<std::mutex> lock(parent_->mutex_);
+    most_unapplied = std::max(most_unapplied, parent_->entries_handed_out_ - applied.load());
+  };
+  auto summary = service->Run();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->applied, kResources);
+  EXPECT_EQ(applied.load(), static_cast<std::size_t>(kResources));
+  // Every page handed out was applied before the feed was read again.
+  EXPECT_EQ(most_unapplied, 0u);
+  EXPECT_EQ(largest_ask, 20);
+  EXPECT_EQ(summary->pages, kResources / 20);
+  EXPECT_LE(parent_->max_ids_, 10u);
 }
 
 TEST_F(PullServiceTest, KeepsOnlySubscribedTypesAndAppliesUpdatesAndDeletes) {

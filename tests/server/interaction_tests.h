@@ -472,6 +472,42 @@ TYPED_TEST_P(InteractionTest, AuthenticationAndRoles) {
   EXPECT_EQ(token.Put("/fhir/Patient/r2", PatientJson("r2", "R")).status, 201);
 }
 
+// A child pulls with read-many, a batch Bundle of GETs: a user with only the
+// read role may send that, and nothing that writes.
+TYPED_TEST_P(InteractionTest, ReaderMayPostOnlyBundlesOfReads) {
+  ASSERT_EQ(this->Writer().Put("/fhir/Patient/rb1", PatientJson("rb1", "R")).status, 201);
+  TestClient reader = this->As(kReader);
+  Reply reads = reader.Post("/fhir", R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"request":{"method":"GET","url":"Patient/rb1"}},
+    {"request":{"method":"GET","url":"Patient/nope"}}]})");
+  ASSERT_EQ(reads.status, 200) << reads.body;
+  rapidjson::Document doc = reads.Json();
+  ASSERT_EQ(doc["entry"].Size(), 2u);
+  EXPECT_STREQ(doc["entry"][0]["resource"]["id"].GetString(), "rb1");
+  EXPECT_STREQ(doc["entry"][1]["response"]["status"].GetString(), "404 Not Found");
+
+  const std::string put_entry = R"({"resource":)" + PatientJson("rb2", "W") +
+                                R"(,"request":{"method":"PUT","url":"Patient/rb2"}})";
+  for (const char* type : {"batch", "transaction"}) {
+    // The refused body is read, so the same keep-alive connection goes on.
+    Reply refused = reader.Post(
+        "/fhir", std::string(R"({"resourceType":"Bundle","type":")") + type + R"(","entry":[
+      {"request":{"method":"GET","url":"Patient/rb1"}},)" + put_entry + "]}");
+    EXPECT_EQ(refused.status, 403) << type;
+    EXPECT_EQ(refused.IssueCode(), "forbidden");
+    EXPECT_NE(refused.Diagnostics().find("lacks the write role"), std::string::npos);
+    EXPECT_NE(refused.Diagnostics().find("all GET needs only the read role"), std::string::npos);
+    EXPECT_EQ(reader.Get("/fhir/Patient/rb1").status, 200);
+  }
+  Reply not_json = reader.Post("/fhir", R"({"resourceType":"Bundle","type":"batch","entry":[)");
+  EXPECT_EQ(not_json.status, 403);
+  Reply create = reader.Post("/fhir/Patient", PatientJson("rb3", "C"));
+  EXPECT_EQ(create.status, 403);
+  EXPECT_NE(create.Diagnostics().find("lacks the write role"), std::string::npos);
+  EXPECT_EQ(create.Diagnostics().find("read role)"), std::string::npos);
+  EXPECT_EQ(this->Writer().Get("/fhir/Patient/rb2").status, 404);
+}
+
 TYPED_TEST_P(InteractionTest, GzipBothWays) {
   TestClient client = this->Writer();
   std::string family(3000, 'g');  // large enough to be worth compressing
@@ -711,7 +747,8 @@ REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             HistoryAtEveryLevelWithSinceCountAndNext,
                             SearchByIdLastUpdatedAndCountWithPaging, BatchAnswersEachEntry,
                             BatchWritesAnswerEachWithVersionAndIfMatch,
-                            TransactionIsAllOrNothing, AuthenticationAndRoles, GzipBothWays,
+                            TransactionIsAllOrNothing, AuthenticationAndRoles,
+                            ReaderMayPostOnlyBundlesOfReads, GzipBothWays,
                             BadRequestsAreRefusedAndTheServerKeepsServing,
                             AtomFeedPagesLinksAndCaching,
                             HeadGivesTheHeadersOfGetWithoutABody);

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -58,6 +59,9 @@ struct ProcessResult {
   bool timed_out = false;
   std::string out;
   std::string err;
+  // ChildProcess::Wait only: the highest VmHWM (peak resident memory, KiB)
+  // seen while waiting; 0 if the child had exited before the first look.
+  long peak_resident_kb = 0;
   // "exit 2" / "signal 9" / "timed out", for assertion messages.
   std::string Describe() const {
     if (timed_out) return "timed out";
@@ -266,6 +270,7 @@ class ChildProcess {
     std::vector<char*> child_argv;
     for (const std::string& a : argv) child_argv.push_back(const_cast<char*>(a.c_str()));
     child_argv.push_back(nullptr);
+    exec_name_ = argv.empty() ? std::string() : argv[0].substr(argv[0].rfind('/') + 1, 15);
     std::vector<std::string> env = subprocess_internal::MergedEnvironment(options.env);
     std::vector<char*> child_env;
     for (const std::string& e : env) child_env.push_back(const_cast<char*>(e.c_str()));
@@ -317,12 +322,37 @@ class ChildProcess {
   // Sends `signal` (SIGTERM, SIGINT, SIGKILL). False if it is not running.
   bool Signal(int signal) { return pid_ > 0 && kill(pid_, signal) == 0; }
 
+  // The program's peak resident memory so far in KiB (VmHWM in
+  // /proc/PID/status), or 0 when it cannot be read (not running, or not yet
+  // past exec: until then the process is a copy of the test's, and so is
+  // its memory; wait4's ru_maxrss counts that copy too).
+  long PeakResidentKb() const {
+    if (pid_ <= 0) return 0;
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    long peak = 0;
+    bool executed = false;
+    while (std::getline(in, line)) {
+      // Name: the first 15 bytes of the executable's file name, set by exec.
+      if (line.rfind("Name:", 0) == 0) {
+        std::string name = line.substr(5);
+        name.erase(0, name.find_first_not_of(" \t"));
+        executed = name == exec_name_;
+      }
+      if (line.rfind("VmHWM:", 0) == 0) peak = std::atol(line.c_str() + 6);
+    }
+    return executed ? peak : 0;
+  }
+
   // Waits for the child to exit; kills it with SIGKILL after `timeout`
-  // (then timed_out is set). Fills out/err from the files.
+  // (then timed_out is set). Fills out/err from the files, and
+  // peak_resident_kb from VmHWM read every 5 ms while waiting.
   ProcessResult Wait(std::chrono::milliseconds timeout) {
     ProcessResult result;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (pid_ > 0 && !Reap(false)) {
+    while (pid_ > 0) {
+      result.peak_resident_kb = std::max(result.peak_resident_kb, PeakResidentKb());
+      if (Reap(false)) break;
       if (std::chrono::steady_clock::now() >= deadline) {
         result.timed_out = true;
         kill(pid_, SIGKILL);
@@ -371,6 +401,7 @@ class ChildProcess {
 
   pid_t pid_ = 0;
   int status_ = 0;
+  std::string exec_name_;  // what /proc/PID/status names the program after exec
   std::string out_path_;
   std::string err_path_;
 };

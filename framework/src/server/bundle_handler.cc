@@ -409,6 +409,28 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
 
 }  // namespace
 
+bool IsReadOnlyBundle(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() || MemberString(doc, "resourceType") != "Bundle") {
+    return false;
+  }
+  const std::string type = MemberString(doc, "type");
+  if (type != "batch" && type != "transaction") return false;
+  auto entries = doc.FindMember("entry");
+  if (entries == doc.MemberEnd()) return true;
+  if (!entries->value.IsArray()) return false;
+  for (const rapidjson::Value& entry : entries->value.GetArray()) {
+    if (!entry.IsObject()) return false;
+    auto request = entry.FindMember("request");
+    if (request == entry.MemberEnd() || !request->value.IsObject() ||
+        MemberString(request->value, "method") != "GET") {
+      return false;
+    }
+  }
+  return true;
+}
+
 HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request) {
   if (request.body.size() > context.config.max_request_bytes) {
     return ErrorResponse(413, "too-costly", "Bundle is over server.max_request_bytes");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "server/http_types.h"
 #include "server/server_context.h"
@@ -39,6 +40,10 @@ HttpResponse HandleSearch(ServerContext& context, const HttpRequest& request,
 
 // bundle_handler.cc: POST /fhir with a batch or transaction Bundle.
 HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request);
+// True when `body` is a batch or transaction Bundle whose every entry is a
+// GET (it reads and writes nothing), so the read role suffices for it.
+// False for anything else, malformed JSON included.
+bool IsReadOnlyBundle(std::string_view body);
 
 // feed_handler.cc: `page` 0 is /feed/recent.
 HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std::int64_t page);

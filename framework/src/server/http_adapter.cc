@@ -11,6 +11,7 @@
 #include "core/text_util.h"
 #include "server/admin_handlers.h"
 #include "server/gzip.h"
+#include "server/handlers.h"
 #include "server/json_depth.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/openmrs_rest_json.h"
@@ -100,7 +101,15 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     const Role needed = IsAdminTarget(request.getURI())                     ? Role::kAdmin
                         : in.method == "GET" || in.method == "HEAD" ? Role::kRead
                                                                     : Role::kWrite;
-    if (Status allowed = Authenticator::Authorize(*identity, needed); !allowed.ok()) {
+    const Status allowed = Authenticator::Authorize(*identity, needed);
+    // A child's read-many is a POST of a batch Bundle of GETs: it only
+    // reads, so a reader may send it. Only the body tells, so a reader's
+    // POST to the Bundle endpoint is read before the decision.
+    const bool read_only_bundle_check =
+        !allowed.ok() && IsBundleEndpointPost(in.method, request.getURI()) &&
+        needed == Role::kWrite && identity->Has(Role::kRead);
+    if (!allowed.ok() && !read_only_bundle_check) {
+      *body_consumed = DrainRefusedBody(request);
       return ErrorResponse(allowed);
     }
     if (Status target = ParseRequestTarget(request.getURI(), &in); !target.ok()) {
@@ -111,7 +120,34 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       if (!read.ok()) return ErrorResponse(read);
       if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
     }
+    if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
+      return ErrorResponse(PermissionDeniedError(
+          allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
+    }
     return Dispatch(state_.context, in);
+  }
+
+  // POST /fhir (the batch/transaction endpoint), whatever the query.
+  static bool IsBundleEndpointPost(const std::string& method, const std::string& uri) {
+    if (method != "POST") return false;
+    HttpRequest target;
+    return ParseRequestTarget(uri, &target).ok() && target.segments.size() == 1 &&
+           target.segments[0] == "fhir";
+  }
+
+  // The body of a request refused after authentication is read and dropped
+  // (up to server.max_request_bytes), so that the client, still sending,
+  // reads the 403 instead of a reset connection. Returns whether the
+  // connection is positioned after the body.
+  bool DrainRefusedBody(Poco::Net::HTTPServerRequest& request) {
+    if (!HasBody(request.getMethod())) return true;
+    if (request.hasContentLength() &&
+        (request.getContentLength64() < 0 ||
+         static_cast<std::uint64_t>(request.getContentLength64()) >
+             state_.context.config.max_request_bytes)) {
+      return false;
+    }
+    return Drain(request.stream(), 0);
   }
 
   // Reads and drops the rest of a refused body, so the client (which is

@@ -95,32 +95,6 @@ void WriteString(JsonWriter& writer, const std::string& text) {
 
 }  // namespace
 
-std::string BatchWriter::ChangesJson() const {
-  std::size_t bytes = 2;
-  for (const std::string& body : body_) bytes += body.size() + body.size() / 8 + 200;
-  rapidjson::StringBuffer buffer;
-  buffer.Reserve(bytes);
-  JsonWriter writer(buffer);
-  writer.StartArray();
-  for (std::size_t i = 0; i < seq_.size(); ++i) {
-    writer.StartArray();
-    writer.Int64(seq_[i]);
-    WriteString(writer, type_[i]);
-    WriteString(writer, id_[i]);
-    writer.Int64(version_[i]);
-    WriteString(writer, action_[i]);
-    writer.Int64(at_ms_[i]);
-    WriteString(writer, origin_[i]);
-    WriteString(writer, format_[i]);
-    writer.Int(deleted_[i]);
-    WriteString(writer, content_hash_[i]);
-    WriteString(writer, body_[i]);
-    writer.EndArray();
-  }
-  writer.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 std::string BatchWriter::OutboxJson() const {
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
@@ -137,10 +111,7 @@ std::string BatchWriter::OutboxJson() const {
 
 void BatchWriter::Flush() {
   if (seq_.empty()) return;
-  if (sql_.changes_as_json) {
-    std::string rows = ChangesJson();
-    session_ << sql_.insert_change, use(rows), now;
-  } else {
+  {
     // Bound once to the column vectors, compiled once, executed per row.
     Statement insert(session_);
     insert << sql_.insert_change, use(seq_), use(type_), use(id_), use(version_),

@@ -10,8 +10,7 @@
 //      batch itself wrote, so a resource may appear twice in one batch),
 //   3. collects the new rows in column vectors, and
 //   4. Flush() inserts the `changes` rows with a statement bound once to
-//      those vectors (compiled once, executed for every row; or, where
-//      StoreSql::changes_as_json is set, one execution for the batch), then
+//      those vectors (compiled once, executed for every row), then
 //      derives the `resources` pointers and the outbox rows from them with
 //      one statement each.
 // Values only ever travel as bound parameters.
@@ -56,9 +55,7 @@ class BatchWriter final : public WriteTarget {
  private:
   using Key = std::pair<std::string, std::string>;
 
-  // The appended `changes` rows / outbox [seq, correlation id] pairs as
-  // JSON arrays of arrays (StoreSql's one-parameter forms).
-  std::string ChangesJson() const;
+  // The outbox [seq, correlation id] pairs as a JSON array of arrays.
   std::string OutboxJson() const;
 
   Poco::Data::Session& session_;

@@ -79,15 +79,9 @@ StoreSql MakePostgresSql() {
       "SELECT r.type, r.id, r.version, r.deleted, r.last_updated_ms, r.content_hash"
       " FROM json_array_elements($1::json) AS k JOIN resources AS r"
       " ON r.type = (k.value ->> 0) AND r.id = (k.value ->> 1)";
-  // The whole batch in one statement (changes_as_json): a round trip per
-  // row was most of a PostgreSQL import.
-  sql.changes_as_json = true;
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
-      " content_hash, body)"
-      " SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, (r ->> 3)::bigint, r ->> 4,"
-      " (r ->> 5)::bigint, r ->> 6, r ->> 7, (r ->> 8)::smallint, r ->> 9, r ->> 10"
-      " FROM json_array_elements($1::json) AS r";
+      " content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
   // One row per resource (DISTINCT ON the newest seq): PostgreSQL refuses
   // an upsert that touches a row twice.
   sql.upsert_resources_from_changes =

@@ -49,12 +49,8 @@ struct StoreSql {
   // last_updated_ms, content_hash of those that exist.
   std::string select_current_many;
   // (seq, type, id, version, action, at_ms, origin, format, deleted,
-  //  content_hash, body), bound to column vectors: one row per element;
-  // or, when changes_as_json, one parameter: a JSON array holding one array
-  // of those values per row (one execution per batch, for a backend where
-  // each execution is a network round trip).
+  //  content_hash, body), bound to column vectors: one row per element.
   std::string insert_change;
-  bool changes_as_json = false;
   // (first_seq, last_seq): points `resources` at the newest of those
   // changes for each resource they touch (insert or update).
   std::string upsert_resources_from_changes;

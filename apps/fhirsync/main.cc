@@ -28,6 +28,7 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kStatusCommand)          \
   X(kPluginsCommand)         \
   X(kServeCommand)           \
   X(kUserCommand)            \

@@ -79,6 +79,10 @@ std::optional<ChangeEntry> ChangeEntryFromAtom(const AtomEntry& entry) {
   if (*implied != format) return std::nullopt;
   if (!ValidateId(change.resource.id).ok()) return std::nullopt;
   change.resource.format = format;
+  // When the parent made the change: what `status` measures pull lag by.
+  if (StatusOr<std::int64_t> at = ParseInstant(entry.updated); at.ok()) {
+    change.resource.last_updated_ms = *at;
+  }
   return change;
 }
 

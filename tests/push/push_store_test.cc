@@ -282,6 +282,69 @@ TEST_P(PushStoreTest, ConflictLookupOfAnUnknownIdSaysSo) {
   EXPECT_THAT(missing.status().message(), HasSubstr("conflict 42 does not exist"));
 }
 
+// `fhirsync status` shows when the parent last answered and when a pull
+// last completed: recorded in the pull's and the push's own transactions.
+TEST_P(PushStoreTest, ParentContactIsRecordedByPullAndPush) {
+  auto never = store_->GetParentContact();
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_EQ(never->last_contact_ms, 0);
+  EXPECT_EQ(never->last_pull_ms, 0);
+
+  // A pull page that is not the last: a contact, not a completed pull.
+  const std::int64_t before = NowMillis();
+  PullPage page;
+  page.parent_node_id = "parent-1";
+  page.feed = "atom";
+  page.position = "p1";
+  ASSERT_TRUE(store_->ApplyPull(page).ok());
+  auto contact = store_->GetParentContact();
+  ASSERT_TRUE(contact.ok()) << contact.status();
+  EXPECT_GE(contact->last_contact_ms, before);
+  EXPECT_EQ(contact->last_pull_ms, 0);
+  page.position = "p2";
+  page.completes_pull = true;
+  ASSERT_TRUE(store_->ApplyPull(page).ok());
+  contact = store_->GetParentContact();
+  EXPECT_GE(contact->last_pull_ms, before);
+
+  // A push step the parent did not answer leaves the contact alone; one it
+  // answered moves it.
+  WriteResult w = Put("a", "male");
+  const std::int64_t pulled_at = contact->last_contact_ms;
+  PushRecord silent;
+  OutboxTransition t;
+  t.seq = w.seq;
+  t.state = kOutboxPending;
+  t.outcome = "transient";
+  silent.transitions = {t};
+  ASSERT_TRUE(store_->RecordPush(silent).ok());
+  EXPECT_EQ(store_->GetParentContact()->last_contact_ms, pulled_at);
+  while (NowMillis() == pulled_at) {
+  }
+  PushRecord answered;
+  t.state = kOutboxSent;
+  t.http_status = 201;
+  t.outcome = "accepted";
+  answered.transitions = {t};
+  answered.parent_answered = true;
+  ASSERT_TRUE(store_->RecordPush(answered).ok());
+  EXPECT_GT(store_->GetParentContact()->last_contact_ms, pulled_at);
+  EXPECT_EQ(store_->GetParentContact()->last_pull_ms, contact->last_pull_ms);
+
+  // A push step that fails records nothing, the contact included.
+  const std::int64_t answered_at = store_->GetParentContact()->last_contact_ms;
+  while (NowMillis() == answered_at) {
+  }
+  PushRecord failing;
+  OutboxTransition missing;
+  missing.seq = 999;
+  missing.state = kOutboxSent;
+  failing.transitions = {missing};
+  failing.parent_answered = true;
+  ASSERT_FALSE(store_->RecordPush(failing).ok());
+  EXPECT_EQ(store_->GetParentContact()->last_contact_ms, answered_at);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PushStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

@@ -107,6 +107,36 @@ TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {
   EXPECT_NE(down.lines[0].find("last reached 2 days ago"), std::string::npos);
 }
 
+TEST(SyncStatusTest, RefusedCredentialsAreAnAuthProblemNotAnOutage) {
+  SyncObservations o = Child();
+  o.pull_lag_changes.reset();
+  o.parent_unreachable = "it refuses this node's credentials";
+  o.parent_refuses = "HTTP 401 Unauthorized";
+  SyncStatusReport report = BuildSyncStatus(o);
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_EQ(report.problems[0].code, "auth");
+  EXPECT_NE(report.problems[0].words.find("HTTP 401 Unauthorized"), std::string::npos);
+  EXPECT_NE(report.problems[0].command.find("parent.password_file"), std::string::npos);
+  // Nothing is paused: a sync both ways mends it.
+  EXPECT_NE(report.problems[0].command.find("fhirsync sync --dir /nodes/tablet-2 --once"),
+            std::string::npos)
+      << report.problems[0].command;
+  // A pause already reported covers it: one auth problem, not two.
+  o.auth_trouble = "HTTP 401: wrong password";
+  EXPECT_EQ(BuildSyncStatus(o).problems.size(), 1u);
+}
+
+TEST(SyncStatusTest, LagCountedUntilTimeRanOutIsALowerBound) {
+  SyncObservations o = Child();
+  o.pull_lag_changes = 5000;
+  o.pull_lag_at_least = true;
+  SyncStatusReport report = BuildSyncStatus(o);
+  ASSERT_EQ(report.problems.size(), 1u);
+  EXPECT_NE(report.problems[0].words.find("at least 5000 changes"), std::string::npos)
+      << report.problems[0].words;
+  EXPECT_NE(report.lines[1].find("at least 5000 changes"), std::string::npos) << report.lines[1];
+}
+
 TEST(SyncStatusTest, NodeWithoutParentSaysSo) {
   SyncObservations o;
   o.now_ms = kNow;

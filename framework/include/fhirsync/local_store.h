@@ -234,6 +234,10 @@ struct PullPage {
   // "pull-page" row). ApplyPull adds one "pull-apply" row per resource that
   // was applied, conflicted or rejected.
   std::vector<AuditRecord> audit;
+  // This page reached the head of the parent's feed: the pull is complete,
+  // and the store records the time as the last completed pull (see
+  // ParentContact) in the same transaction.
+  bool completes_pull = false;
 };
 
 // What this node last agreed with its parent about one resource: local
@@ -302,6 +306,9 @@ struct PushRecord {
   std::int64_t resolve_conflict_id = 0;  // marks that conflict resolved
   // Sets (a message) or clears ("") the node's push pause.
   std::optional<std::string> pause;
+  // The parent answered in this step (any HTTP answer, or an acceptance):
+  // the store records the time as the last contact (see ParentContact).
+  bool parent_answered = false;
   // Written last; a record whose retry_of is negative -k points at the k-th
   // (1-based) row of this same list, and local_version 0 with a write takes
   // the version that write made.
@@ -313,6 +320,15 @@ struct PushRecordResult {
   std::optional<WriteResult> local_write;
   std::int64_t conflict_id = 0;
   std::vector<std::int64_t> audit_ids;
+};
+
+// When this node last heard from its parent, as `fhirsync status` shows it.
+// Recorded by the store in the transactions of ApplyPull (every page read is
+// a contact; a page with completes_pull also a completed pull) and
+// RecordPush (with parent_answered). 0: never.
+struct ParentContact {
+  std::int64_t last_contact_ms = 0;
+  std::int64_t last_pull_ms = 0;
 };
 
 // ---- Verify (issue 7): ordered range scans with content hashes. ----
@@ -438,6 +454,11 @@ class LocalStore {
       std::span<const std::pair<std::string, std::string>> keys);
 
   // ListConflicts, AppendAudit and QueryAudit (push section above) serve pull too.
+
+  // When the parent last answered a pull or push, and when a pull last
+  // reached the head of its feed (zeros when never). The store's error
+  // otherwise; Unimplemented by default.
+  virtual StatusOr<ParentContact> GetParentContact();
 
   // ---- Verify (issue 7). ----
   // The live (not deleted) resources in the range, ascending by id, at most

@@ -72,6 +72,17 @@ struct PullSummary {
   bool at_head = false;        // the feed had nothing more
 };
 
+// How far this node is behind its parent's feed (what `fhirsync status`
+// shows as pull lag).
+struct PullLag {
+  // Feed entries after the cursor that a pull would apply: of the subscribed
+  // types and newer than the version agreed in sync_state (so this node's
+  // own pushes, which the parent's feed also lists, do not count).
+  std::int64_t changes = 0;
+  std::int64_t oldest_ms = 0;  // when the parent made the oldest of them; 0: unknown
+  bool complete = true;  // false: time ran out first; `changes` is a lower bound
+};
+
 class SyncPullService {
  public:
   using Listener = std::function<void(const PulledResult& change)>;
@@ -93,6 +104,14 @@ class SyncPullService {
   // failure, kUnavailable / kDeadlineExceeded, from the rest).
   StatusOr<PullSummary> Run(const ProgressCallback& progress = nullptr);
 
+  // Reads (never applies) the parent's feed from the cursor to its head,
+  // stopping early once `budget_ms` has passed (complete = false then).
+  // Nothing is written. The transport's error when the feed cannot be read
+  // (its code tells unreachable, kUnavailable / kDeadlineExceeded, from
+  // refused credentials, kUnauthenticated / kPermissionDenied);
+  // FailedPrecondition when the cursor belongs to another feed kind.
+  StatusOr<PullLag> MeasureLag(std::int64_t budget_ms);
+
   // Registers a listener told of each change applied (outcome kApplied)
   // after its page commits. Returns an id for RemoveListener.
   int AddListener(Listener listener);
@@ -109,6 +128,9 @@ class SyncPullService {
   Status PullOnePage(const std::string& position, PullSummary& summary, bool& more,
                      std::string& next_position);
   Status FetchBodies(std::vector<ChangeEntry*>& need, PullSummary& summary);
+  // The cursor's position in the parent's feed ("" before the first pull);
+  // FailedPrecondition when it belongs to another feed kind.
+  StatusOr<std::string> CursorPosition();
   void Notify(const std::vector<PulledResult>& results);
   void AuditFailure(const std::string& what, const CallOutcome& outcome);
 

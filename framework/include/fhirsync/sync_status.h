@@ -43,12 +43,18 @@ struct SyncObservations {
   // when the parent could be asked.
   std::optional<std::int64_t> pull_lag_changes;
   std::optional<std::int64_t> pull_lag_ms;  // age of the oldest of them
+  // The parent's feed was not read to its end within the time allowed:
+  // pull_lag_changes is a lower bound.
+  bool pull_lag_at_least = false;
   std::string parent_unreachable;  // why the parent could not be asked now
   std::vector<ObservedItem> pending;
   std::vector<ObservedItem> dead;
   std::int64_t open_conflicts = 0;
   std::vector<std::string> conflict_keys;  // "Patient/x" of the newest few
   std::string auth_trouble;  // non-empty: pushing is paused by a 401/403
+  // Non-empty: the parent refused this node's credentials just now (401/403
+  // when asked for its changes), whether or not pushing is paused.
+  std::string parent_refuses;
 };
 
 struct SyncProblem {

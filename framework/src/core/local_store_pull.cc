@@ -51,6 +51,10 @@ StatusOr<std::optional<PullCursor>> LocalStore::GetCursor(const std::string& /*p
   return UnimplementedError("this store does not implement pull cursors");
 }
 
+StatusOr<ParentContact> LocalStore::GetParentContact() {
+  return UnimplementedError("this store does not record contact with the parent");
+}
+
 StatusOr<std::vector<SyncState>> LocalStore::GetSyncStates(
     std::span<const std::pair<std::string, std::string>> /*keys*/) {
   return UnimplementedError("this store does not implement sync state");

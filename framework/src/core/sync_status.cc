@@ -55,7 +55,8 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
     if (o.pull_lag_changes.has_value()) {
       pull += *o.pull_lag_changes == 0
                   ? "; nothing new is waiting on the parent."
-                  : "; " + Plural(*o.pull_lag_changes, "change", "changes") +
+                  : "; " + std::string(o.pull_lag_at_least ? "at least " : "") +
+                        Plural(*o.pull_lag_changes, "change", "changes") +
                         " on the parent not yet here" +
                         (o.pull_lag_ms.has_value()
                              ? " (about " + DescribeDuration(*o.pull_lag_ms) + " behind)"
@@ -71,13 +72,20 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
 
   // Most urgent first: authentication stops everything, then refused
   // changes, conflicts, then what is merely waiting.
+  const std::string fix_credentials = "fix parent.user / parent.password_file in " +
+                                      o.node_dir + "/fhirsync.json";
   if (!o.auth_trouble.empty()) {
     report.problems.push_back(
         {"auth",
          "The parent does not accept this node's user name or password, so sending is paused "
          "(nothing is lost): " + o.auth_trouble,
-         "fix parent.user / parent.password_file in " + o.node_dir +
-             "/fhirsync.json, then: fhirsync sync" + dir + " --push --once"});
+         fix_credentials + ", then: fhirsync sync" + dir + " --push --once"});
+  } else if (!o.parent_refuses.empty()) {
+    report.problems.push_back(
+        {"auth",
+         "The parent refuses this node's user name or password, so nothing can be brought "
+         "in or sent until that is fixed (nothing is lost): " + o.parent_refuses,
+         fix_credentials + ", then: fhirsync sync" + dir + " --once"});
   }
   std::map<std::string, DeadLetterClass> classes;
   for (const ObservedItem& item : o.dead) {
@@ -127,11 +135,12 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
   if (o.pull_lag_changes.has_value() && *o.pull_lag_changes > 0) {
     report.problems.push_back(
         {"pull-lag",
-         "The parent holds " + Plural(*o.pull_lag_changes, "change", "changes") +
+         "The parent holds " + std::string(o.pull_lag_at_least ? "at least " : "") +
+             Plural(*o.pull_lag_changes, "change", "changes") +
              " this node has not brought in yet.",
          "fhirsync sync" + dir + " --pull --once"});
   }
-  if (report.has_parent && !o.parent_unreachable.empty()) {
+  if (report.has_parent && !o.parent_unreachable.empty() && o.parent_refuses.empty()) {
     report.problems.push_back({"parent-unreachable",
                                "The parent cannot be reached now: " + o.parent_unreachable +
                                    ". Work continues here and is sent when it is back.",

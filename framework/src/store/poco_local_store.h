@@ -69,6 +69,7 @@ class PocoLocalStore : public LocalStore {
   // Pull, sync state, conflicts and audit: poco_local_store_pull.cc.
   StatusOr<std::vector<PulledResult>> ApplyPull(const PullPage& page) override;
   StatusOr<std::optional<PullCursor>> GetCursor(const std::string& parent_node_id) override;
+  StatusOr<ParentContact> GetParentContact() override;
   StatusOr<std::vector<SyncState>> GetSyncStates(
       std::span<const std::pair<std::string, std::string>> keys) override;
   StatusOr<std::int64_t> AppendAudit(const AuditRecord& record) override;
@@ -136,6 +137,12 @@ class PocoLocalStore : public LocalStore {
   std::vector<std::int64_t> InsertAuditLocked(std::span<const AuditRecord> records,
                                               std::int64_t now_ms);
   std::int64_t ReadLastSeq(Poco::Data::Session& session);
+  // Records `ms` under meta `key` in the open write transaction (the
+  // parent-contact times). Throws Poco exceptions.
+  void SetMetaTimeLocked(const char* key, std::int64_t ms);
+  // ApplyPull's part of ParentContact: a page read is a contact; one that
+  // completes the pull is also the last completed pull.
+  void RecordPullContactLocked(bool completes_pull, std::int64_t now_ms);
 
   const StoreSql& sql_;
   const std::size_t max_body_bytes_;

@@ -369,6 +369,7 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
       write_session_ << psql.upsert_cursor, use(parent), use(feed), use(position),
           use(updated_ms), now;
     }
+    RecordPullContactLocked(page.completes_pull, context.now_ms);
     InsertAuditLocked(audit, context.now_ms);
     CommitWrite(write_session_);
     pull_indexes_ensured_ = true;

@@ -5,7 +5,9 @@
 #include <Poco/Data/Extraction.h>
 #include <Poco/Data/Statement.h>
 
+#include <exception>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "core/text_util.h"
@@ -23,6 +25,9 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 
 constexpr char kPauseKey[] = "push_paused";
+// Meta keys of ParentContact (epoch milliseconds as decimal text).
+constexpr char kContactKey[] = "parent_contact_ms";
+constexpr char kPullCompletedKey[] = "pull_completed_ms";
 
 // The conflict columns of push_sql.h, extracted into vectors.
 struct ConflictColumns {
@@ -319,6 +324,7 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
         write_session_ << sql_.push->upsert_meta, use(key), use(value), now;
       }
     }
+    if (record.parent_answered) SetMetaTimeLocked(kContactKey, now_ms);
     for (const AuditRecord& original : record.audit) {
       AuditRecord row = original;
       if (row.retry_of < 0) {
@@ -351,6 +357,41 @@ StatusOr<std::string> PocoLocalStore::PushPause() {
     return values.empty() ? std::string() : values.front();
   } catch (const Poco::Exception& error) {
     return TranslateException(error, "read the push pause");
+  }
+}
+
+void PocoLocalStore::SetMetaTimeLocked(const char* key, std::int64_t ms) {
+  std::string name = key;
+  std::string value = std::to_string(ms);
+  write_session_ << sql_.push->upsert_meta, use(name), use(value), now;
+}
+
+void PocoLocalStore::RecordPullContactLocked(bool completes_pull, std::int64_t now_ms) {
+  SetMetaTimeLocked(kContactKey, now_ms);
+  if (completes_pull) SetMetaTimeLocked(kPullCompletedKey, now_ms);
+}
+
+StatusOr<ParentContact> PocoLocalStore::GetParentContact() {
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
+  try {
+    auto read = [&](const char* key) -> std::int64_t {
+      std::string name = key;
+      std::vector<std::string> values;
+      lease.session() << sql_.select_meta, use(name), into(values), now;
+      if (values.empty()) return 0;
+      // Written only by SetMetaTimeLocked; anything else reads as never.
+      try {
+        return std::stoll(values.front());
+      } catch (const std::exception&) {
+        return 0;
+      }
+    };
+    ParentContact contact;
+    contact.last_contact_ms = read(kContactKey);
+    contact.last_pull_ms = read(kPullCompletedKey);
+    return contact;
+  } catch (const Poco::Exception& error) {
+    return TranslateException(error, "read the last contact with the parent");
   }
 }
 

@@ -338,6 +338,7 @@ Status SyncPullService::PullOnePage(const std::string& position, PullSummary& su
   apply.feed = options_.feed;
   apply.position = page.next_position;
   apply.transport = history_.plugin;
+  apply.completes_pull = !page.more;
   std::int64_t received = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (!keep[i]) continue;
@@ -382,19 +383,67 @@ Status SyncPullService::PullOnePage(const std::string& position, PullSummary& su
   return Status::Ok();
 }
 
-StatusOr<PullSummary> SyncPullService::Run(const ProgressCallback& progress) {
-  std::lock_guard<std::mutex> lock(run_mutex_);
-  const auto start = std::chrono::steady_clock::now();
-  PullSummary summary;
+StatusOr<std::string> SyncPullService::CursorPosition() {
   FHIRSYNC_ASSIGN_OR_RETURN(std::optional<PullCursor> cursor,
                             store_->GetCursor(options_.parent_node_id));
-  std::string position = cursor ? cursor->position : std::string();
   if (cursor && cursor->feed != options_.feed) {
     return FailedPreconditionError(
         "pull: the cursor for parent '" + EscapeForMessage(options_.parent_node_id) +
         "' is a position in its '" + EscapeForMessage(cursor->feed) + "' feed, not '" +
         EscapeForMessage(options_.feed) + "'; positions of one feed mean nothing in another");
   }
+  return cursor ? cursor->position : std::string();
+}
+
+StatusOr<PullLag> SyncPullService::MeasureLag(std::int64_t budget_ms) {
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  const auto start = std::chrono::steady_clock::now();
+  FHIRSYNC_ASSIGN_OR_RETURN(std::string position, CursorPosition());
+  const std::set<std::string> wanted(options_.types.begin(), options_.types.end());
+  PullLag lag;
+  while (true) {
+    // Big pages: only references are read here, no bodies to fetch.
+    ChangePage page = history_.transport->ReadChanges(position, 1000);
+    if (!page.status.ok()) return page.status.WithContext("reading the parent's change feed");
+    std::vector<Key> keys;
+    for (const ChangeEntry& entry : page.entries) {
+      if (wanted.empty() || wanted.count(entry.resource.type) != 0) {
+        keys.emplace_back(entry.resource.type, entry.resource.id);
+      }
+    }
+    FHIRSYNC_ASSIGN_OR_RETURN(std::vector<SyncState> states, store_->GetSyncStates(keys));
+    std::map<Key, std::string> agreed;
+    for (SyncState& state : states) {
+      agreed.emplace(Key(std::move(state.type), std::move(state.id)),
+                     std::move(state.remote_version));
+    }
+    for (const ChangeEntry& entry : page.entries) {
+      if (!wanted.empty() && wanted.count(entry.resource.type) == 0) continue;
+      auto it = agreed.find(Key(entry.resource.type, entry.resource.id));
+      // The same rule as a pull's: not newer than agreed is not applied.
+      if (it != agreed.end() && !entry.resource.version.empty() &&
+          !IsNewerRemoteVersion(entry.resource.version, it->second)) {
+        continue;
+      }
+      ++lag.changes;
+      const std::int64_t at = entry.resource.last_updated_ms;
+      if (at > 0 && (lag.oldest_ms == 0 || at < lag.oldest_ms)) lag.oldest_ms = at;
+    }
+    if (!page.more || page.next_position == position) break;
+    position = page.next_position;
+    if (ElapsedMs(start) >= budget_ms) {
+      lag.complete = false;
+      break;
+    }
+  }
+  return lag;
+}
+
+StatusOr<PullSummary> SyncPullService::Run(const ProgressCallback& progress) {
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  const auto start = std::chrono::steady_clock::now();
+  PullSummary summary;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::string position, CursorPosition());
   for (std::int64_t pages = 0; options_.max_pages == 0 || pages < options_.max_pages; ++pages) {
     bool more = false;
     std::string next_position;

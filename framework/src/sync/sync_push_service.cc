@@ -93,7 +93,7 @@ class SyncPushService::Impl {
       PushRecord lift;
       lift.pause = "";
       lift.audit.push_back(Audit("resume", "", "", "ok", 0, "pushing resumed after: " + pause));
-      FHIRSYNC_RETURN_IF_ERROR(store_->RecordPush(lift).status());
+      FHIRSYNC_RETURN_IF_ERROR(Record(lift).status());
     }
     options_.resume_paused = false;  // lifted once per service, not every round
 
@@ -204,7 +204,7 @@ class SyncPushService::Impl {
         FHIRSYNC_RETURN_IF_ERROR(Handle(group, result, outcome, report));
       }
       if (!accepted.transitions.empty()) {
-        FHIRSYNC_RETURN_IF_ERROR(store_->RecordPush(accepted).status());
+        FHIRSYNC_RETURN_IF_ERROR(Record(accepted).status());
       }
     }
     return report;
@@ -339,7 +339,7 @@ class SyncPushService::Impl {
     record.audit.push_back(GroupAudit(group, "local-only", 0,
                                       "created and deleted here before it was ever pushed; "
                                       "nothing to send"));
-    return store_->RecordPush(record).status();
+    return Record(record).status();
   }
 
   Status DeadLetter(const Group& group, const std::string& outcome, int http_status,
@@ -348,7 +348,7 @@ class SyncPushService::Impl {
     record.transitions = Transitions(group, kOutboxDead, outcome, http_status, message);
     record.audit.push_back(GroupAudit(group, outcome, http_status, "dead letter: " + message));
     ++report.dead_lettered;
-    return store_->RecordPush(record).status();
+    return Record(record).status();
   }
 
   std::string MessageOf(const RemoteWriteResult& result) {
@@ -383,7 +383,7 @@ class SyncPushService::Impl {
                                       std::to_string(result.http_status) +
                                       "); created it at the same id";
         ++report.sent;
-        return store_->RecordPush(record).status();
+        return Record(record).status();
       }
       if (created_outcome == "not-found") {
         return DeadLetter(group, "not-found", created.http_status, MessageOf(created), report);
@@ -398,7 +398,7 @@ class SyncPushService::Impl {
                                         "pushing paused until an operator acts: " + message));
       report.paused = true;
       report.pause_message = *record.pause;
-      return store_->RecordPush(record).status();
+      return Record(record).status();
     }
     if (outcome == "transient") {
       const int attempts = group.first().attempts + 1;
@@ -422,7 +422,7 @@ class SyncPushService::Impl {
                                             std::to_string(options_.max_attempts) +
                                             " failed, retry after " + TimeText(next) + ": " + message));
       ++report.retrying;
-      return store_->RecordPush(record).status();
+      return Record(record).status();
     }
     // business-rule, invalid, gone, not-found of a create.
     return DeadLetter(group, outcome, result.http_status, message, report);
@@ -455,7 +455,7 @@ class SyncPushService::Impl {
         AddAccepted(group, done, record);
         record.audit.back().message = "the lost delete had reached the parent";
         ++report.sent;
-        FHIRSYNC_RETURN_IF_ERROR(store_->RecordPush(record).status());
+        FHIRSYNC_RETURN_IF_ERROR(Record(record).status());
         return true;
       }
       return false;  // it did not land; send again (a create or update)
@@ -471,7 +471,7 @@ class SyncPushService::Impl {
       record.audit.back().message = "the lost write had reached the parent (version " +
                                     copy.resource.version + "); not sent again";
       ++report.sent;
-      FHIRSYNC_RETURN_IF_ERROR(store_->RecordPush(record).status());
+      FHIRSYNC_RETURN_IF_ERROR(Record(record).status());
       return true;
     }
     if (group.agreed && copy.resource.version == group.agreed->remote_version) return false;
@@ -588,7 +588,7 @@ class SyncPushService::Impl {
                                         copy.resource.version));
       ++report.conflicts;
       ++report.dead_lettered;
-      return store_->RecordPush(record).status();
+      return Record(record).status();
     }
     // A clean merge: keep the server copy as this node's base, then the
     // merge as a new local change (queued in place of these items).
@@ -628,13 +628,22 @@ class SyncPushService::Impl {
                                       message + "; merged cleanly with the parent's version " +
                                           copy.resource.version + ", re-queued",
                                       copy.resource.version));
-    StatusOr<PushRecordResult> done = store_->RecordPush(record);
+    StatusOr<PushRecordResult> done = Record(record);
     if (!done.ok() && done.status().code() == StatusCode::kAborted) {
       return Status::Ok();  // a newer local edit arrived: the next round merges that
     }
     FHIRSYNC_RETURN_IF_ERROR(done.status());
     ++report.merged;
     return Status::Ok();
+  }
+
+  // Every push step goes to the store through here, which marks the steps
+  // in which the parent answered (the last contact `status` shows).
+  StatusOr<PushRecordResult> Record(PushRecord& record) {
+    for (const OutboxTransition& t : record.transitions) {
+      if (t.http_status != 0 || t.outcome == "accepted") record.parent_answered = true;
+    }
+    return store_->RecordPush(record);
   }
 
   LocalStore* store_;

@@ -1,0 +1,186 @@
+// ObserveSync (see fhirsync/sync_observer.h).
+
+#include "fhirsync/sync_observer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/text_util.h"
+#include "fhirsync/parent_identity.h"
+#include "fhirsync/resource.h"
+#include "fhirsync/sync_pull_service.h"
+#include "fhirsync/sync_resource_manager.h"
+
+namespace fhirsync {
+namespace {
+
+// More than a facility ever queues; status lists none of them one by one.
+constexpr std::int64_t kOutboxLimit = 10'000'000;
+constexpr std::int64_t kConflictLimit = 100'000;
+constexpr std::size_t kConflictExamples = 3;
+
+ObservedItem ObservedFrom(const OutboxItem& item) {
+  ObservedItem observed;
+  observed.seq = item.seq;
+  observed.type = item.type;
+  observed.id = item.id;
+  observed.outcome = item.outcome;
+  observed.http_status = item.last_http_status;
+  observed.message = item.message;
+  observed.at_ms = item.at_ms;
+  observed.next_attempt_ms = item.next_attempt_ms;
+  observed.attempts = item.attempts;
+  return observed;
+}
+
+StatusOr<std::vector<ObservedItem>> ItemsIn(LocalStore* store, const char* state) {
+  OutboxQuery query;
+  query.states = {state};
+  query.limit = kOutboxLimit;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<OutboxItem> items, store->ListOutbox(query));
+  std::vector<ObservedItem> observed;
+  observed.reserve(items.size());
+  for (const OutboxItem& item : items) observed.push_back(ObservedFrom(item));
+  return observed;
+}
+
+bool IsAuthRefusal(const Status& status) {
+  return status.code() == StatusCode::kUnauthenticated ||
+         status.code() == StatusCode::kPermissionDenied;
+}
+
+// The node's configuration with every plugin's HTTP timeouts cut to
+// `timeout_ms`, so that asking for the lag never waits longer than that
+// per request. Plugins that do not speak HTTP ignore these options.
+NodeConfig WithTimeouts(NodeConfig config, int timeout_ms) {
+  const std::string limit = std::to_string(timeout_ms);
+  for (PluginSpec& plugin : config.plugins.load) {
+    for (const char* key : {"timeout_ms", "connect_timeout_ms"}) {
+      auto it = plugin.options.find(key);
+      long configured = 0;
+      if (it != plugin.options.end()) {
+        const std::string& text = it->second;
+        std::from_chars(text.data(), text.data() + text.size(), configured);
+      }
+      if (configured <= 0 || configured > timeout_ms) {
+        plugin.options[key] = limit;
+      }
+    }
+  }
+  return config;
+}
+
+// Asks the parent who it is, then how far behind its feed this node is.
+// Fills the parent part of `o`.
+void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions& options,
+               SyncObservations& o) {
+  StatusOr<TransportSettings> settings = TransportSettingsFor(config, options.node_dir);
+  if (!settings.ok()) {
+    o.parent_unreachable = "this node's credentials cannot be read: " + settings.status().message();
+    return;
+  }
+  ParentEndpoint endpoint;
+  endpoint.url = config.parent.url;
+  endpoint.user = settings->user;
+  endpoint.password = settings->password;
+  endpoint.timeout_ms = options.timeout_ms;
+  StatusOr<std::string> node_id = FetchParentNodeId(endpoint);
+  if (!node_id.ok()) {
+    const Status& status = node_id.status();
+    if (IsAuthRefusal(status)) {
+      o.parent_refuses = status.message();
+      o.parent_unreachable = "it refuses this node's credentials";
+      return;
+    }
+    // A parent that answers but is not a fhirsync node (a plain FHIR server
+    // read through _history) can still be asked for its feed below.
+    if (status.code() != StatusCode::kFailedPrecondition) {
+      o.parent_unreachable = status.message();
+      return;
+    }
+  } else if (!config.parent.node_id.empty() && *node_id != config.parent.node_id) {
+    o.parent_unreachable = "the parent at " + EscapeForMessage(config.parent.url, 200) +
+                           " is now node '" + EscapeForMessage(*node_id, 80) +
+                           "', not '" + EscapeForMessage(config.parent.node_id, 80) +
+                           "' that this node follows (parent.node_id)";
+    return;
+  }
+  if (!config.pull.enabled) return;  // no feed to be behind of
+  if (config.parent.node_id.empty() && !node_id.ok()) {
+    o.parent_unreachable = "its node id is unknown, so this node has no place in its feed: " +
+                           node_id.status().message();
+    return;
+  }
+
+  std::vector<std::string> warnings;  // optional plugins skipped: the pull says so
+  StatusOr<std::unique_ptr<SyncResourceManager>> manager = SyncResourceManager::Start(
+      WithTimeouts(config, options.timeout_ms), options.node_dir, &warnings);
+  if (!manager.ok()) {
+    o.parent_unreachable = "the transport plugins did not start: " + manager.status().message();
+    return;
+  }
+  PullOptions pull;
+  pull.parent_node_id =
+      config.parent.node_id.empty() ? node_id.value() : config.parent.node_id;
+  pull.feed = config.pull.feed;
+  pull.types = config.pull.types;
+  pull.batch_size = std::max(1, config.pull.batch_size);
+  pull.in_flight = std::max(1, config.pull.in_flight);
+  StatusOr<std::unique_ptr<SyncPullService>> service =
+      SyncPullService::Create(store, manager->get(), pull);
+  if (!service.ok()) {
+    o.parent_unreachable = "its change feed cannot be read: " + service.status().message();
+    return;
+  }
+  StatusOr<PullLag> lag = (*service)->MeasureLag(options.timeout_ms);
+  if (!lag.ok()) {
+    if (IsAuthRefusal(lag.status())) {
+      o.parent_refuses = lag.status().message();
+      o.parent_unreachable = "it refuses this node's credentials";
+    } else {
+      o.parent_unreachable = lag.status().message();
+    }
+    return;
+  }
+  o.pull_lag_changes = lag->changes;
+  o.pull_lag_at_least = !lag->complete;
+  if (lag->changes > 0 && lag->oldest_ms > 0) {
+    o.pull_lag_ms = std::max<std::int64_t>(0, o.now_ms - lag->oldest_ms);
+  }
+}
+
+}  // namespace
+
+StatusOr<SyncObservations> ObserveSync(LocalStore* store, const NodeConfig& config,
+                                       const ObserveOptions& options) {
+  if (store == nullptr) return InvalidArgumentError("status: a store is required");
+  SyncObservations o;
+  o.node_dir = options.node_dir;
+  o.parent_url = config.parent.url;
+  o.parent_node_id = config.parent.node_id;
+  o.now_ms = options.now_ms != 0 ? options.now_ms : NowMillis();
+  // A node without a parent sends nothing anywhere: its outbox rows are not
+  // waiting for anything, so there is nothing to report about them.
+  if (config.parent.url.empty()) return o;
+
+  FHIRSYNC_ASSIGN_OR_RETURN(ParentContact contact, store->GetParentContact());
+  if (contact.last_contact_ms > 0) o.last_contact_ms = contact.last_contact_ms;
+  if (contact.last_pull_ms > 0) o.last_pull_ms = contact.last_pull_ms;
+  FHIRSYNC_ASSIGN_OR_RETURN(o.pending, ItemsIn(store, kOutboxPending));
+  FHIRSYNC_ASSIGN_OR_RETURN(o.dead, ItemsIn(store, kOutboxDead));
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<ConflictRecord> conflicts,
+                            store->ListConflicts(kConflictOpen, kConflictLimit));
+  o.open_conflicts = static_cast<std::int64_t>(conflicts.size());
+  for (std::size_t i = 0; i < conflicts.size() && i < kConflictExamples; ++i) {
+    o.conflict_keys.push_back(conflicts[i].type + "/" + conflicts[i].id);
+  }
+  FHIRSYNC_ASSIGN_OR_RETURN(o.auth_trouble, store->PushPause());
+
+  if (options.timeout_ms > 0) AskParent(store, config, options, o);
+  return o;
+}
+
+}  // namespace fhirsync

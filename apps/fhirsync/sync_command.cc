@@ -23,6 +23,8 @@ constexpr char kHelp[] =
     "usage: fhirsync sync --pull|--push [--once] [--json] [--dir D]\n"
     "\n"
     "--pull and --push may be given together with --once: pull first, then push.\n"
+    "A direction turned off in fhirsync.json (pull.enabled, push.enabled: one-way\n"
+    "sync) is then skipped with a note on stderr; asked for alone, it is an error.\n"
     "\n"
     "PULL\n"
     "Pulls the parent's changes into this node: reads the parent's change feed\n"
@@ -158,6 +160,26 @@ int RunSync(const Invocation& invocation) {
   if (!pull && !push) return cl.UsageError("say what to sync: --pull, --push, or both");
   if (pull && push && !once) {
     return cl.UsageError("--pull and --push together need --once");
+  }
+  if (pull && push) {
+    // One-way sync: asked for both, a node runs the direction that is on
+    // and says which it skipped (asked for only a direction that is off, it
+    // fails, below).
+    StatusOr<NodeConfig> config = LoadNodeConfig(cl.dir());
+    if (!config.ok()) return cl.Fail(config.status());
+    if (!config->pull.enabled && !config->push.enabled) {
+      return cl.Fail(FailedPreconditionError(
+          "pulling and pushing are both turned off for this node (pull.enabled and "
+          "push.enabled are false in fhirsync.json)"));
+    }
+    if (!config->pull.enabled) {
+      std::cerr << "fhirsync sync: pulling skipped: pull.enabled is false in fhirsync.json\n";
+    }
+    if (!config->push.enabled) {
+      std::cerr << "fhirsync sync: pushing skipped: push.enabled is false in fhirsync.json\n";
+    }
+    pull = config->pull.enabled;
+    push = config->push.enabled;
   }
   if (pull) {
     PullRunOptions options;

@@ -1,13 +1,10 @@
 #include "pull_runner.h"
 
-#include <csignal>
-
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "core/text_util.h"
 #include "fhirsync/parent_identity.h"
@@ -16,13 +13,10 @@
 #include "node.h"
 #include "output.h"
 #include "progress.h"
+#include "push_cli.h"
 
 namespace fhirsync::cli {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void OnStopSignal(int) { g_stop = 1; }
 
 // Learns the parent's node id on first contact and records it; later,
 // refuses a parent that names itself differently (a different node behind
@@ -52,6 +46,18 @@ Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
         EscapeForMessage(*reported, 80) + "', but this node follows '" +
         EscapeForMessage(node.config.parent.node_id, 80) +
         "' (parent.node_id); if the parent was really replaced, edit parent.node_id");
+  }
+  return Status::Ok();
+}
+
+Status CheckCanPull(const NodeConfig& config) {
+  if (config.parent.url.empty()) {
+    return FailedPreconditionError(
+        "this node has no parent (parent.url in fhirsync.json; `fhirsync init --parent URL` "
+        "sets one)");
+  }
+  if (!config.pull.enabled) {
+    return FailedPreconditionError("pulling is disabled (pull.enabled is false)");
   }
   return Status::Ok();
 }
@@ -96,59 +102,39 @@ void PrintSummary(const PullSummary& s, const std::string& parent, bool json) {
 
 }  // namespace
 
-int RunPull(const CommandLine& cl, const PullRunOptions& options) {
+StatusOr<std::unique_ptr<SyncPullService>> StartPullService(Node& node,
+                                                            const SyncResourceManager* manager,
+                                                            int max_pages) {
+  FHIRSYNC_RETURN_IF_ERROR(CheckCanPull(node.config));
+  FHIRSYNC_ASSIGN_OR_RETURN(TransportSettings settings,
+                            TransportSettingsFor(node.config, node.dir));
+  FHIRSYNC_RETURN_IF_ERROR(CheckParentNodeId(node, settings));
+  PullOptions pull;
+  pull.parent_node_id = node.config.parent.node_id;
+  pull.feed = node.config.pull.feed;
+  pull.types = node.config.pull.types;
+  pull.batch_size = node.config.pull.batch_size;
+  pull.in_flight = node.config.pull.in_flight;
+  pull.max_pages = max_pages;
+  return SyncPullService::Create(node.store.get(), manager, pull);
+}
+
+int RunPull(const CommandLine& cl, bool json) {
   StatusOr<Node> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  if (node->config.parent.url.empty()) {
-    return cl.Fail(FailedPreconditionError(
-        "this node has no parent (parent.url in fhirsync.json; `fhirsync init --parent URL` "
-        "sets one)"));
-  }
-  if (!node->config.pull.enabled) {
-    return cl.Fail(FailedPreconditionError("pulling is disabled (pull.enabled is false)"));
-  }
-  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
-  if (!settings.ok()) return cl.Fail(settings.status());
-  if (Status checked = CheckParentNodeId(*node, *settings); !checked.ok()) {
-    return cl.Fail(checked);
-  }
-  std::vector<std::string> warnings;
-  StatusOr<std::unique_ptr<SyncResourceManager>> manager =
-      SyncResourceManager::Start(node->config, node->dir, &warnings);
-  for (const std::string& warning : warnings) PrintError(cl.command_name(), warning);
+  if (Status can = CheckCanPull(node->config); !can.ok()) return cl.Fail(can);
+  StatusOr<std::unique_ptr<SyncResourceManager>> manager = StartTransports(*node);
   if (!manager.ok()) return cl.Fail(manager.status().WithContext("starting the plugins"));
-
-  PullOptions pull;
-  pull.parent_node_id = node->config.parent.node_id;
-  pull.feed = node->config.pull.feed;
-  pull.types = node->config.pull.types;
-  pull.batch_size = node->config.pull.batch_size;
-  pull.in_flight = node->config.pull.in_flight;
   StatusOr<std::unique_ptr<SyncPullService>> service =
-      SyncPullService::Create(node->store.get(), manager->get(), pull);
+      StartPullService(*node, manager->get(), 0);
   if (!service.ok()) return cl.Fail(service.status());
-
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
-  while (true) {
-    StatusOr<PullSummary> summary = [&] {
-      ProgressMeter meter("pulling", 0);
-      return (*service)->Run([&](const PullSummary& so_far) { meter.Update(so_far.fetched); });
-    }();
-    if (!summary.ok()) {
-      if (options.once) return cl.Fail(summary.status());
-      PrintError(cl.command_name(), summary.status().ToString() + " (will try again)");
-    } else {
-      PrintSummary(*summary, pull.parent_node_id, options.json);
-    }
-    if (options.once) return kExitOk;
-    const auto wake = std::chrono::steady_clock::now() +
-                      std::chrono::seconds(node->config.pull.interval_seconds);
-    while (!g_stop && std::chrono::steady_clock::now() < wake) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (g_stop) return kExitOk;
-  }
+  StatusOr<PullSummary> summary = [&] {
+    ProgressMeter meter("pulling", 0);
+    return (*service)->Run([&](const PullSummary& so_far) { meter.Update(so_far.fetched); });
+  }();
+  if (!summary.ok()) return cl.Fail(summary.status());
+  PrintSummary(*summary, node->config.parent.node_id, json);
+  return kExitOk;
 }
 
 }  // namespace fhirsync::cli

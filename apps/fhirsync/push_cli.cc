@@ -25,6 +25,14 @@ std::string ParentNodeId(const NodeConfig& config) {
   return config.parent.node_id.empty() ? std::string("parent") : config.parent.node_id;
 }
 
+PushOptions PushOptionsFor(const NodeConfig& config) {
+  PushOptions options;
+  options.batch_size = config.push.batch_size;
+  options.max_attempts = config.push.max_attempts;
+  options.parent_node_id = ParentNodeId(config);
+  return options;
+}
+
 Status RequireAdmin(const NodeConfig& config, const std::string& user, const char* action) {
   if (user.empty()) {
     return PermissionDeniedError(std::string(action) +

@@ -14,6 +14,7 @@
 #include "fhirsync/audit_log.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"
+#include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
 #include "node.h"
 #include "output.h"
@@ -27,6 +28,10 @@ StatusOr<std::unique_ptr<SyncResourceManager>> StartTransports(const Node& node)
 // The parent's node id as recorded in the config, or "parent" when the
 // parent has not told it yet: the origin of server copies written here.
 std::string ParentNodeId(const NodeConfig& config);
+
+// The push options the node's config asks for (push.batch_size,
+// push.max_attempts, the parent's node id); resume_paused is left false.
+PushOptions PushOptionsFor(const NodeConfig& config);
 
 // Checks that `user` is a user of this node (config.server.users) with the
 // admin role, reading the password from the first line of stdin.

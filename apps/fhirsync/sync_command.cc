@@ -1,13 +1,10 @@
-// fhirsync sync: moves changes between this node and its parent. `--pull`
-// mirrors the parent's change feed into the node (pull_runner.cc); `--push`
-// runs SyncPushService over the outbox.
+// fhirsync sync: moves changes between this node and its parent. `--once`
+// runs one pass (the pull in pull_runner.cc, then SyncPushService over the
+// outbox); `--watch` runs the daemon (watch_runner.cc, SyncDaemon).
 
-#include <signal.h>
-
-#include <atomic>
 #include <chrono>
 #include <iostream>
-#include <thread>
+#include <string>
 
 #include "command.h"
 #include "fhirsync/sync_push_service.h"
@@ -15,16 +12,41 @@
 #include "output.h"
 #include "pull_runner.h"
 #include "push_cli.h"
+#include "watch_runner.h"
 
 namespace fhirsync::cli {
 namespace {
 
 constexpr char kHelp[] =
-    "usage: fhirsync sync --pull|--push [--once] [--json] [--dir D]\n"
+    "usage: fhirsync sync (--once|--watch) [--pull] [--push] [--log-level L] [--json] [--dir D]\n"
     "\n"
-    "--pull and --push may be given together with --once: pull first, then push.\n"
-    "A direction turned off in fhirsync.json (pull.enabled, push.enabled: one-way\n"
-    "sync) is then skipped with a note on stderr; asked for alone, it is an error.\n"
+    "Moves changes between this node and its parent. --pull and --push choose the\n"
+    "sides; without either, both sides run as fhirsync.json enables them\n"
+    "(pull.enabled, push.enabled; one of them off is one-way sync).\n"
+    "\n"
+    "  --once       one pass, for cron: pull until the feed is drained, then push\n"
+    "               until nothing is due, print each summary and exit\n"
+    "  --watch      the daemon: keep both sides going until SIGTERM/SIGINT (the\n"
+    "               default when --pull or --push is given without --once)\n"
+    "  --log-level  --watch: error, warn, info (default) or debug\n"
+    "  --json       --once: each summary as one JSON line; --watch: JSON log lines\n"
+    "               and a JSON summary\n"
+    "  --dir D      the node folder (default: the current folder)\n"
+    "\n"
+    "WATCH\n"
+    "Pulls every pull.interval_seconds and pushes every push.interval_seconds. A\n"
+    "write made on this node, by this program or another process (`fhirsync put`),\n"
+    "is pushed within about a second: the daemon watches the store for new\n"
+    "changes. After a failure (parent unreachable, timeout, an error) a side is\n"
+    "retried with exponential backoff and jitter, from about a second up to five\n"
+    "minutes, instead of its interval; the first success resets it and brings the\n"
+    "other side forward. Paused pushing (401/403) stays paused until an operator\n"
+    "runs `fhirsync sync --push --once`.\n"
+    "\n"
+    "Logs go to stderr, one line each: time, level, side, message. SIGTERM or\n"
+    "SIGINT lets the current page or push round finish (each is one\n"
+    "transaction: nothing is left half-applied), then prints a summary on stdout\n"
+    "(applied, sent, passes, failed steps) and exits 0.\n"
     "\n"
     "PULL\n"
     "Pulls the parent's changes into this node: reads the parent's change feed\n"
@@ -40,14 +62,8 @@ constexpr char kHelp[] =
     "parent that moves keeps this node's place. A parent that answers with another\n"
     "node id is refused.\n"
     "\n"
-    "Shows progress on a terminal, then a summary: fetched, applied, unchanged,\n"
-    "skipped, conflicts, rejected, time. Without --once, pulls again every\n"
-    "pull.interval_seconds until interrupted (SIGINT, SIGTERM).\n"
-    "\n"
-    "  --pull     pull from the parent\n"
-    "  --once     one pull until the feed is drained, then exit\n"
-    "  --json     print each summary as one JSON line\n"
-    "  --dir D    the node folder (default: the current folder)\n"
+    "With --once, shows progress on a terminal, then a summary: fetched, applied,\n"
+    "unchanged, skipped, conflicts, rejected, time.\n"
     "\n"
     "PUSH\n"
     "Pushes the node's outbox to its parent: every due item in seq order, batched,\n"
@@ -56,20 +72,12 @@ constexpr char kHelp[] =
     "recorded (`fhirsync conflicts`); rejected items become dead letters that hold\n"
     "back only later changes of the same resource; network failures and 5xx are\n"
     "retried with backoff up to push.max_attempts; 401/403 pause pushing. An\n"
-    "explicit run first lifts such a pause.\n"
+    "explicit run (--push --once) first lifts such a pause. Its --json summary:\n"
+    "{sent, merged, conflicts, dead_lettered, retrying, requests, paused,\n"
+    "pause_message, seconds}.\n"
     "\n"
-    "  --push    push the outbox to the parent\n"
-    "  --once    one pass until nothing is due, then exit; otherwise keep running,\n"
-    "            every push.interval_seconds, until SIGINT/SIGTERM\n"
-    "  --json    print the summary as {sent, merged, conflicts, dead_lettered,\n"
-    "            retrying, requests, paused, pause_message, seconds}\n"
-    "  --dir D   the node folder (default: the current folder)\n"
-    "\n"
-    "Exit status 1 when pushing is paused (401/403) or the store fails.\n";
-
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop.store(true); }
+    "Exit status of --once: 1 when pushing is paused (401/403), the parent cannot\n"
+    "be reached or the store fails.\n";
 
 void PrintSummary(const PushReport& report, double seconds, bool json) {
   if (json) {
@@ -94,7 +102,8 @@ void PrintSummary(const PushReport& report, double seconds, bool json) {
   if (report.paused) std::cout << "pushing is PAUSED: " << report.pause_message << '\n';
 }
 
-int RunPushSide(CommandLine& cl, bool once, bool json) {
+// One push pass until nothing is due; an explicit run lifts an auth pause.
+int RunPushOnce(const CommandLine& cl, bool json) {
   StatusOr<Node> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   if (!node->config.push.enabled) {
@@ -103,47 +112,16 @@ int RunPushSide(CommandLine& cl, bool once, bool json) {
   }
   StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
   if (!routes.ok()) return cl.Fail(routes.status());
-  PushOptions options;
-  options.batch_size = node->config.push.batch_size;
-  options.max_attempts = node->config.push.max_attempts;
-  options.parent_node_id = ParentNodeId(node->config);
+  PushOptions options = PushOptionsFor(node->config);
   options.resume_paused = true;
   SyncPushService service(node->store.get(), routes->get(), options);
-
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  if (once) {
-    StatusOr<PushReport> report = service.RunUntilIdle();
-    if (!report.ok()) return cl.Fail(report.status());
-    PrintSummary(*report, elapsed(), json);
-    return report->paused ? kExitFailure : kExitOk;
-  }
-  struct sigaction action = {};
-  action.sa_handler = OnSignal;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  PushReport total;
-  while (!g_stop.load()) {
-    StatusOr<PushReport> report = service.RunUntilIdle();
-    if (!report.ok()) return cl.Fail(report.status());
-    total.sent += report->sent;
-    total.merged += report->merged;
-    total.conflicts += report->conflicts;
-    total.dead_lettered += report->dead_lettered;
-    total.retrying += report->retrying;
-    total.requests += report->requests;
-    total.paused = report->paused;
-    total.pause_message = report->pause_message;
-    const auto wake = std::chrono::steady_clock::now() +
-                      std::chrono::seconds(std::max(1, node->config.push.interval_seconds));
-    while (!g_stop.load() && std::chrono::steady_clock::now() < wake) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  PrintSummary(total, elapsed(), json);
-  return kExitOk;
+  StatusOr<PushReport> report = service.RunUntilIdle();
+  if (!report.ok()) return cl.Fail(report.status());
+  PrintSummary(*report,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               json);
+  return report->paused ? kExitFailure : kExitOk;
 }
 
 int RunSync(const Invocation& invocation) {
@@ -151,44 +129,48 @@ int RunSync(const Invocation& invocation) {
   bool pull = false;
   bool push = false;
   bool once = false;
+  bool watch = false;
   bool json = false;
+  std::string log_level = "info";
   cl.flags().AddBool("pull", &pull);
   cl.flags().AddBool("push", &push);
   cl.flags().AddBool("once", &once);
+  cl.flags().AddBool("watch", &watch);
   cl.flags().AddBool("json", &json);
+  cl.flags().AddString("log-level", "L", &log_level);
   if (auto exit = cl.Parse(0, 0)) return *exit;
-  if (!pull && !push) return cl.UsageError("say what to sync: --pull, --push, or both");
-  if (pull && push && !once) {
-    return cl.UsageError("--pull and --push together need --once");
+  if (once && watch) return cl.UsageError("--once and --watch exclude each other");
+  if (!once && !watch && !pull && !push) {
+    return cl.UsageError("say how to sync: --once (one pass) or --watch (keep running)");
   }
-  if (pull && push) {
-    // One-way sync: asked for both, a node runs the direction that is on
-    // and says which it skipped (asked for only a direction that is off, it
-    // fails, below).
+  StatusOr<LogLevel> level = ParseLogLevel(log_level);
+  if (!level.ok()) return cl.UsageError("--log-level: " + level.status().message());
+  if (once && cl.Seen("log-level")) return cl.UsageError("--log-level goes with --watch");
+  if (!pull && !push) {
+    // Neither side named: both, as the node's config enables them.
     StatusOr<NodeConfig> config = LoadNodeConfig(cl.dir());
     if (!config.ok()) return cl.Fail(config.status());
-    if (!config->pull.enabled && !config->push.enabled) {
-      return cl.Fail(FailedPreconditionError(
-          "pulling and pushing are both turned off for this node (pull.enabled and "
-          "push.enabled are false in fhirsync.json)"));
-    }
-    if (!config->pull.enabled) {
-      std::cerr << "fhirsync sync: pulling skipped: pull.enabled is false in fhirsync.json\n";
-    }
-    if (!config->push.enabled) {
-      std::cerr << "fhirsync sync: pushing skipped: push.enabled is false in fhirsync.json\n";
-    }
     pull = config->pull.enabled;
     push = config->push.enabled;
+    if (!pull && !push) {
+      return cl.Fail(FailedPreconditionError(
+          "pulling and pushing are both turned off for this node (pull.enabled and "
+          "push.enabled in fhirsync.json)"));
+    }
+  }
+  if (!once) {
+    WatchOptions options;
+    options.pull = pull;
+    options.push = push;
+    options.log_level = *level;
+    options.json = json;
+    return RunWatch(cl, options);
   }
   if (pull) {
-    PullRunOptions options;
-    options.once = once;
-    options.json = json;
-    int exit = RunPull(cl, options);
+    const int exit = RunPull(cl, json);
     if (exit != kExitOk || !push) return exit;
   }
-  return RunPushSide(cl, once, json);
+  return RunPushOnce(cl, json);
 }
 
 }  // namespace

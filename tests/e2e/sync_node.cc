@@ -25,6 +25,26 @@ std::map<std::string, std::int64_t> IntFields(const rapidjson::Document& doc) {
   return fields;
 }
 
+// The summary lines `sync --once --json` printed.
+SyncRun ParseSync(testing::ProcessResult process) {
+  SyncRun run;
+  run.process = std::move(process);
+  std::istringstream lines(run.process.out);
+  for (std::string line; std::getline(lines, line);) {
+    rapidjson::Document doc;
+    doc.Parse(line.c_str());
+    if (doc.HasParseError() || !doc.IsObject()) continue;
+    if (doc.HasMember("parent_node_id")) {
+      run.pulled = true;
+      run.pull = IntFields(doc);
+    } else if (doc.HasMember("sent")) {
+      run.pushed = true;
+      run.push = IntFields(doc);
+    }
+  }
+  return run;
+}
+
 }  // namespace
 
 std::string SyncRun::Describe() const {
@@ -70,9 +90,8 @@ bool SyncNode::AddUser(const std::string& name, const std::string& password,
 }
 
 bool SyncNode::Serve() {
-  std::string error;
-  const bool started = serve_.Start(FHIRSYNC_BINARY, dir_, &error);
-  EXPECT_TRUE(started) << node_id_ << ": " << error;
+  const bool started = serve_.Start();
+  EXPECT_TRUE(started) << node_id_ << ": " << serve_.error();
   return started;
 }
 
@@ -92,23 +111,11 @@ SyncRun SyncNode::Sync(bool pull, bool push) {
   std::vector<std::string> args{"sync", "--once", "--json"};
   if (pull) args.push_back("--pull");
   if (push) args.push_back("--push");
-  SyncRun run;
-  run.process = Run(args);
-  std::istringstream lines(run.process.out);
-  for (std::string line; std::getline(lines, line);) {
-    rapidjson::Document doc;
-    doc.Parse(line.c_str());
-    if (doc.HasParseError() || !doc.IsObject()) continue;
-    if (doc.HasMember("parent_node_id")) {
-      run.pulled = true;
-      run.pull = IntFields(doc);
-    } else if (doc.HasMember("sent")) {
-      run.pushed = true;
-      run.push = IntFields(doc);
-    }
-  }
-  return run;
+  return ParseSync(Run(args));
 }
+
+SyncRun SyncNode::SyncAsConfigured() { return ParseSync(Run({"sync", "--once", "--json"})); }
+
 
 std::unique_ptr<LocalStore> SyncNode::OpenStore() const {
   StatusOr<NodeConfig> config = LoadNodeConfig(dir_);

@@ -65,7 +65,7 @@ class SyncNode {
   }
   // Starts `fhirsync serve` on the node. url() is valid afterwards.
   bool Serve();
-  testing::ProcessResult StopServing() { return serve_.Stop(); }
+  void StopServing() { serve_.Stop(); }
   std::string url() const { return serve_.url(); }
 
   // `fhirsync ARGS... --dir D` with `stdin_data` on stdin.
@@ -76,6 +76,8 @@ class SyncNode {
   bool Delete(const std::string& key);
   // `sync --once --json` with --pull and/or --push.
   SyncRun Sync(bool pull = true, bool push = true);
+  // `sync --once --json` naming no side: the sides fhirsync.json enables.
+  SyncRun SyncAsConfigured();
 
   // The store, opened for reading by the test (nullptr with a gtest failure).
   std::unique_ptr<LocalStore> OpenStore() const;
@@ -84,7 +86,7 @@ class SyncNode {
  private:
   std::string dir_;
   std::string node_id_;
-  testing::ServeProcess serve_;
+  testing::ServeProcess serve_{FHIRSYNC_BINARY, dir_};
 };
 
 // A body with `meta` removed (versions and timestamps are per node).

@@ -1,16 +1,13 @@
-// ServeProcess: a real `fhirsync serve` process on 127.0.0.1 with a port the
-// OS picks (--port 0), for tests that need a parent as a separate program.
-// Start() waits for the "listening on http://127.0.0.1:PORT" line and reads
-// the port from it; Stop() ends it with SIGTERM (the graceful path). The
-// destructor stops a process still running. Header-only, on top of
-// ChildProcess (subprocess.h).
+// ServeProcess: a real `fhirsync serve` for a node folder, on 127.0.0.1,
+// started and stopped by a test. Port 0 lets the OS pick; Restart() brings it
+// back on the same port (a parent that went away and returned). Header-only
+// over ChildProcess.
 //
-//   fhirsync::testing::ServeProcess parent;
-//   std::string error;
-//   ASSERT_TRUE(parent.Start(FHIRSYNC_BINARY, dir, &error)) << error;
+//   ServeProcess parent(kBinary, parent_dir);
+//   ASSERT_TRUE(parent.Start()) << parent.error();
 //   ... parent.url() ...
 //
-// Thread safety: one object per thread.
+// Thread safety: one test thread.
 
 #ifndef FHIRSYNC_TESTS_SUPPORT_SERVE_PROCESS_H_
 #define FHIRSYNC_TESTS_SUPPORT_SERVE_PROCESS_H_
@@ -18,8 +15,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "support/subprocess.h"
 
@@ -27,51 +24,53 @@ namespace fhirsync::testing {
 
 class ServeProcess {
  public:
-  ServeProcess() = default;
+  ServeProcess(std::string binary, std::string dir)
+      : binary_(std::move(binary)), dir_(std::move(dir)) {}
   ~ServeProcess() { Stop(); }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
 
-  // Starts `binary serve --dir dir --bind 127.0.0.1 --port 0` plus `extra`
-  // arguments and waits up to `deadline` for its listening line. False with
-  // `*error` saying why (the process's stderr when it never listened).
-  bool Start(const std::string& binary, const std::string& dir, std::string* error,
-             std::chrono::milliseconds deadline = std::chrono::seconds(30),
-             const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{binary, "serve", "--dir", dir, "--bind", "127.0.0.1", "--port",
-                                  "0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    if (!process_.Start(argv, {}, error)) return false;
+  // Starts the server on `port` (0: any free one) and waits until it
+  // listens. False with error() set when it does not.
+  bool Start(int port = 0) {
+    process_ = std::make_unique<ChildProcess>();
+    if (!process_->Start({binary_, "serve", "--dir", dir_, "--bind", "127.0.0.1", "--port",
+                          std::to_string(port)},
+                         {}, &error_)) {
+      return false;
+    }
     const std::string prefix = "listening on http://127.0.0.1:";
-    if (!process_.WaitForStdout(prefix, deadline)) {
-      *error = "serve printed no listening line; stderr: " + process_.Stderr();
+    if (!process_->WaitForStdout(prefix, std::chrono::seconds(30))) {
+      error_ = "serve did not start: " + process_->Stderr();
       return false;
     }
-    const std::string out = process_.Stdout();
+    const std::string out = process_->Stdout();
     port_ = std::stoi(out.substr(out.find(prefix) + prefix.size()));
-    if (port_ <= 0) {
-      *error = "serve printed no port: " + out;
-      return false;
-    }
     return true;
   }
 
-  // SIGTERM, then waits up to `timeout` (SIGKILL after it). What the process
-  // wrote and how it ended; a default result when it was not running.
-  ProcessResult Stop(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    if (!process_.Running()) return {};
-    process_.Signal(SIGTERM);
-    return process_.Wait(timeout);
+  // Stops it (SIGTERM, then SIGKILL after 20 s) and starts it again on the
+  // same port.
+  bool Restart() {
+    Stop();
+    return Start(port_);
+  }
+
+  void Stop() {
+    if (process_ && process_->Running()) {
+      process_->Signal(SIGTERM);
+      process_->Wait(std::chrono::seconds(20));
+    }
   }
 
   int port() const { return port_; }
-  // "http://127.0.0.1:PORT"
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  ChildProcess& process() { return process_; }
+  const std::string& error() const { return error_; }
 
  private:
-  ChildProcess process_;
+  std::string binary_;
+  std::string dir_;
+  std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
+  std::string error_;
 };
 
 }  // namespace fhirsync::testing

@@ -2,7 +2,9 @@
 // pages/s over keep-alive connections, each beside a floor: a trivial Poco
 // HTTPServer handler, with the same server parameters, that answers every
 // request with the same bytes (same body, same content type) and does
-// nothing else. The ratio server/floor is printed at the end of the run.
+// nothing else. Each server run gets a counter pct_of_floor (server req/s
+// as a percentage of the floor's at the same client threads, same run), and
+// the ratios are printed again at the end of the run.
 //
 // Data: the 5,945 Synthea resources of ../shared/testdata/fhir-r4-bulk,
 // imported into a fresh SQLite store in a temporary folder; feed page size
@@ -11,7 +13,10 @@
 // Clients: benchmark threads, each with its own keep-alive
 // HTTPClientSession, on 127.0.0.1.
 //
-// Run: build/benchmarks/server_benchmark
+// Run (with the medians of 5 repetitions):
+//   build/benchmarks/server_benchmark --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true
+// (the machine may be shared: compare ratios within one run, read medians).
 
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
@@ -283,40 +288,70 @@ SERVER_BENCHMARK(BM_FeedPage_Floor);
 SERVER_BENCHMARK(BM_FeedArchivePage_Server);
 SERVER_BENCHMARK(BM_FeedRecentPage_Server);
 
-// Prints the usual table, remembers req/s per run, and prints the
-// server/floor ratios at the end.
+// Adds to each server run a counter `pct_of_floor`: its req/s as a
+// percentage of the floor's req/s at the same client threads in this run
+// (floors are registered, so they run, before the servers they are compared
+// with). With --benchmark_repetitions, each aggregate (mean, median) is
+// compared with the floor's aggregate of the same name. Prints the ratios
+// again as a summary at the end.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      auto it = run.counters.find("req_per_s");
-      if (it != run.counters.end()) {
-        rates_[run.run_name.function_name + "/threads:" + std::to_string(run.threads)] =
-            it->second.value;
+  void ReportRuns(const std::vector<Run>& reported) override {
+    std::vector<Run> runs = reported;
+    for (Run& run : runs) {
+      auto rate = run.counters.find("req_per_s");
+      if (rate == run.counters.end()) continue;
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "mean" &&
+          run.aggregate_name != "median") {
+        continue;
       }
+      const std::string name = run.run_name.function_name;
+      rates_[Key(name, run)] = rate->second.value;
+      auto floor_name = kFloorOf.find(name);
+      if (floor_name == kFloorOf.end()) continue;
+      auto floor = rates_.find(Key(floor_name->second, run));
+      if (floor == rates_.end() || floor->second <= 0) continue;
+      const double percent = 100.0 * rate->second.value / floor->second;
+      run.counters["pct_of_floor"] = benchmark::Counter(percent);
+      ratios_.push_back({name, floor_name->second, run.threads,
+                         run.run_type == Run::RT_Aggregate ? run.aggregate_name : "",
+                         rate->second.value, floor->second, percent});
     }
+    ConsoleReporter::ReportRuns(runs);
   }
+
   void PrintRatios() const {
     std::cout << "\nserver / floor (same run, same client threads):\n";
-    const std::pair<const char*, const char*> pairs[] = {
-        {"BM_GetResource_Server", "BM_GetResource_Floor"},
-        {"BM_GetResourceMixed_Server", "BM_GetResource_Floor"},
-        {"BM_FeedArchivePage_Server", "BM_FeedPage_Floor"},
-        {"BM_FeedRecentPage_Server", "BM_FeedPage_Floor"}};
-    for (const auto& [server, floor] : pairs) {
-      for (const char* suffix : {"/threads:1", "/threads:2"}) {
-        auto s = rates_.find(std::string(server) + suffix);
-        auto f = rates_.find(std::string(floor) + suffix);
-        if (s == rates_.end() || f == rates_.end()) continue;
-        std::printf("  %-28s %-10s %9.0f req/s vs floor %9.0f req/s = %5.1f%%\n", server, suffix + 1,
-                    s->second, f->second, 100.0 * s->second / f->second);
-      }
+    for (const Ratio& r : ratios_) {
+      std::printf("  %-28s threads:%lld %-6s %9.0f req/s vs %-22s %9.0f req/s = %5.1f%%\n",
+                  r.server.c_str(), static_cast<long long>(r.threads), r.aggregate.c_str(), r.server_rate,
+                  r.floor.c_str(), r.floor_rate, r.percent);
     }
   }
 
  private:
+  struct Ratio {
+    std::string server;
+    std::string floor;
+    std::int64_t threads;
+    std::string aggregate;  // "", "mean" or "median"
+    double server_rate;
+    double floor_rate;
+    double percent;
+  };
+
+  static std::string Key(const std::string& function, const Run& run) {
+    return function + "/threads:" + std::to_string(run.threads) + "/" +
+           (run.run_type == Run::RT_Aggregate ? run.aggregate_name : "");
+  }
+
+  const std::map<std::string, std::string> kFloorOf = {
+      {"BM_GetResource_Server", "BM_GetResource_Floor"},
+      {"BM_GetResourceMixed_Server", "BM_GetResource_Floor"},
+      {"BM_FeedArchivePage_Server", "BM_FeedPage_Floor"},
+      {"BM_FeedRecentPage_Server", "BM_FeedPage_Floor"}};
   std::map<std::string, double> rates_;
+  std::vector<Ratio> ratios_;
 };
 
 }  // namespace

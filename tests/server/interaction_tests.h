@@ -570,6 +570,66 @@ TYPED_TEST_P(InteractionTest, AtomFeedPagesLinksAndCaching) {
   EXPECT_NE(beyond.Diagnostics().find("newest is 4"), std::string::npos);
 }
 
+// HEAD answers with GET's status and headers and sends no body. The HEAD
+// and a GET are sent pipelined on one raw connection: the GET's status line
+// must follow the HEAD's header block at once, which it could not if any body
+// byte had been sent after it.
+TYPED_TEST_P(InteractionTest, HeadGivesTheHeadersOfGetWithoutABody) {
+  TestClient client = this->Writer();
+  ASSERT_EQ(client.Put("/fhir/Patient/h1", PatientJson("h1", "Head")).status, 201);
+  Reply get = client.Get("/fhir/Patient/h1");
+  ASSERT_EQ(get.status, 200);
+  ASSERT_FALSE(get.body.empty());
+
+  const std::string auth = BasicAuth(kReader, PasswordOf(kReader));
+  auto exchange = [&](const std::string& target) {
+    return RawExchange(this->env_.port(),
+                       "HEAD " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                           auth + "\r\n\r\nGET " + target +
+                           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                           "Authorization: " + auth + "\r\n\r\n");
+  };
+  std::string both = exchange("/fhir/Patient/h1");
+  std::size_t head_end = both.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << both;
+  const std::string head = both.substr(0, head_end + 2);
+  const std::string rest = both.substr(head_end + 4);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_NE(head.find("ETag: " + get.Header("etag") + "\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("Last-Modified: " + get.Header("last-modified") + "\r\n"),
+            std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: " + get.Header("content-type") + "\r\n"),
+            std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n"),
+            std::string::npos) << head;
+  // No body: the GET's answer starts right after the HEAD's headers.
+  EXPECT_EQ(rest.rfind("HTTP/1.1 200", 0), 0u) << rest.substr(0, 200);
+  EXPECT_NE(rest.find(get.body), std::string::npos);
+
+  // Errors too: status and headers, no body.
+  std::string missing = exchange("/fhir/Patient/never-there");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404", 0), 0u) << missing.substr(0, 200);
+  std::size_t missing_end = missing.find("\r\n\r\n");
+  ASSERT_NE(missing_end, std::string::npos);
+  EXPECT_EQ(missing.compare(missing_end + 4, 12, "HTTP/1.1 404"), 0) << missing;
+
+  ASSERT_EQ(client.Call("DELETE", "/fhir/Patient/h1").status, 204);
+  std::string gone = exchange("/fhir/Patient/h1");
+  EXPECT_EQ(gone.rfind("HTTP/1.1 410", 0), 0u) << gone.substr(0, 200);
+  EXPECT_NE(gone.find("ETag: W/\"2\"\r\n"), std::string::npos) << gone.substr(0, 300);
+  std::size_t gone_end = gone.find("\r\n\r\n");
+  ASSERT_NE(gone_end, std::string::npos);
+  EXPECT_EQ(gone.compare(gone_end + 4, 12, "HTTP/1.1 410"), 0) << gone;
+
+  // HEAD needs credentials like GET.
+  std::string anonymous = RawExchange(
+      this->env_.port(),
+      "HEAD /fhir/Patient/h1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(anonymous.rfind("HTTP/1.1 401", 0), 0u) << anonymous.substr(0, 200);
+  EXPECT_NE(anonymous.find("WWW-Authenticate: Basic realm=\"fhirsync\""), std::string::npos);
+  EXPECT_EQ(anonymous.substr(anonymous.find("\r\n\r\n") + 4), "");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             DeleteGivesGoneAndUnknownGivesNotFound,
                             CreateAssignsIdAndHonoursIfNoneExist,
@@ -578,7 +638,8 @@ REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             SearchByIdLastUpdatedAndCountWithPaging, BatchAnswersEachEntry,
                             TransactionIsAllOrNothing, AuthenticationAndRoles, GzipBothWays,
                             BadRequestsAreRefusedAndTheServerKeepsServing,
-                            AtomFeedPagesLinksAndCaching);
+                            AtomFeedPagesLinksAndCaching,
+                            HeadGivesTheHeadersOfGetWithoutABody);
 
 }  // namespace fhirsync::testing
 

@@ -5,6 +5,8 @@
 #include <Poco/InflatingStream.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <cctype>
@@ -84,6 +86,17 @@ Reply TestClient::Call(const std::string& method, const std::string& target,
     }
   }
   return Reply{};
+}
+
+std::string RawExchange(int port, const std::string& request) {
+  Poco::Net::StreamSocket socket(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  socket.setReceiveTimeout(Poco::Timespan(30, 0));
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  std::string received;
+  char buffer[4096];
+  for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) received.append(buffer, n);
+  return received;
 }
 
 std::string BasicAuth(const std::string& user, const std::string& password) {

@@ -69,6 +69,12 @@ class TestClient {
   std::unique_ptr<Poco::Net::HTTPClientSession> session_;
 };
 
+// Writes `request` (raw HTTP, possibly several pipelined requests, the last
+// with Connection: close) to 127.0.0.1:`port` on a fresh connection and
+// returns every byte the server sends until it closes the connection.
+// Throws Poco exceptions (failing the test) on a socket error or after 30 s.
+std::string RawExchange(int port, const std::string& request);
+
 std::string BasicAuth(const std::string& user, const std::string& password);
 std::string BearerAuth(const std::string& token);
 std::string Gzip(const std::string& data);

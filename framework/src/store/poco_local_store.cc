@@ -73,16 +73,16 @@ struct ResourceColumns {
 }  // namespace
 
 PocoLocalStore::PocoLocalStore(const StoreSql& sql, Poco::Data::Session write_session,
-                               Poco::Data::Session read_session, std::size_t max_body_bytes)
+                               ReadSessionPool::Factory read_sessions,
+                               std::size_t max_body_bytes)
     : sql_(sql),
       max_body_bytes_(max_body_bytes),
       write_session_(std::move(write_session)),
-      read_session_(std::move(read_session)) {}
+      read_pool_(std::move(read_sessions), kMaxReadSessions) {}
 
 PocoLocalStore::~PocoLocalStore() {
   try {
     write_session_.close();
-    read_session_.close();
   } catch (const Poco::Exception&) {
     // Closing can only fail on a connection that is already gone.
   }
@@ -290,20 +290,28 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
 
 StatusOr<Resource> PocoLocalStore::Get(const std::string& type, const std::string& id) {
   if (HasNul(type) || HasNul(id)) return NotFoundError(KeyText(type, id) + " does not exist");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
-    ResourceColumns columns;
-    std::string bound_type = type;
-    std::string bound_id = id;
-    Statement statement(read_session_);
-    statement << sql_.get_current, use(bound_type), use(bound_id);
-    columns.BindTo(statement);
-    statement.execute();
-    if (columns.size() == 0) return NotFoundError(KeyText(type, id) + " does not exist");
-    return columns.Take(0);
+    std::optional<Resource> current = ReadCurrent(lease, type, id);
+    if (!current) return NotFoundError(KeyText(type, id) + " does not exist");
+    return std::move(*current);
   } catch (const Poco::Exception& error) {
     return TranslateException(error, "get " + KeyText(type, id));
   }
+}
+
+std::optional<Resource> PocoLocalStore::ReadCurrent(const ReadSessionPool::Lease& lease,
+                                                    const std::string& type,
+                                                    const std::string& id) {
+  ResourceColumns columns;
+  std::string bound_type = type;
+  std::string bound_id = id;
+  Statement statement(lease.session());
+  statement << sql_.get_current, use(bound_type), use(bound_id);
+  columns.BindTo(statement);
+  statement.execute();
+  if (columns.size() == 0) return std::nullopt;
+  return columns.Take(0);
 }
 
 StatusOr<Resource> PocoLocalStore::GetVersion(const std::string& type, const std::string& id,
@@ -311,13 +319,13 @@ StatusOr<Resource> PocoLocalStore::GetVersion(const std::string& type, const std
   if (HasNul(type) || HasNul(id)) {
     return NotFoundError(KeyText(type, id) + " has no version " + std::to_string(version));
   }
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     ResourceColumns columns;
     std::string bound_type = type;
     std::string bound_id = id;
     Poco::Int64 bound_version = version;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.get_version, use(bound_type), use(bound_id), use(bound_version);
     columns.BindTo(statement);
     statement.execute();
@@ -333,12 +341,12 @@ StatusOr<Resource> PocoLocalStore::GetVersion(const std::string& type, const std
 StatusOr<std::vector<Resource>> PocoLocalStore::History(const std::string& type,
                                                         const std::string& id) {
   if (HasNul(type) || HasNul(id)) return NotFoundError(KeyText(type, id) + " does not exist");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     ResourceColumns columns;
     std::string bound_type = type;
     std::string bound_id = id;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.history, use(bound_type), use(bound_id);
     columns.BindTo(statement);
     statement.execute();
@@ -354,7 +362,7 @@ StatusOr<std::vector<Resource>> PocoLocalStore::History(const std::string& type,
 
 StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) {
   if (query.limit < 0) return InvalidArgumentError("limit must not be negative");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     int with_bodies = query.with_bodies ? 1 : 0;
     Poco::Int64 after_seq = query.after_seq;
@@ -366,7 +374,7 @@ StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) 
     std::vector<std::string> actions;
     std::vector<std::string> origins;
     ResourceColumns columns;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.changes, use(with_bodies), use(after_seq), use(has_types), use(types),
         use(since_ms), use(limit), into(seqs), into(actions), into(origins);
     columns.BindTo(statement);
@@ -388,9 +396,9 @@ StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) 
 }
 
 StatusOr<std::int64_t> PocoLocalStore::LastSeq() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
-    return ReadLastSeq(read_session_);
+    return ReadLastSeq(lease.session());
   } catch (const Poco::Exception& error) {
     return TranslateException(error, "read the last seq");
   }
@@ -401,7 +409,7 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
     return InvalidArgumentError("offset and limit must not be negative");
   }
   if (HasNul(query.type)) return SearchResult{};
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string type = query.type;
     int has_ids = query.ids.empty() ? 0 : 1;
@@ -415,12 +423,12 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
 
     SearchResult result;
     Poco::Int64 total = 0;
-    read_session_ << sql_.search_count, use(type), use(has_ids), use(ids), use(from_ms),
+    lease.session() << sql_.search_count, use(type), use(has_ids), use(ids), use(from_ms),
         use(to_ms), use(include_deleted), into(total), Poco::Data::Keywords::now;
     result.total = total;
 
     ResourceColumns columns;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.search, use(type), use(has_ids), use(ids), use(from_ms), use(to_ms),
         use(include_deleted), use(limit), use(offset);
     columns.BindTo(statement);
@@ -434,7 +442,7 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
 }
 
 StatusOr<StoreStats> PocoLocalStore::Stats() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::vector<std::string> types;
     std::vector<Poco::Int64> live;
@@ -442,12 +450,12 @@ StatusOr<StoreStats> PocoLocalStore::Stats() {
     Poco::Int64 pending = 0;
     StoreStats stats;
     // One read transaction so the three figures agree with each other.
-    read_session_.begin();
-    read_session_ << sql_.stats, into(types), into(live), into(deleted),
+    lease.session().begin();
+    lease.session() << sql_.stats, into(types), into(live), into(deleted),
         Poco::Data::Keywords::now;
-    stats.last_seq = ReadLastSeq(read_session_);
-    read_session_ << sql_.outbox_pending_count, into(pending), Poco::Data::Keywords::now;
-    read_session_.commit();
+    stats.last_seq = ReadLastSeq(lease.session());
+    lease.session() << sql_.outbox_pending_count, into(pending), Poco::Data::Keywords::now;
+    lease.session().commit();
     stats.outbox_pending = pending;
     for (std::size_t i = 0; i < types.size(); ++i) {
       stats.types.push_back(TypeCount{types[i], live[i], deleted[i]});
@@ -455,7 +463,7 @@ StatusOr<StoreStats> PocoLocalStore::Stats() {
     return stats;
   } catch (const Poco::Exception& error) {
     try {
-      if (read_session_.isTransaction()) read_session_.rollback();
+      if (lease.session().isTransaction()) lease.session().rollback();
     } catch (const Poco::Exception&) {
       // Nothing was written in this read transaction.
     }
@@ -465,7 +473,7 @@ StatusOr<StoreStats> PocoLocalStore::Stats() {
 
 StatusOr<std::vector<OutboxItem>> PocoLocalStore::PendingOutbox(std::int64_t limit) {
   if (limit < 0) return InvalidArgumentError("limit must not be negative");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     Poco::Int64 bound_limit = limit;
     std::vector<Poco::Int64> seqs;
@@ -473,7 +481,7 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::PendingOutbox(std::int64_t lim
     std::vector<std::string> ids;
     std::vector<Poco::Int64> versions;
     std::vector<std::string> states;
-    read_session_ << sql_.pending_outbox, use(bound_limit), into(seqs), into(types), into(ids),
+    lease.session() << sql_.pending_outbox, use(bound_limit), into(seqs), into(types), into(ids),
         into(versions), into(states), Poco::Data::Keywords::now;
     std::vector<OutboxItem> items;
     items.reserve(seqs.size());

@@ -3,9 +3,9 @@
 // (internal header).
 //
 // Sessions: one write session, used only under `write_mutex_` (each write
-// transaction goes through a BatchWriter, see batch_writer.h), and one read
-// session under `read_mutex_`, so reads do not wait for a write transaction
-// in progress. No SQL is ever built from values. Backends add only how a write
+// transaction goes through a BatchWriter, see batch_writer.h), and a pool of
+// read sessions (read_session_pool.h), so reads run beside each other and do
+// not wait for a write transaction in progress. No SQL is ever built from values. Backends add only how a write
 // transaction starts (the lock that serialises writers across processes and
 // keeps `seq` dense and in commit order), ends, and how a database error maps
 // to a Status.
@@ -29,6 +29,7 @@
 
 #include "fhirsync/local_store.h"
 #include "store/push_sql.h"
+#include "store/read_session_pool.h"
 #include "store/store_sql.h"
 #include "store/write_planner.h"
 
@@ -76,9 +77,14 @@ class PocoLocalStore : public LocalStore {
   const std::string& node_id() const { return node_id_; }
 
  protected:
-  // Takes ownership of both sessions (already connected and configured).
+  // At most this many read sessions (connections) are open at once.
+  static constexpr std::size_t kMaxReadSessions = 8;
+
+  // Takes ownership of the write session (already connected and configured);
+  // `read_sessions` makes each read session (connected and configured). It
+  // makes the first one now; its Poco exceptions propagate.
   PocoLocalStore(const StoreSql& sql, Poco::Data::Session write_session,
-                 Poco::Data::Session read_session, std::size_t max_body_bytes);
+                 ReadSessionPool::Factory read_sessions, std::size_t max_body_bytes);
 
   // Creates or checks the schema, records or checks the node id (empty:
   // take the recorded one) and prepares the write statements. Call once,
@@ -90,6 +96,12 @@ class PocoLocalStore : public LocalStore {
   virtual void BeginWrite(Poco::Data::Session& session) = 0;
   virtual void CommitWrite(Poco::Data::Session& session) = 0;
   virtual void RollbackWrite(Poco::Data::Session& session) = 0;
+  // The current row of (type, id) read on the lent session, or nullopt;
+  // throws Poco exceptions. This default runs sql_.get_current through
+  // Poco::Data, which prepares it again on every call; a backend may keep
+  // the statement prepared in the lease's state instead.
+  virtual std::optional<Resource> ReadCurrent(const ReadSessionPool::Lease& lease,
+                                              const std::string& type, const std::string& id);
   // `what` names the operation ("write", "get Patient/1").
   virtual Status TranslateException(const Poco::Exception& error,
                                     const std::string& what) const = 0;
@@ -129,8 +141,7 @@ class PocoLocalStore : public LocalStore {
   std::mutex write_mutex_;
   bool pull_indexes_ensured_ = false;  // under write_mutex_
   Poco::Data::Session write_session_;
-  std::mutex read_mutex_;
-  Poco::Data::Session read_session_;
+  ReadSessionPool read_pool_;
 };
 
 }  // namespace fhirsync::store

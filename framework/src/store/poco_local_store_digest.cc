@@ -20,7 +20,7 @@ StatusOr<std::vector<DigestEntry>> PocoLocalStore::ScanDigest(const DigestScanQu
   // The statement table tells the backend: SQLite's is the only one whose
   // address is SqliteSql().
   const DigestSql& digest_sql = &sql_ == &SqliteSql() ? SqliteDigestSql() : PostgresDigestSql();
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string type = query.type;
     std::string from_id = query.from_id;
@@ -31,7 +31,7 @@ StatusOr<std::vector<DigestEntry>> PocoLocalStore::ScanDigest(const DigestScanQu
     std::vector<Poco::Int64> versions;
     std::vector<std::string> hashes;
     std::vector<Poco::Int64> updated;
-    read_session_ << digest_sql.scan, use(type), use(from_id), use(has_to), use(to_id),
+    lease.session() << digest_sql.scan, use(type), use(from_id), use(has_to), use(to_id),
         use(limit), into(ids), into(versions), into(hashes), into(updated),
         Poco::Data::Keywords::now;
     std::vector<DigestEntry> entries(ids.size());

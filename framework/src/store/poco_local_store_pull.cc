@@ -384,12 +384,12 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
 }
 
 StatusOr<std::optional<PullCursor>> PocoLocalStore::GetCursor(const std::string& parent_node_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string parent = parent_node_id;
     std::vector<std::string> feed, position;
     std::vector<Poco::Int64> updated;
-    read_session_ << sql_.pull->select_cursor, use(parent), into(feed), into(position),
+    lease.session() << sql_.pull->select_cursor, use(parent), into(feed), into(position),
         into(updated), now;
     if (feed.empty()) return std::optional<PullCursor>();
     return std::optional<PullCursor>(
@@ -404,12 +404,12 @@ StatusOr<std::vector<SyncState>> PocoLocalStore::GetSyncStates(
   std::vector<SyncState> states;
   if (keys.empty()) return states;
   std::set<Key> unique(keys.begin(), keys.end());
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string bound = KeysJson(unique);
     std::vector<std::string> types, ids, remote, hashes;
     std::vector<Poco::Int64> local, at;
-    read_session_ << sql_.pull->select_sync_state_many, use(bound), into(types), into(ids),
+    lease.session() << sql_.pull->select_sync_state_many, use(bound), into(types), into(ids),
         into(remote), into(hashes), into(local), into(at), now;
     states.reserve(types.size());
     for (std::size_t i = 0; i < types.size(); ++i) {

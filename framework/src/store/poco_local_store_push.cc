@@ -70,7 +70,7 @@ void PocoLocalStore::MigrateLocked(int from_version) {
 
 StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& query) {
   if (query.limit < 0) return InvalidArgumentError("limit must not be negative");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     int with_bodies = query.with_bodies ? 1 : 0;
     Poco::Int64 after_seq = query.after_seq;
@@ -85,7 +85,7 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& 
     std::vector<std::string> types, ids, state, base, outcome, message, correlation, action, body,
         hashes;
     std::vector<int> attempts, http_status, force;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.push->list_outbox, use(with_bodies), use(after_seq), use(has_states),
         use(states), use(type), use(id), use(due_filter), use(due_at), use(limit), into(seq),
         into(types), into(ids), into(version), into(state), into(base), into(attempts),
@@ -123,13 +123,13 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& 
 
 StatusOr<std::optional<SyncState>> PocoLocalStore::GetSyncState(const std::string& type,
                                                                 const std::string& id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string bound_type = type;
     std::string bound_id = id;
     std::vector<std::string> types, ids, remote, hash;
     std::vector<Poco::Int64> local_version, agreed;
-    read_session_ << sql_.push->get_sync_state, use(bound_type), use(bound_id), into(types),
+    lease.session() << sql_.push->get_sync_state, use(bound_type), use(bound_id), into(types),
         into(ids), into(remote), into(hash), into(local_version), into(agreed), now;
     if (types.empty()) return std::optional<SyncState>();
     SyncState state{types[0], ids[0], remote[0], hash[0], local_version[0], agreed[0]};
@@ -143,13 +143,13 @@ StatusOr<std::optional<SyncState>> PocoLocalStore::GetSyncState(const std::strin
 StatusOr<std::vector<ConflictRecord>> PocoLocalStore::ListConflicts(const std::string& status,
                                                                     std::int64_t limit) {
   if (limit < 0) return InvalidArgumentError("limit must not be negative");
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     int has_status = status.empty() ? 0 : 1;
     std::string bound_status = status;
     Poco::Int64 bound_limit = limit;
     ConflictColumns columns;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.push->list_conflicts, use(has_status), use(bound_status), use(bound_limit);
     columns.BindTo(statement);
     statement.execute();
@@ -160,11 +160,11 @@ StatusOr<std::vector<ConflictRecord>> PocoLocalStore::ListConflicts(const std::s
 }
 
 StatusOr<ConflictRecord> PocoLocalStore::GetConflict(std::int64_t conflict_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     Poco::Int64 bound_id = conflict_id;
     ConflictColumns columns;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.push->get_conflict, use(bound_id);
     columns.BindTo(statement);
     statement.execute();
@@ -383,11 +383,11 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
 }
 
 StatusOr<std::string> PocoLocalStore::PushPause() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string key = kPauseKey;
     std::vector<std::string> values;
-    read_session_ << sql_.select_meta, use(key), into(values), now;
+    lease.session() << sql_.select_meta, use(key), into(values), now;
     return values.empty() ? std::string() : values.front();
   } catch (const Poco::Exception& error) {
     return TranslateException(error, "read the push pause");
@@ -408,7 +408,7 @@ StatusOr<std::int64_t> PocoLocalStore::AppendAudit(const AuditRecord& record) {
 }
 
 StatusOr<std::vector<AuditRecord>> PocoLocalStore::QueryAudit(const AuditQuery& query) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     Poco::Int64 since = query.since_ms.value_or(std::numeric_limits<std::int64_t>::min());
     std::string outcome = query.outcome, operation = query.operation, type = query.type,
@@ -419,7 +419,7 @@ StatusOr<std::vector<AuditRecord>> PocoLocalStore::QueryAudit(const AuditQuery& 
     std::vector<std::string> operations, types, ids, remote, transport, outcomes, messages,
         correlations;
     std::vector<int> http_status;
-    Statement statement(read_session_);
+    Statement statement(lease.session());
     statement << sql_.push->query_audit, use(since), use(outcome), use(operation), use(type),
         use(id), use(correlation), use(after_id), use(limit), into(audit_id), into(at_ms),
         into(operations), into(types), into(ids), into(local_version), into(remote),

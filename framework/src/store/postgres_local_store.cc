@@ -36,9 +36,9 @@ Status TranslatePostgresException(const Poco::Exception& error, const std::strin
 
 class PostgresLocalStore final : public PocoLocalStore {
  public:
-  PostgresLocalStore(Poco::Data::Session write_session, Poco::Data::Session read_session,
+  PostgresLocalStore(Poco::Data::Session write_session, ReadSessionPool::Factory read_sessions,
                      std::size_t max_body_bytes)
-      : PocoLocalStore(PostgresSql(), std::move(write_session), std::move(read_session),
+      : PocoLocalStore(PostgresSql(), std::move(write_session), std::move(read_sessions),
                        max_body_bytes) {}
 
   Status Open(const std::string& node_id) { return Initialize(node_id, "PostgreSQL store"); }
@@ -67,9 +67,11 @@ StatusOr<std::unique_ptr<LocalStore>> OpenPostgresLocalStore(const std::string& 
   std::unique_ptr<PostgresLocalStore> store;
   try {
     Poco::Data::Session write_session(Poco::Data::PostgreSQL::Connector::KEY, connection);
-    Poco::Data::Session read_session(Poco::Data::PostgreSQL::Connector::KEY, connection);
-    store = std::make_unique<PostgresLocalStore>(std::move(write_session),
-                                                 std::move(read_session), max_body_bytes);
+    auto read_sessions = [connection] {
+      return Poco::Data::Session(Poco::Data::PostgreSQL::Connector::KEY, connection);
+    };
+    store = std::make_unique<PostgresLocalStore>(std::move(write_session), read_sessions,
+                                                 max_body_bytes);
   } catch (const Poco::Exception& error) {
     return UnavailableError("cannot connect to the PostgreSQL store: " + error.displayText());
   }

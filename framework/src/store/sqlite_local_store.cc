@@ -8,6 +8,8 @@
 
 #include "core/text_util.h"
 #include "store/poco_local_store.h"
+#include "store/sqlite_prepared_get.h"
+#include "store/store_sql.h"
 
 namespace fhirsync::store {
 namespace {
@@ -65,9 +67,9 @@ Status TranslateSqliteException(const Poco::Exception& error, const std::string&
 
 class SqliteLocalStore final : public PocoLocalStore {
  public:
-  SqliteLocalStore(Poco::Data::Session write_session, Poco::Data::Session read_session,
+  SqliteLocalStore(Poco::Data::Session write_session, ReadSessionPool::Factory read_sessions,
                    std::size_t max_body_bytes, std::string path)
-      : PocoLocalStore(SqliteSql(), std::move(write_session), std::move(read_session),
+      : PocoLocalStore(SqliteSql(), std::move(write_session), std::move(read_sessions),
                        max_body_bytes),
         path_(std::move(path)) {}
 
@@ -82,6 +84,11 @@ class SqliteLocalStore final : public PocoLocalStore {
     session << "BEGIN IMMEDIATE", now;
   }
   void CommitWrite(Poco::Data::Session& session) override { session << "COMMIT", now; }
+  std::optional<Resource> ReadCurrent(const ReadSessionPool::Lease& lease,
+                                      const std::string& type,
+                                      const std::string& id) override {
+    return SqlitePreparedGet(lease, SqliteSql().get_current, type, id);
+  }
   void RollbackWrite(Poco::Data::Session& session) override { session << "ROLLBACK", now; }
 
   Status TranslateException(const Poco::Exception& error,
@@ -103,9 +110,12 @@ StatusOr<std::unique_ptr<LocalStore>> OpenSqliteLocalStore(const std::string& pa
   try {
     Poco::Data::Session write_session(Poco::Data::SQLite::Connector::KEY, path);
     ConfigureConnection(write_session, /*set_wal=*/true);
-    Poco::Data::Session read_session(Poco::Data::SQLite::Connector::KEY, path);
-    ConfigureConnection(read_session, /*set_wal=*/false);
-    store = std::make_unique<SqliteLocalStore>(std::move(write_session), std::move(read_session),
+    auto read_sessions = [path] {
+      Poco::Data::Session read_session(Poco::Data::SQLite::Connector::KEY, path);
+      ConfigureConnection(read_session, /*set_wal=*/false);
+      return read_session;
+    };
+    store = std::make_unique<SqliteLocalStore>(std::move(write_session), read_sessions,
                                                max_body_bytes, path);
   } catch (const Poco::Exception& error) {
     return TranslateSqliteException(error, "open", path);

@@ -35,7 +35,10 @@ const Value* Array(const Value& object, const char* name) {
 }
 
 Status Parse(std::string_view body, rapidjson::Document& doc, std::string_view expected_type) {
-  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  // Full precision: a decimal must come out of the client as the number the
+  // server sent, or the pulled copy differs from the parent's.
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(body.data(),
+                                                                                 body.size());
   if (doc.HasParseError()) {
     return InvalidArgumentError(std::string("answer is not valid JSON: ") +
                                 rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +

@@ -467,6 +467,24 @@ TEST(FhirClientTest, ReadManyUsesABatchWhenTheServerOffersOne) {
             R"({"request":{"method":"GET","url":"Patient/b"}},{"request":{"method":"GET","url":"Patient/c"}}]})");
 }
 
+TEST(FhirClientTest, ReadManyKeepsEveryDigitOfADecimal) {
+  // A Location's position from fhir-r4-bulk: parsed without full precision
+  // the longitude came out as -99.89053622600224, a different number, and
+  // `verify` then found the pulled copy different from the parent's.
+  ScriptedPeer peer;
+  peer.Push(Reply{200, kCapabilitiesWithBatch});
+  peer.Push(Reply{200, R"({"resourceType":"Bundle","type":"batch-response","entry":[
+    {"resource":{"resourceType":"Location","id":"l1","meta":{"versionId":"1"},
+     "position":{"longitude":-99.89053622600223,"latitude":39.840390445227907}},
+     "response":{"status":"200 OK","etag":"W/\"1\""}}]})"});
+  FhirClient client(Options(peer));
+  auto results = client.ReadMany("Location", {"l1"});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_THAT((*results)[0].body, HasSubstr("-99.89053622600223"));
+  EXPECT_THAT((*results)[0].body, HasSubstr("39.840390445227907"));
+}
+
 TEST(FhirClientTest, ReadManyFallsBackToIdSearchInChunks) {
   ScriptedPeer peer;
   peer.Push(Reply{404, Outcome("error", "not-found", "no metadata here")});  // no CapabilityStatement

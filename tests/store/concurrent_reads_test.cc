@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fhirsync/config.h"
@@ -183,10 +184,17 @@ TEST_P(ConcurrentReadsTest, ReadersOnEverySessionSeeEachCommittedVersionInOrder)
   for (int r = 0; r < kReaders; ++r) {
     readers.emplace_back([&, r] {
       std::int64_t last = 0;
+      std::int64_t last_seq = 0;
       while (writing.load()) {
         auto got = store_->Get("Patient", "p1");
+        auto seq = store_->LastSeq();
         std::string problem;
-        if (!got.ok()) {
+        if (!seq.ok()) {
+          problem = seq.status().ToString();
+        } else if (*seq < last_seq) {
+          problem = "last seq went back from " + std::to_string(last_seq) + " to " +
+                    std::to_string(*seq);
+        } else if (!got.ok()) {
           problem = got.status().ToString();
         } else if (got->version < last) {
           problem = "version went back from " + std::to_string(last) + " to " +
@@ -200,6 +208,7 @@ TEST_P(ConcurrentReadsTest, ReadersOnEverySessionSeeEachCommittedVersionInOrder)
           return;
         }
         last = got->version;
+        last_seq = *seq;
       }
     });
   }
@@ -213,14 +222,18 @@ TEST_P(ConcurrentReadsTest, ReadersOnEverySessionSeeEachCommittedVersionInOrder)
   for (const std::string& problem : first_problem) EXPECT_EQ(problem, "");
   EXPECT_EQ(problems.load(), 0);
   // From several threads at once, so that every pooled session answers.
-  std::vector<std::future<std::int64_t>> finals;
+  // Each version is one change, so the last seq is kVersions too.
+  std::vector<std::future<std::pair<std::int64_t, std::int64_t>>> finals;
   for (int r = 0; r < kReaders * 2; ++r) {
     finals.push_back(std::async(std::launch::async, [&] {
       auto got = store_->Get("Patient", "p1");
-      return got.ok() ? got->version : -1;
+      auto seq = store_->LastSeq();
+      return std::make_pair(got.ok() ? got->version : -1, seq.ok() ? *seq : -1);
     }));
   }
-  for (auto& final_version : finals) EXPECT_EQ(final_version.get(), kVersions);
+  for (auto& final_read : finals) {
+    EXPECT_EQ(final_read.get(), std::make_pair(std::int64_t{kVersions}, std::int64_t{kVersions}));
+  }
 }
 
 // A read never waits for a write transaction in progress, on any backend:

@@ -182,6 +182,10 @@ std::int64_t PocoLocalStore::ReadLastSeq(Poco::Data::Session& session) {
   return value;
 }
 
+std::int64_t PocoLocalStore::ReadLastSeqOn(const ReadSessionPool::Lease& lease) {
+  return ReadLastSeq(lease.session());
+}
+
 StatusOr<std::vector<PreparedOp>> PocoLocalStore::PrepareBatch(std::span<const WriteOp> ops,
                                                                 std::size_t first_index) const {
   std::vector<PreparedOp> prepared;
@@ -398,7 +402,7 @@ StatusOr<std::vector<Change>> PocoLocalStore::Changes(const ChangeQuery& query) 
 StatusOr<std::int64_t> PocoLocalStore::LastSeq() {
   ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
-    return ReadLastSeq(lease.session());
+    return ReadLastSeqOn(lease);
   } catch (const Poco::Exception& error) {
     return TranslateException(error, "read the last seq");
   }

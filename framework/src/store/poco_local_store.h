@@ -102,6 +102,9 @@ class PocoLocalStore : public LocalStore {
   // the statement prepared in the lease's state instead.
   virtual std::optional<Resource> ReadCurrent(const ReadSessionPool::Lease& lease,
                                               const std::string& type, const std::string& id);
+  // The last seq (0 for none) read on the lent session; throws Poco
+  // exceptions. This default runs sql_.last_seq through Poco::Data.
+  virtual std::int64_t ReadLastSeqOn(const ReadSessionPool::Lease& lease);
   // `what` names the operation ("write", "get Patient/1").
   virtual Status TranslateException(const Poco::Exception& error,
                                     const std::string& what) const = 0;

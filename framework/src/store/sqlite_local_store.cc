@@ -8,7 +8,7 @@
 
 #include "core/text_util.h"
 #include "store/poco_local_store.h"
-#include "store/sqlite_prepared_get.h"
+#include "store/sqlite_prepared_reads.h"
 #include "store/store_sql.h"
 
 namespace fhirsync::store {
@@ -88,6 +88,9 @@ class SqliteLocalStore final : public PocoLocalStore {
                                       const std::string& type,
                                       const std::string& id) override {
     return SqlitePreparedGet(lease, SqliteSql().get_current, type, id);
+  }
+  std::int64_t ReadLastSeqOn(const ReadSessionPool::Lease& lease) override {
+    return SqlitePreparedLastSeq(lease, SqliteSql().last_seq);
   }
   void RollbackWrite(Poco::Data::Session& session) override { session << "ROLLBACK", now; }
 

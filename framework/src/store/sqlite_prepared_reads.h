@@ -1,17 +1,20 @@
-// A Get of the current version on a SQLite read connection through a
-// statement kept prepared with that connection (internal header).
+// The hot reads on a SQLite read connection, through statements kept
+// prepared with that connection (internal header).
 //
 // Poco::Data prepares a statement again on every execution (also when a
-// Statement object is executed again), and for a one-row Get that preparing
-// was most of the cost. So the hot read, SqliteSql().get_current, is kept as
-// a prepared sqlite3_stmt in the read session's pool state and only bound,
-// stepped and reset per call. Everything else still goes through Poco::Data.
+// Statement object is executed again), and for a one-row read that
+// preparing was most of the cost. So the reads the server makes on every
+// request (the current version of a resource, the last seq for the recent
+// feed page) keep their sqlite3_stmt in the read session's pool state and
+// only bind, step and reset it per call. Everything else still goes through
+// Poco::Data.
 //
 // Thread safety: as ReadSessionPool::Lease (one thread at a time).
 
-#ifndef FHIRSYNC_STORE_SQLITE_PREPARED_GET_H_
-#define FHIRSYNC_STORE_SQLITE_PREPARED_GET_H_
+#ifndef FHIRSYNC_STORE_SQLITE_PREPARED_READS_H_
+#define FHIRSYNC_STORE_SQLITE_PREPARED_READS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -29,6 +32,10 @@ std::optional<Resource> SqlitePreparedGet(const ReadSessionPool::Lease& lease,
                                           const std::string& get_current_sql,
                                           const std::string& type, const std::string& id);
 
+// Runs `last_seq_sql` (store_sql.h: () -> max seq or 0) the same way.
+std::int64_t SqlitePreparedLastSeq(const ReadSessionPool::Lease& lease,
+                                   const std::string& last_seq_sql);
+
 }  // namespace fhirsync::store
 
-#endif  // FHIRSYNC_STORE_SQLITE_PREPARED_GET_H_
+#endif  // FHIRSYNC_STORE_SQLITE_PREPARED_READS_H_

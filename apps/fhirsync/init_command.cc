@@ -38,7 +38,7 @@ constexpr char kHelp[] =
     "  --force          overwrite an existing fhirsync.json\n"
     "  --json           print {node_id, dir, config_file, backend} as JSON\n"
     "\n"
-    "A child node (with --parent) is written ready to `fhirsync sync --pull`:\n"
+    "A child node (with --parent) is written ready to `fhirsync sync --once`:\n"
     "  --parent URL       the parent node's root URL (http://host:port)\n"
     "  --parent-user NAME the user this node signs in as; the password is read from\n"
     "                     stdin and kept in D/parent.password (mode 0600), never in\n"

@@ -82,7 +82,7 @@ TEST(SyncStatusTest, AuthTroubleComesFirstAndPendingWaitsBehindIt) {
   EXPECT_NE(report.problems[1].command.find("fhirsync conflicts resolve"), std::string::npos);
   EXPECT_EQ(report.problems[2].code, "pending");
   EXPECT_NE(report.problems[2].words.find("2 changes made here are waiting"), std::string::npos);
-  EXPECT_EQ(report.problems[2].command, "fhirsync sync --dir /nodes/tablet-2 --push");
+  EXPECT_EQ(report.problems[2].command, "fhirsync sync --dir /nodes/tablet-2 --push --once");
 }
 
 TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {
@@ -92,7 +92,7 @@ TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {
   SyncStatusReport lag = BuildSyncStatus(o);
   ASSERT_EQ(lag.problems.size(), 1u);
   EXPECT_EQ(lag.problems[0].code, "pull-lag");
-  EXPECT_EQ(lag.problems[0].command, "fhirsync sync --dir /nodes/tablet-2 --pull");
+  EXPECT_EQ(lag.problems[0].command, "fhirsync sync --dir /nodes/tablet-2 --pull --once");
   EXPECT_NE(lag.lines[1].find("12 changes on the parent not yet here (about 3 hours behind)"),
             std::string::npos)
       << lag.lines[1];

@@ -151,7 +151,7 @@ TEST(DigestTest, WalkNamesEachKindOfDifferenceWithItsFix) {
   EXPECT_EQ(changed.id, "p00100");
   EXPECT_EQ(changed.kind, VerifyDifference::kDifferent);
   EXPECT_EQ(changed.fix_action, "pull");
-  EXPECT_EQ(changed.fix_command, "fhirsync sync --dir /nodes/tablet --pull");
+  EXPECT_EQ(changed.fix_command, "fhirsync sync --dir /nodes/tablet --pull --once");
   const VerifyFinding& edited = report->findings[1];
   EXPECT_EQ(edited.id, "p00700");
   EXPECT_EQ(edited.kind, VerifyDifference::kDifferent);

@@ -236,7 +236,7 @@ TEST(VerifyIntegrationTest, CommandReportsSyncAndNamesDifferencesWithFixes) {
   for (const auto& f : doc["findings"].GetArray()) {
     got.emplace_back(f["id"].GetString(), f["kind"].GetString());
     EXPECT_STREQ(f["fix"].GetString(), "pull");
-    EXPECT_EQ(std::string(f["command"].GetString()), "fhirsync sync --dir " + child + " --pull");
+    EXPECT_EQ(std::string(f["command"].GetString()), "fhirsync sync --dir " + child + " --pull --once");
   }
   std::sort(got.begin(), got.end());
   std::vector<std::pair<std::string, std::string>> want{{patients[3].id, "different"},

@@ -77,7 +77,7 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
          "The parent does not accept this node's user name or password, so sending is paused "
          "(nothing is lost): " + o.auth_trouble,
          "fix parent.user / parent.password_file in " + o.node_dir +
-             "/fhirsync.json, then: fhirsync sync" + dir + " --push"});
+             "/fhirsync.json, then: fhirsync sync" + dir + " --push --once"});
   }
   std::map<std::string, DeadLetterClass> classes;
   for (const ObservedItem& item : o.dead) {
@@ -122,20 +122,21 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
                 "changes made here are") +
              " waiting to be sent to the parent (the oldest made " +
              DescribeAge(oldest, o.now_ms) + ").",
-         "fhirsync sync" + dir + " --push"});
+         "fhirsync sync" + dir + " --push --once"});
   }
   if (o.pull_lag_changes.has_value() && *o.pull_lag_changes > 0) {
     report.problems.push_back(
         {"pull-lag",
          "The parent holds " + Plural(*o.pull_lag_changes, "change", "changes") +
              " this node has not brought in yet.",
-         "fhirsync sync" + dir + " --pull"});
+         "fhirsync sync" + dir + " --pull --once"});
   }
   if (report.has_parent && !o.parent_unreachable.empty()) {
     report.problems.push_back({"parent-unreachable",
                                "The parent cannot be reached now: " + o.parent_unreachable +
                                    ". Work continues here and is sent when it is back.",
-                               "check the network and parent.url, then: fhirsync sync" + dir});
+                               "check the network and parent.url, then: fhirsync sync" + dir +
+                                   " --once"});
   }
 
   report.in_sync = report.problems.empty();

@@ -119,12 +119,12 @@ class Walker {
       // The local change is waiting in the outbox: sending it mends both
       // "different" and "missing on parent".
       f.fix_action = "push";
-      f.fix_command = "fhirsync sync" + dir + " --push";
+      f.fix_command = "fhirsync sync" + dir + " --push --once";
     } else if (kind == VerifyDifference::kMissingHere ||
                (kind == VerifyDifference::kDifferent &&
                 f.parent_updated_ms >= f.local_updated_ms)) {
       f.fix_action = "pull";
-      f.fix_command = "fhirsync sync" + dir + " --pull";
+      f.fix_command = "fhirsync sync" + dir + " --pull --once";
     } else {
       // Held here (newer) but not queued: re-queue it for the parent.
       const std::string day = DateOf(f.local_updated_ms);

@@ -202,6 +202,33 @@ TEST_F(DaemonProcessTest, ChangesFlowBothWaysWithoutAnyCommandAndSigtermStopsIt)
   EXPECT_TRUE(saw_stop) << stopped.err;
 }
 
+TEST_F(DaemonProcessTest, OneWaySyncRunsOnlyTheEnabledSideAndSigintStopsIt) {
+  StartParent();
+  const std::string child = InitChild("tablet-7", 1, 3600);
+  StatusOr<NodeConfig> config = LoadNodeConfig(child);
+  ASSERT_TRUE(config.ok());
+  config->pull.enabled = false;  // push only
+  ASSERT_TRUE(SaveNodeConfig(child, *config).ok());
+  Put(parent_dir_, "stays-up", "Tumusiime");
+  ChildProcess daemon;
+  StartDaemon(daemon, child, {"--json"});
+  Put(child, "goes-up", "Nabirye");
+  EXPECT_TRUE(Eventually(std::chrono::seconds(10),
+                         [&] { return Holds(parent_dir_, "Patient/goes-up", "Nabirye"); }))
+      << daemon.Stderr();
+  EXPECT_TRUE(daemon.Signal(SIGINT));
+  ProcessResult stopped = daemon.Wait(std::chrono::seconds(20));
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_THAT(stopped.err, HasSubstr("received SIGINT"));
+  rapidjson::Document summary;
+  summary.Parse(stopped.out.c_str());
+  ASSERT_TRUE(summary.IsObject()) << stopped.out;
+  EXPECT_FALSE(summary["pull"]["enabled"].GetBool());
+  EXPECT_EQ(summary["pull"]["steps"].GetInt64(), 0);
+  EXPECT_EQ(summary["push"]["sent"].GetInt64(), 1);
+  EXPECT_FALSE(Holds(child, "Patient/stays-up", "Tumusiime"));
+}
+
 TEST_F(DaemonProcessTest, LogLevelFiltersTheLines) {
   StartParent();
   Put(parent_dir_, "p1", "Mugisha");

@@ -40,6 +40,41 @@ Status CheckTypeAndId(std::string_view type, std::string_view id) {
   return ValidateId(id);
 }
 
+// The rest of a complete answer's mapping, shared by a whole HTTP response
+// and one entry of a batch-response so that both are judged alike: `result`
+// already holds the body, location and outcome text; this adds the version
+// (ETag, else Location, else meta.versionId of a 2xx body) and, for a
+// non-2xx status, the Status "label: HTTP 412 reason: outcome".
+void MapAnswer(const std::string& label, int http_status, const std::string& reason,
+               const std::string& etag, const std::string& ambiguity_note, FhirResult& result) {
+  result.http_status = http_status;
+  result.version_id = net::VersionFromEtag(etag);
+  if (result.version_id.empty()) result.version_id = VersionFromLocation(result.location);
+  if (result.version_id.empty() && http_status >= 200 && http_status < 300) {
+    result.version_id = MetaVersionId(result.body);
+  }
+  StatusCode code = StatusCodeForHttpStatus(http_status);
+  if (code == StatusCode::kOk) return;
+  std::string message = label + ": HTTP " + std::to_string(http_status);
+  if (!reason.empty()) message += " " + reason;
+  if (!result.outcome_text.empty()) message += ": " + result.outcome_text;
+  result.gone = http_status == 410;
+  if (result.gone) message += " (gone: deleted on the server)";
+  message += ambiguity_note;
+  result.status = Status(code, message);
+}
+
+// A write whose fate is unknown: the Bundle went out but what came back does
+// not say what became of it.
+FhirResult LostWrite(const std::string& label, const std::string& why) {
+  FhirResult result;
+  result.ambiguous = true;
+  result.status = UnavailableError(label + ": " + why +
+                                   " (ambiguous: the server may have applied this write; read "
+                                   "it back before sending again)");
+  return result;
+}
+
 }  // namespace
 
 bool FhirCapabilities::Supports(const std::string& type, const std::string& interaction) const {
@@ -93,22 +128,9 @@ class FhirClient::Impl {
     result.body = std::move(answer.body);
     result.last_modified = answer.last_modified;
     result.location = !answer.location.empty() ? answer.location : answer.content_location;
-    result.version_id = net::VersionFromEtag(answer.etag);
-    if (result.version_id.empty()) result.version_id = VersionFromLocation(result.location);
-    if (result.version_id.empty() && answer.status >= 200 && answer.status < 300) {
-      result.version_id = MetaVersionId(result.body);
-    }
     result.outcome_text = OperationOutcomeText(result.body);
-    StatusCode code = StatusCodeForHttpStatus(answer.status);
-    if (code != StatusCode::kOk) {
-      std::string message =
-          label + ": HTTP " + std::to_string(answer.status) + " " + answer.reason;
-      if (!result.outcome_text.empty()) message += ": " + result.outcome_text;
-      result.gone = answer.status == 410;
-      if (result.gone) message += " (gone: deleted on the server)";
-      if (result.ambiguous) message += net::AmbiguityNote(answer);
-      result.status = Status(code, message);
-    }
+    MapAnswer(label, answer.status, answer.reason, answer.etag,
+              result.ambiguous ? net::AmbiguityNote(answer) : std::string(), result);
     return result;
   }
 
@@ -198,6 +220,89 @@ class FhirClient::Impl {
     // No CapabilityStatement: `_id` search is plain REST and always tried.
     return caps.ok() && caps->system_interactions.count("batch") > 0;
   }
+
+  BatchWriteOutcome WriteBatch(const std::vector<BatchWrite>& writes) {
+    BatchWriteOutcome out;
+    out.entries.resize(writes.size());
+    const std::string of = " of " + std::to_string(writes.size()) + ")";
+    std::vector<std::string> labels(writes.size());
+    std::vector<const BatchWrite*> sent;
+    std::vector<std::size_t> sent_at;  // sent[k] is writes[sent_at[k]]
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const BatchWrite& write = writes[i];
+      const bool put = write.method == WriteMethod::kPut;
+      labels[i] = std::string(put ? "PUT " : "DELETE ") + EscapeForMessage(write.type) + "/" +
+                  EscapeForMessage(write.id) + " (batch entry " + std::to_string(i + 1) + of;
+      Status valid = config_error_;
+      if (valid.ok()) valid = CheckTypeAndId(write.type, write.id);
+      if (valid.ok() && !write.expected_version.empty()) valid = ValidateId(write.expected_version);
+      // The body is copied into the Bundle as it is, so it must be a JSON
+      // object; a single PUT would have had it refused by the server (400).
+      if (valid.ok() && put) valid = InspectFhirBody(write.body).status();
+      if (!valid.ok()) {
+        out.entries[i].status = valid.WithContext(labels[i]);
+        continue;
+      }
+      sent.push_back(&write);
+      sent_at.push_back(i);
+    }
+    if (sent.empty()) return out;
+
+    const std::string label = "POST batch of " + std::to_string(sent.size()) + " writes";
+    FhirResult call =
+        Interact("POST", base_path_.empty() ? "/" : base_path_, label, BuildBatchWriteBundle(sent));
+    out.bundle_status = call.status;
+    out.bundle_http_status = call.http_status;
+    if (!call.ok()) {
+      // No batch-response: every write shares the Bundle's fate (e.g. 401 for
+      // all, or ambiguous for all when the answer was lost).
+      for (std::size_t i : sent_at) {
+        FhirResult& result = out.entries[i];
+        result.status = Status(call.status.code(), labels[i] + ": " + call.status.message());
+        result.http_status = call.http_status;
+        result.outcome_text = call.outcome_text;
+        result.ambiguous = call.ambiguous;
+      }
+      return out;
+    }
+    StatusOr<std::vector<BatchAnswer>> answers = ParseBatchResponse(call.body);
+    Status unusable = answers.status();
+    if (unusable.ok() && answers->size() != sent.size()) {
+      unusable = InvalidArgumentError("it has " + std::to_string(answers->size()) +
+                                      " entries for " + std::to_string(sent.size()) +
+                                      " requests");
+    }
+    if (!unusable.ok()) {
+      out.bundle_status =
+          unusable.WithContext(label + ": the answer is not a usable batch-response");
+      for (std::size_t i : sent_at) {
+        out.entries[i] = LostWrite(labels[i], out.bundle_status.message());
+      }
+      return out;
+    }
+    for (std::size_t k = 0; k < sent.size(); ++k) {
+      BatchAnswer& answer = (*answers)[k];
+      const std::size_t i = sent_at[k];
+      if (answer.http_status < 200) {
+        out.entries[i] = LostWrite(labels[i], "its response.status '" +
+                                                  EscapeForMessage(answer.status_text) +
+                                                  "' is not an HTTP status");
+        continue;
+      }
+      FhirResult& result = out.entries[i];
+      result.location = std::move(answer.location);
+      result.outcome_text = std::move(answer.outcome_text);
+      if (answer.has_resource) result.body = std::move(answer.resource.body);
+      std::string reason = answer.status_text.size() > 4 ? answer.status_text.substr(4) : "";
+      // As for a single write: a gateway's 502/504 may hide an applied write.
+      result.ambiguous = answer.http_status == 502 || answer.http_status == 504;
+      MapAnswer(labels[i], answer.http_status, reason, answer.etag,
+                result.ambiguous ? " (ambiguous: the server may have applied it)" : "", result);
+    }
+    return out;
+  }
+
+  bool SupportsBatch() { return BatchSupported(); }
 
   StatusOr<std::vector<FhirResult>> ReadMany(std::string_view type,
                                              const std::vector<std::string>& ids) {
@@ -405,6 +510,10 @@ Status FhirClient::History(std::string_view type, std::string_view since,
                            const std::function<Status(HistoryPage&& page)>& on_page) {
   return impl_->History(type, since, on_page);
 }
+BatchWriteOutcome FhirClient::WriteBatch(const std::vector<BatchWrite>& writes) {
+  return impl_->WriteBatch(writes);
+}
+bool FhirClient::SupportsBatch() { return impl_->SupportsBatch(); }
 StatusOr<FhirCapabilities> FhirClient::Capabilities() { return impl_->Capabilities(); }
 std::int64_t FhirClient::connections_opened() const { return impl_->connections_opened(); }
 

@@ -2,10 +2,10 @@
 
 #include "fhir_wire.h"
 
-#include <cstdlib>
-
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "core/fhir_json.h"
 #include "core/text_util.h"
@@ -184,15 +184,37 @@ StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body) {
   return page;
 }
 
+// "412 Precondition Failed" -> 412; 0 unless it starts with three digits
+// followed by the end or a space.
+int HttpStatusOfLine(const std::string& line) {
+  if (line.size() < 3 || (line.size() > 3 && line[3] != ' ')) return 0;
+  int status = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (line[i] < '0' || line[i] > '9') return 0;
+    status = status * 10 + (line[i] - '0');
+  }
+  return status >= 100 ? status : 0;
+}
+
 StatusOr<std::vector<BatchAnswer>> ParseBatchResponse(std::string_view body) {
   rapidjson::Document doc;
   FHIRSYNC_RETURN_IF_ERROR(Parse(body, doc, "Bundle"));
+  if (const Value* type = Member(doc, "type");
+      type != nullptr && (!type->IsString() || Str(doc, "type") != "batch-response")) {
+    return InvalidArgumentError("answer is a Bundle of type '" +
+                                EscapeForMessage(Str(doc, "type")) +
+                                "', not a batch-response");
+  }
+  if (const Value* entries = Member(doc, "entry"); entries != nullptr && !entries->IsArray()) {
+    return InvalidArgumentError("answer's Bundle.entry is not an array");
+  }
   std::vector<BatchAnswer> answers;
   if (const Value* entries = Array(doc, "entry")) {
     for (const Value& entry : entries->GetArray()) {
       BatchAnswer answer;
       if (const Value* response = Member(entry, "response")) {
-        answer.http_status = std::atoi(Str(*response, "status").c_str());
+        answer.status_text = Str(*response, "status");
+        answer.http_status = HttpStatusOfLine(answer.status_text);
         answer.etag = Str(*response, "etag");
         answer.location = Str(*response, "location");
         if (const Value* outcome = Member(*response, "outcome")) {
@@ -291,6 +313,44 @@ std::string BuildBatchReadBundle(std::string_view type, const std::vector<std::s
   }
   doc.AddMember("entry", entries, alloc);
   return WriteJson(doc);
+}
+
+std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  auto string = [&w](std::string_view text) {
+    w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  w.StartObject();
+  w.Key("resourceType");
+  w.String("Bundle");
+  w.Key("type");
+  w.String("batch");
+  w.Key("entry");
+  w.StartArray();
+  for (const BatchWrite* write : writes) {
+    const bool put = write->method == WriteMethod::kPut;
+    w.StartObject();
+    if (put) {
+      w.Key("resource");
+      w.RawValue(write->body.data(), write->body.size(), rapidjson::kObjectType);
+    }
+    w.Key("request");
+    w.StartObject();
+    w.Key("method");
+    w.String(put ? "PUT" : "DELETE");
+    w.Key("url");
+    string(write->type + "/" + write->id);
+    if (!write->expected_version.empty()) {
+      w.Key("ifMatch");
+      string("W/\"" + write->expected_version + "\"");
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace fhirsync::fhir

@@ -35,7 +35,8 @@ struct BundleResource {
 
 // One entry of a batch-response Bundle.
 struct BatchAnswer {
-  int http_status = 0;  // from response.status "200 OK"
+  int http_status = 0;  // from response.status "200 OK"; 0 when absent or not a number
+  std::string status_text;  // response.status as sent ("412 Precondition Failed")
   std::string etag;
   std::string location;
   std::string outcome_text;  // response.outcome, if any
@@ -45,6 +46,8 @@ struct BatchAnswer {
 
 // InvalidArgument naming the problem when `body` is not a Bundle.
 StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body);
+// Also InvalidArgument when the Bundle's type is given and is not
+// "batch-response", or `entry` is not an array.
 StatusOr<std::vector<BatchAnswer>> ParseBatchResponse(std::string_view body);
 // Resources of a searchset (search.mode "match" or absent) and the next link.
 struct SearchPage {
@@ -56,6 +59,13 @@ StatusOr<FhirCapabilities> ParseCapabilityStatement(std::string_view body);
 
 // {"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"T/id"}},...]}
 std::string BuildBatchReadBundle(std::string_view type, const std::vector<std::string>& ids);
+
+// A `batch` Bundle of writes, one entry per element of `writes`, in order:
+// {"resource":<body as given>,"request":{"method":"PUT","url":"T/id",
+// "ifMatch":"W/\"n\""}} or {"request":{"method":"DELETE",...}}. Bodies are
+// copied byte for byte (never re-serialised), so they must already be checked
+// JSON objects (InspectFhirBody); types, ids and versions must be valid.
+std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes);
 
 }  // namespace fhirsync::fhir
 

@@ -3,14 +3,13 @@
 #include <rapidjson/document.h>
 
 #include "fhirsync/resource.h"
+#include "plugin_results.h"
 
 namespace fhirsync::fhirplugin {
 
 void CopyOutcome(const fhir::FhirResult& result, CallOutcome* outcome) {
-  outcome->status = result.status;
-  outcome->http_status = result.http_status;
-  outcome->operation_outcome = result.outcome_text;
-  outcome->ambiguous = result.ambiguous;
+  *outcome = plugins::OutcomeOf(result.status, result.http_status, result.outcome_text,
+                                result.ambiguous);
 }
 
 std::int64_t MetaLastUpdatedMs(const std::string& body) {
@@ -48,13 +47,10 @@ ReadResult ToReadResult(const std::string& type, const std::string& id,
 }
 
 RemoteWriteResult ToWriteResult(const fhir::FhirResult& result) {
-  RemoteWriteResult write;
-  CopyOutcome(result, &write);
-  if (result.ok()) {
-    write.version = result.version_id;
-    write.last_updated_ms = MetaLastUpdatedMs(result.body);
-  }
-  return write;
+  CallOutcome outcome;
+  CopyOutcome(result, &outcome);
+  return plugins::WriteResultOf(outcome, result.version_id,
+                                result.ok() ? MetaLastUpdatedMs(result.body) : 0);
 }
 
 }  // namespace fhirsync::fhirplugin

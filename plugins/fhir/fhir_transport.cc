@@ -5,6 +5,7 @@
 #include "capability_narrowing.h"
 #include "fhir_outcome.h"
 #include "http_plugin_settings.h"
+#include "plugin_results.h"
 
 namespace fhirsync::fhirplugin {
 namespace {
@@ -13,25 +14,14 @@ Status Invalid(const std::string& message) {
   return Status(StatusCode::kInvalidArgument, message);
 }
 
-std::vector<std::string> SplitTypes(const std::string& text) {
-  std::vector<std::string> types;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) types.push_back(current);
-      current.clear();
-    } else if (c != ' ') {
-      current += c;
-    }
-  }
-  return types;
-}
+const plugins::WriteGuard kWriteGuard{"fhir", ResourceFormat::kFhirJson, "FHIR JSON",
+                                      "fhir+json"};
 
-template <typename Result>
-Result NotConfigured() {
-  Result result;
-  result.status = Status(StatusCode::kFailedPrecondition, "the fhir plugin is not configured");
-  return result;
+// HTTP answers to the POST of a batch Bundle that say the Bundle as such was
+// not taken (nothing in it was applied): send the writes one by one.
+bool BundleRefused(const fhir::BatchWriteOutcome& outcome) {
+  const int http = outcome.bundle_http_status;
+  return !outcome.bundle_status.ok() && (http == 404 || http == 405 || http == 413 || http == 501);
 }
 
 }  // namespace
@@ -66,12 +56,25 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   if (!status.ok()) return status;
   options.read_many_chunk = static_cast<std::size_t>(chunk);
 
-  std::vector<std::string> configured = SplitTypes(plugins::OptionOr(settings, "types", "*"));
+  std::vector<std::string> configured =
+      plugins::SplitCommaList(plugins::OptionOr(settings, "types", "*"));
   if (configured.empty()) return Invalid("options.types names no resource type");
   for (const std::string& type : configured) {
     if (type == kAnyResourceType) continue;
     Status valid = ValidateResourceType(type);
     if (!valid.ok()) return Invalid("options.types: " + valid.message());
+  }
+
+  const std::string write_many = plugins::OptionOr(settings, "write_many", "auto");
+  if (write_many == "auto") {
+    write_many_ = WriteManyMode::kAuto;
+  } else if (write_many == "batch") {
+    write_many_ = WriteManyMode::kBatch;
+  } else if (write_many == "single") {
+    write_many_ = WriteManyMode::kSingle;
+  } else {
+    return Invalid("options.write_many: expected auto, batch or single, got '" +
+                   write_many.substr(0, 40) + "'");
   }
 
   const std::string capability = plugins::OptionOr(settings, "capability_statement", "auto");
@@ -144,23 +147,14 @@ TransportCapabilities FhirTransport::GetCapabilities() const {
   return caps;
 }
 
-Status FhirTransport::CheckWritable(const RemoteResource& resource) {
-  if (resource.format != ResourceFormat::kFhirJson) {
-    return Invalid(resource.type + "/" + resource.id +
-                   " is not in FHIR JSON; the fhir plugin carries only fhir+json");
-  }
-  if (resource.body.empty()) return Invalid(resource.type + "/" + resource.id + " has no body");
-  return Status();
-}
-
 ReadResult FhirTransport::Read(const std::string& type, const std::string& id) {
-  if (!client_) return NotConfigured<ReadResult>();
+  if (!client_) return plugins::NotConfigured<ReadResult>(kWriteGuard.plugin);
   return ToReadResult(type, id, client_->Read(type, id));
 }
 
 ReadManyResult FhirTransport::ReadMany(const std::string& type,
                                        const std::vector<std::string>& ids) {
-  if (!client_) return NotConfigured<ReadManyResult>();
+  if (!client_) return plugins::NotConfigured<ReadManyResult>(kWriteGuard.plugin);
   ReadManyResult many;
   StatusOr<std::vector<fhir::FhirResult>> results = read_pool_->Acquire()->ReadMany(type, ids);
   if (!results.ok()) {
@@ -175,31 +169,91 @@ ReadManyResult FhirTransport::ReadMany(const std::string& type,
 }
 
 RemoteWriteResult FhirTransport::Create(const RemoteResource& resource) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
-  if (Status valid = CheckWritable(resource); !valid.ok()) {
-    RemoteWriteResult result;
-    result.status = valid;
-    return result;
-  }
-  return ToWriteResult(client_->CreateAt(resource.type, resource.id, resource.body));
+  return kWriteGuard.Run(client_ != nullptr, resource, [&] {
+    return ToWriteResult(client_->CreateAt(resource.type, resource.id, resource.body));
+  });
 }
 
 RemoteWriteResult FhirTransport::Update(const RemoteResource& resource,
                                         const std::string& expected_version) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
-  if (Status valid = CheckWritable(resource); !valid.ok()) {
-    RemoteWriteResult result;
-    result.status = valid;
-    return result;
-  }
-  return ToWriteResult(
-      client_->Update(resource.type, resource.id, resource.body, expected_version));
+  return kWriteGuard.Run(client_ != nullptr, resource, [&] {
+    return ToWriteResult(
+        client_->Update(resource.type, resource.id, resource.body, expected_version));
+  });
 }
 
 RemoteWriteResult FhirTransport::Delete(const std::string& type, const std::string& id,
                                         const std::string& expected_version) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
+  if (!client_) return plugins::NotConfigured<RemoteWriteResult>(kWriteGuard.plugin);
   return ToWriteResult(client_->Delete(type, id, expected_version));
+}
+
+bool FhirTransport::UseBatch() {
+  switch (write_many_) {
+    case WriteManyMode::kSingle: return false;
+    case WriteManyMode::kBatch: return true;
+    case WriteManyMode::kAuto: return !batch_refused_ && client_->SupportsBatch();
+  }
+  return false;
+}
+
+std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteRequest>& requests) {
+  if (!client_) {
+    return std::vector<RemoteWriteResult>(
+        requests.size(), plugins::NotConfigured<RemoteWriteResult>(kWriteGuard.plugin));
+  }
+  if (requests.size() < 2 || !UseBatch()) return TransportPlugin::WriteMany(requests);
+
+  std::vector<RemoteWriteResult> results(requests.size());
+  std::vector<fhir::BatchWrite> writes;
+  std::vector<std::size_t> written_at;  // writes[k] answers requests[written_at[k]]
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const WriteRequest& request = requests[i];
+    fhir::BatchWrite write;
+    write.type = request.resource.type;
+    write.id = request.resource.id;
+    Status allowed;
+    switch (request.operation) {
+      case TransportOperation::kCreate:  // PUT at the client's id, unconditional
+      case TransportOperation::kUpdate:
+        allowed = kWriteGuard.Check(true, request.resource);
+        write.body = request.resource.body;
+        if (request.operation == TransportOperation::kUpdate) {
+          write.expected_version = request.expected_version;
+        }
+        break;
+      case TransportOperation::kDelete:
+        write.method = fhir::WriteMethod::kDelete;
+        write.expected_version = request.expected_version;
+        break;
+      default:
+        allowed = Invalid("WriteMany carries create, update and delete, not " +
+                          std::string(TransportOperationName(request.operation)));
+    }
+    if (!allowed.ok()) {
+      results[i].status = allowed;
+      continue;
+    }
+    writes.push_back(std::move(write));
+    written_at.push_back(i);
+  }
+  if (writes.empty()) return results;
+
+  fhir::BatchWriteOutcome outcome = client_->WriteBatch(writes);
+  if (BundleRefused(outcome)) {
+    if (outcome.bundle_http_status != 413) batch_refused_ = true;
+    std::vector<WriteRequest> single;
+    for (std::size_t i : written_at) single.push_back(requests[i]);
+    std::vector<RemoteWriteResult> answered = TransportPlugin::WriteMany(single);
+    for (std::size_t k = 0; k < written_at.size(); ++k) {
+      results[written_at[k]] = std::move(answered[k]);
+    }
+    return results;
+  }
+  for (std::size_t k = 0; k < written_at.size(); ++k) {
+    results[written_at[k]] = ToWriteResult(outcome.entries[k]);
+  }
+  return results;
 }
 
 }  // namespace fhirsync::fhirplugin

@@ -8,6 +8,10 @@
 //   Create     PUT [base]/Type/id at the client's id (DESIGN §4)
 //   Update     PUT with If-Match: W/"expected_version"
 //   Delete     DELETE, with If-Match when a version is expected
+//   WriteMany  one `batch` Bundle per call (POST [base]), each entry with
+//              request.method/url and request.ifMatch, each answered on its
+//              own (fhir::FhirClient::WriteBatch), when the remote's
+//              CapabilityStatement lists `batch`; else one request per write
 // Every result keeps fhir-client's Status (codes per DESIGN §5), the HTTP
 // status, the OperationOutcome text and the `ambiguous` flag.
 //
@@ -22,6 +26,11 @@
 //                         fails Configure() with kUnavailable; "ignore"
 //   read_many             "auto" (default), "batch" or "id-search"
 //   read_many_chunk       ids per batch or search (default 100)
+//   write_many            "auto" (default): a batch Bundle when the
+//                         CapabilityStatement lists `batch` (read at
+//                         Configure(), or at the first WriteMany when it could
+//                         not be read then); "batch": always; "single": one
+//                         request per write
 //   read_connections      reads in flight at once, each on its own connection
 //                         (default 4; read_client_pool.h)
 //   feed, feed_url        the change feed behind ReadChanges: none (default),
@@ -34,6 +43,7 @@
 #ifndef FHIRSYNC_PLUGINS_FHIR_FHIR_TRANSPORT_H_
 #define FHIRSYNC_PLUGINS_FHIR_FHIR_TRANSPORT_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +71,13 @@ class FhirTransport : public TransportPlugin {
                            const std::string& expected_version) override;
   // The parent's change feed (change_feed.h; option `feed`).
   ChangePage ReadChanges(const std::string& since, int max_entries) override;
+  // One batch Bundle (see the file comment). A write this plugin cannot
+  // carry gets its own kInvalidArgument and is not sent. When the server
+  // refuses the Bundle as such (404, 405, 501: no batch after all; 413: too
+  // big) the writes are sent one at a time instead; every other failure of
+  // the round trip is every write's result (DESIGN §5: 401/403 pause the
+  // push, a lost answer marks every write ambiguous).
+  std::vector<RemoteWriteResult> WriteMany(const std::vector<WriteRequest>& requests) override;
 
   // What Configure() decided, for `fhirsync plugins` and tests: the claimed
   // types, and whether they came from the CapabilityStatement.
@@ -72,8 +89,9 @@ class FhirTransport : public TransportPlugin {
   fhir::FhirClient* client() const { return client_.get(); }
 
  private:
-  // Checks a resource handed to a write: FHIR format and a body.
-  static Status CheckWritable(const RemoteResource& resource);
+  enum class WriteManyMode { kAuto, kBatch, kSingle };
+  // Whether WriteMany sends a batch Bundle now.
+  bool UseBatch();
 
   std::unique_ptr<fhir::FhirClient> client_;
   std::unique_ptr<ChangeFeed> change_feed_;  // null: no `history` operation
@@ -82,6 +100,10 @@ class FhirTransport : public TransportPlugin {
   std::vector<TransportOperation> operations_;
   int priority_ = kDefaultFhirPriority;
   bool narrowed_ = false;
+  WriteManyMode write_many_ = WriteManyMode::kAuto;
+  // Set when the server refused a batch Bundle as such (404/405/501) although
+  // it was expected to take one: later calls write one at a time.
+  std::atomic<bool> batch_refused_{false};
 };
 
 }  // namespace fhirsync::fhirplugin

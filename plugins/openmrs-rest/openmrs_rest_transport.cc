@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "http_plugin_settings.h"
+#include "plugin_results.h"
 
 namespace fhirsync::restplugin {
 namespace {
@@ -11,39 +12,18 @@ Status Invalid(const std::string& message) {
   return Status(StatusCode::kInvalidArgument, message);
 }
 
-std::vector<std::string> SplitNames(const std::string& text) {
-  std::vector<std::string> names;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) names.push_back(current);
-      current.clear();
-    } else if (c != ' ') {
-      current += c;
-    }
-  }
-  return names;
-}
+const plugins::WriteGuard kWriteGuard{"openmrs-rest", ResourceFormat::kOpenmrsRest,
+                                      "OpenMRS REST representation", "openmrs-rest"};
 
-template <typename Result>
-Result NotConfigured() {
-  Result result;
-  result.status =
-      Status(StatusCode::kFailedPrecondition, "the openmrs-rest plugin is not configured");
-  return result;
-}
-
-void CopyOutcome(const rest::RestResult& result, CallOutcome* outcome) {
-  outcome->status = result.status;
-  outcome->http_status = result.http_status;
-  outcome->operation_outcome = result.error_message;
-  outcome->ambiguous = result.ambiguous;
+CallOutcome OutcomeOf(const rest::RestResult& result) {
+  return plugins::OutcomeOf(result.status, result.http_status, result.error_message,
+                            result.ambiguous);
 }
 
 ReadResult ToReadResult(const std::string& type, const std::string& id,
                         rest::RestResult result) {
   ReadResult read;
-  CopyOutcome(result, &read);
+  static_cast<CallOutcome&>(read) = OutcomeOf(result);
   read.resource.type = type;
   read.resource.id = id;
   read.resource.format = ResourceFormat::kOpenmrsRest;
@@ -55,13 +35,7 @@ ReadResult ToReadResult(const std::string& type, const std::string& id,
 }
 
 RemoteWriteResult ToWriteResult(const rest::RestResult& result) {
-  RemoteWriteResult write;
-  CopyOutcome(result, &write);
-  if (result.ok()) {
-    write.version = result.version;
-    write.last_updated_ms = result.last_updated_ms;
-  }
-  return write;
+  return plugins::WriteResultOf(OutcomeOf(result), result.version, result.last_updated_ms);
 }
 
 // A failure that is about the call, not the one resource: ReadMany stops.
@@ -77,7 +51,8 @@ Status OpenmrsRestTransport::Configure(const TransportSettings& settings) {
   Status status = plugins::ParseHttpPluginSettings(settings, "/ws/rest/v1", 0, &http);
   if (!status.ok()) return status;
 
-  std::vector<std::string> types = SplitNames(plugins::OptionOr(settings, "types", "*"));
+  std::vector<std::string> types =
+      plugins::SplitCommaList(plugins::OptionOr(settings, "types", "*"));
   if (types.empty()) return Invalid("options.types names no resource");
   for (const std::string& type : types) {
     if (type == kAnyResourceType) continue;
@@ -116,24 +91,14 @@ TransportCapabilities OpenmrsRestTransport::GetCapabilities() const {
   return caps;
 }
 
-Status OpenmrsRestTransport::CheckWritable(const RemoteResource& resource) {
-  if (resource.format != ResourceFormat::kOpenmrsRest) {
-    return Invalid(resource.type + "/" + resource.id +
-                   " is not in OpenMRS REST representation; the openmrs-rest plugin carries "
-                   "only openmrs-rest");
-  }
-  if (resource.body.empty()) return Invalid(resource.type + "/" + resource.id + " has no body");
-  return Status();
-}
-
 ReadResult OpenmrsRestTransport::Read(const std::string& type, const std::string& id) {
-  if (!client_) return NotConfigured<ReadResult>();
+  if (!client_) return plugins::NotConfigured<ReadResult>(kWriteGuard.plugin);
   return ToReadResult(type, id, client_->Get(type, id, rest::Representation::kFull));
 }
 
 ReadManyResult OpenmrsRestTransport::ReadMany(const std::string& type,
                                               const std::vector<std::string>& ids) {
-  if (!client_) return NotConfigured<ReadManyResult>();
+  if (!client_) return plugins::NotConfigured<ReadManyResult>(kWriteGuard.plugin);
   ReadManyResult many;
   many.items.reserve(ids.size());
   for (const std::string& id : ids) {
@@ -150,30 +115,22 @@ ReadManyResult OpenmrsRestTransport::ReadMany(const std::string& type,
 }
 
 RemoteWriteResult OpenmrsRestTransport::Create(const RemoteResource& resource) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
-  if (Status valid = CheckWritable(resource); !valid.ok()) {
-    RemoteWriteResult result;
-    result.status = valid;
-    return result;
-  }
-  return ToWriteResult(client_->Create(resource.type, resource.id, resource.body));
+  return kWriteGuard.Run(client_ != nullptr, resource, [&] {
+    return ToWriteResult(client_->Create(resource.type, resource.id, resource.body));
+  });
 }
 
 RemoteWriteResult OpenmrsRestTransport::Update(const RemoteResource& resource,
                                                const std::string& expected_version) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
-  if (Status valid = CheckWritable(resource); !valid.ok()) {
-    RemoteWriteResult result;
-    result.status = valid;
-    return result;
-  }
-  return ToWriteResult(
-      client_->Update(resource.type, resource.id, resource.body, expected_version));
+  return kWriteGuard.Run(client_ != nullptr, resource, [&] {
+    return ToWriteResult(
+        client_->Update(resource.type, resource.id, resource.body, expected_version));
+  });
 }
 
 RemoteWriteResult OpenmrsRestTransport::Delete(const std::string& type, const std::string& id,
                                                const std::string& expected_version) {
-  if (!client_) return NotConfigured<RemoteWriteResult>();
+  if (!client_) return plugins::NotConfigured<RemoteWriteResult>(kWriteGuard.plugin);
   return ToWriteResult(purge_ ? client_->Purge(type, id, expected_version)
                               : client_->Void(type, id, void_reason_, expected_version));
 }

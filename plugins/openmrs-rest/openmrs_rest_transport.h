@@ -51,8 +51,6 @@ class OpenmrsRestTransport : public TransportPlugin {
                            const std::string& expected_version) override;
 
  private:
-  static Status CheckWritable(const RemoteResource& resource);
-
   std::unique_ptr<rest::OpenmrsRestClient> client_;
   std::vector<std::string> types_;
   int priority_ = 0;

@@ -161,6 +161,15 @@ TEST(LoaderTest, ExceptionsFromMethodsBecomeStatus) {
   RemoteWriteResult created = loaded->transport->Create(resource);
   EXPECT_EQ(created.status.code(), StatusCode::kInternal);
   EXPECT_EQ(created.status.message(), "Create threw a non-standard exception");
+  // WriteMany (ABI minor 1) is forwarded to the plugin and guarded too.
+  WriteRequest write;
+  write.resource = resource;
+  std::vector<RemoteWriteResult> many = loaded->transport->WriteMany({write, write});
+  ASSERT_EQ(many.size(), 2u);
+  for (const RemoteWriteResult& result : many) {
+    EXPECT_EQ(result.status.code(), StatusCode::kInternal);
+    EXPECT_EQ(result.status.message(), "WriteMany threw: 2 writes are too many");
+  }
   // An operation the plugin does not override says so.
   RemoteWriteResult deleted = loaded->transport->Delete("Patient", "p1", "1");
   EXPECT_EQ(deleted.status.code(), StatusCode::kUnimplemented);

@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include "support/scripted_http_peer.h"
 
@@ -83,6 +84,54 @@ TEST(FaultProxyTest, ForwardsAndInjects) {
   for (const ProxiedRequest& r : proxy.requests()) faults.push_back(r.fault);
   EXPECT_EQ(faults, (std::vector<std::string>{"", "answer", "", "cut-request", "cut-response",
                                               "stall"}));
+}
+
+TEST(FaultProxyTest, AnswersOneEntryOfABatchBundleAndForwardsTheRest) {
+  ScriptedPeer parent;
+  // A parent that answers each entry it got with "200 OK" and its url.
+  parent.Route([](const RecordedRequest& r) {
+    rapidjson::Document bundle;
+    bundle.Parse(r.body.c_str());
+    std::string answer = R"({"resourceType":"Bundle","type":"batch-response","entry":[)";
+    for (rapidjson::SizeType i = 0; i < bundle["entry"].Size(); ++i) {
+      answer += std::string(i ? "," : "") + R"({"response":{"status":"200 OK","location":")" +
+                bundle["entry"][i]["request"]["url"].GetString() + "\"}}";
+    }
+    return Reply(200, answer + "]}");
+  });
+  FaultProxy proxy("127.0.0.1", parent.port());
+  FaultRule rule;
+  rule.method = "POST";
+  rule.kind = FaultKind::kAnswerEntry;
+  rule.status = 422;
+  rule.path_part = "Patient/b";
+  proxy.Add(rule);
+  const std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[
+    {"request":{"method":"DELETE","url":"Patient/a"}},
+    {"request":{"method":"DELETE","url":"Patient/b"}},
+    {"request":{"method":"DELETE","url":"Patient/c"}}]})";
+  Answer answer = Send(proxy.port(), "POST", "/fhir", bundle);
+  ASSERT_EQ(answer.status, 200) << answer.error;
+  rapidjson::Document doc;
+  doc.Parse(answer.body.c_str());
+  ASSERT_FALSE(doc.HasParseError()) << answer.body;
+  const auto& e = doc["entry"];
+  ASSERT_EQ(e.Size(), 3u);
+  EXPECT_STREQ(e[0]["response"]["location"].GetString(), "Patient/a");
+  EXPECT_STREQ(e[1]["response"]["status"].GetString(), "422 Injected");
+  EXPECT_STREQ(e[1]["response"]["outcome"]["issue"][0]["diagnostics"].GetString(),
+               "injected HTTP 422");
+  EXPECT_STREQ(e[2]["response"]["location"].GetString(), "Patient/c");
+  // The parent never saw the answered entry.
+  ASSERT_EQ(parent.requests().size(), 1u);
+  EXPECT_EQ(parent.requests()[0].body.find("Patient/b"), std::string::npos);
+  EXPECT_NE(parent.requests()[0].body.find("Patient/c"), std::string::npos);
+  EXPECT_EQ(proxy.requests().back().fault, "answer-entry");
+
+  // Used up: the next Bundle passes whole.
+  Answer again = Send(proxy.port(), "POST", "/fhir", bundle);
+  doc.Parse(again.body.c_str());
+  EXPECT_STREQ(doc["entry"][1]["response"]["location"].GetString(), "Patient/b");
 }
 
 }  // namespace

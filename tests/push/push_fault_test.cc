@@ -86,6 +86,9 @@ class PushFaultTest : public ::testing::Test {
     fhir.file = FHIRSYNC_FHIR_PLUGIN;
     fhir.options["capability_statement"] = "ignore";
     fhir.options["timeout_ms"] = "1500";
+    // These cases are about one request per change (the rules match PUTs);
+    // batch Bundles have their own end-to-end test (push_batch_test.cc).
+    fhir.options["write_many"] = "single";
     child->plugins.load = {fhir};
     ASSERT_TRUE(SaveNodeConfig(child_, *child).ok());
   }

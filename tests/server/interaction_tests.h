@@ -323,6 +323,86 @@ TYPED_TEST_P(InteractionTest, BatchAnswersEachEntry) {
   EXPECT_EQ(client.Get("/fhir/Patient/b1").status, 410);
 }
 
+// What a child's push relies on: each write entry honours request.ifMatch
+// (412 on a stale version), answers with its own status, etag and location
+// (an OperationOutcome naming the entry when it fails), a failing entry
+// leaves the others written, and the server keeps serving.
+TYPED_TEST_P(InteractionTest, BatchWritesAnswerEachWithVersionAndIfMatch) {
+  TestClient client = this->Writer();
+  ASSERT_EQ(client.Put("/fhir/Patient/w1", PatientJson("w1", "W")).status, 201);
+  auto write = [](const std::string& method, const std::string& id, const std::string& if_match,
+                  const std::string& family) {
+    std::string entry = "{";
+    if (method == "PUT") entry += R"("resource":)" + PatientJson(id, family) + ",";
+    entry += R"("request":{"method":")" + method + R"(","url":"Patient/)" + id + "\"";
+    if (!if_match.empty()) entry += R"(,"ifMatch":"W/\")" + if_match + "\\\"\"";
+    return entry + "}}";
+  };
+  const std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)" +
+                             write("PUT", "w2", "", "New") + "," +
+                             write("PUT", "w1", "1", "Second") + "," +
+                             write("PUT", "w1", "1", "Stale") + "," +
+                             write("DELETE", "w2", "1", "") + "," +
+                             R"({"resource":)" + PatientJson("other", "X") +
+                             R"(,"request":{"method":"PUT","url":"Patient/w3"}},)" +
+                             write("PUT", "w4", "", "Last") + "]}";
+  Reply reply = client.Post("/fhir", bundle);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  rapidjson::Document doc = reply.Json();
+  ASSERT_TRUE(doc.HasMember("entry")) << reply.body;
+  auto& e = doc["entry"];
+  ASSERT_EQ(e.Size(), 6u);
+  auto status = [&](int i) { return std::string(e[i]["response"]["status"].GetString()); };
+  auto member = [&](int i, const char* name) {
+    const auto& response = e[i]["response"];
+    return response.HasMember(name) ? std::string(response[name].GetString()) : std::string();
+  };
+  auto diagnostics = [&](int i) {
+    return std::string(e[i]["response"]["outcome"]["issue"][0]["diagnostics"].GetString());
+  };
+  EXPECT_EQ(status(0), "201 Created");
+  EXPECT_EQ(member(0, "etag"), "W/\"1\"");
+  EXPECT_NE(member(0, "location").find("/fhir/Patient/w2/_history/1"), std::string::npos);
+  EXPECT_EQ(status(1), "200 OK");
+  EXPECT_EQ(member(1, "etag"), "W/\"2\"");
+  EXPECT_NE(member(1, "location").find("/fhir/Patient/w1/_history/2"), std::string::npos);
+  EXPECT_EQ(status(2), "412 Precondition Failed");
+  EXPECT_EQ(member(2, "etag"), "");
+  EXPECT_NE(diagnostics(2).find("entry 2 (PUT Patient/w1)"), std::string::npos) << diagnostics(2);
+  EXPECT_NE(diagnostics(2).find("version conflict"), std::string::npos) << diagnostics(2);
+  EXPECT_EQ(status(3), "204 No Content");
+  EXPECT_EQ(member(3, "etag"), "W/\"2\"");
+  EXPECT_EQ(status(4), "400 Bad Request");
+  EXPECT_NE(diagnostics(4).find("entry 4 (PUT Patient/w3)"), std::string::npos) << diagnostics(4);
+  EXPECT_EQ(status(5), "201 Created");
+  EXPECT_EQ(member(5, "etag"), "W/\"1\"");
+
+  Reply w1 = client.Get("/fhir/Patient/w1");
+  EXPECT_EQ(w1.status, 200);
+  EXPECT_NE(w1.body.find("Second"), std::string::npos);
+  EXPECT_EQ(w1.Header("etag"), "W/\"2\"");
+  EXPECT_EQ(client.Get("/fhir/Patient/w2").status, 410);
+  EXPECT_EQ(client.Get("/fhir/Patient/w3").status, 404);
+  EXPECT_EQ(client.Get("/fhir/Patient/w4").status, 200);
+
+  // A run where every write holds is made at once; the answers are the same.
+  const std::string clean = R"({"resourceType":"Bundle","type":"batch","entry":[)" +
+                            write("PUT", "w5", "", "A") + "," + write("PUT", "w1", "2", "Third") +
+                            "," + write("DELETE", "w4", "1", "") + "]}";
+  Reply second = client.Post("/fhir", clean);
+  ASSERT_EQ(second.status, 200) << second.body;
+  rapidjson::Document again = second.Json();
+  auto& a = again["entry"];
+  ASSERT_EQ(a.Size(), 3u);
+  EXPECT_STREQ(a[0]["response"]["status"].GetString(), "201 Created");
+  EXPECT_STREQ(a[1]["response"]["status"].GetString(), "200 OK");
+  EXPECT_STREQ(a[1]["response"]["etag"].GetString(), "W/\"3\"");
+  EXPECT_STREQ(a[2]["response"]["status"].GetString(), "204 No Content");
+  EXPECT_EQ(client.Get("/fhir/Patient/w5").status, 200);
+  EXPECT_EQ(client.Get("/fhir/Patient/w4").status, 410);
+  EXPECT_NE(client.Get("/fhir/Patient/w1").body.find("Third"), std::string::npos);
+}
+
 TYPED_TEST_P(InteractionTest, TransactionIsAllOrNothing) {
   TestClient client = this->Writer();
   ASSERT_EQ(client.Put("/fhir/Patient/t1", PatientJson("t1", "T")).status, 201);
@@ -636,6 +716,7 @@ REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             MetadataListsTypesAndInteractions,
                             HistoryAtEveryLevelWithSinceCountAndNext,
                             SearchByIdLastUpdatedAndCountWithPaging, BatchAnswersEachEntry,
+                            BatchWritesAnswerEachWithVersionAndIfMatch,
                             TransactionIsAllOrNothing, AuthenticationAndRoles, GzipBothWays,
                             BadRequestsAreRefusedAndTheServerKeepsServing,
                             AtomFeedPagesLinksAndCaching,

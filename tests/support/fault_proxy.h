@@ -6,7 +6,12 @@
 // but the child gets half an answer), or stall. It records what it saw.
 //
 // Rules match on method and a path substring, in the order added, and apply
-// `times` times (-1: always). Header-only; link Poco::Net.
+// `times` times (-1: always). A kAnswerEntry rule reaches into a FHIR batch
+// Bundle: the entry whose request.url contains `path_part` is answered by the
+// proxy (as a parent with a business rule would answer it) and the rest of
+// the Bundle is forwarded, each answer kept in its place; it applies only
+// when no other rule matched. Header-only; link Poco::Net (RapidJSON is
+// header-only).
 //
 //   FaultProxy proxy("127.0.0.1", parent_port);
 //   proxy.Add({"PUT", "/Patient/", FaultKind::kAnswer, 503, 1});
@@ -30,6 +35,9 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <memory>
 #include <mutex>
@@ -45,11 +53,14 @@ enum class FaultKind {
   kCutRequest,    // close the connection before forwarding anything
   kCutResponse,   // forward, then send half of the answer and close
   kStall,         // wait `stall_ms` (or until the proxy stops), then close unanswered
+  kAnswerEntry,   // answer one entry of a batch Bundle with `status` (see above)
 };
 
 struct FaultRule {
   std::string method;      // "" = any
-  std::string path_part;   // "" = any; else a substring of the request URI
+  // "" = any; else a substring of the request URI (for kAnswerEntry: of the
+  // entry's request.url, in a POSTed Bundle)
+  std::string path_part;
   FaultKind kind = FaultKind::kForward;
   int status = 503;
   int times = 1;           // -1: every matching request
@@ -63,7 +74,7 @@ struct ProxiedRequest {
   std::string if_match;
   std::string body;
   int status = 0;          // what the child got (0: nothing)
-  std::string fault;       // "", "answer", "cut-request", "cut-response", "stall"
+  std::string fault;       // "", "answer", "cut-request", "cut-response", "stall", "answer-entry"
 };
 
 class FaultProxy {
@@ -106,7 +117,7 @@ class FaultProxy {
   FaultRule Match(const std::string& method, const std::string& uri) {
     std::lock_guard<std::mutex> lock(mu_);
     for (FaultRule& rule : rules_) {
-      if (rule.times == 0) continue;
+      if (rule.times == 0 || rule.kind == FaultKind::kAnswerEntry) continue;
       if (!rule.method.empty() && rule.method != method) continue;
       if (!rule.path_part.empty() && uri.find(rule.path_part) == std::string::npos) continue;
       if (rule.times > 0) --rule.times;
@@ -114,6 +125,47 @@ class FaultProxy {
     }
     return FaultRule{"", "", FaultKind::kForward, 0, -1, "", 0};
   }
+  // The index of the batch entry a kAnswerEntry rule answers in `bundle`
+  // (consuming one of its `times`) and that rule; -1 when none applies.
+  int MatchEntry(const std::string& method, const rapidjson::Document& bundle,
+                 FaultRule* matched) {
+    if (!bundle.IsObject() || !bundle.HasMember("entry") || !bundle["entry"].IsArray()) return -1;
+    const auto& entries = bundle["entry"];
+    std::lock_guard<std::mutex> lock(mu_);
+    for (FaultRule& rule : rules_) {
+      if (rule.times == 0 || rule.kind != FaultKind::kAnswerEntry) continue;
+      if (!rule.method.empty() && rule.method != method) continue;
+      for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
+        const auto& entry = entries[i];
+        if (!entry.IsObject() || !entry.HasMember("request") || !entry["request"].IsObject()) {
+          continue;
+        }
+        const auto& request = entry["request"];
+        if (!request.HasMember("url") || !request["url"].IsString()) continue;
+        if (std::string(request["url"].GetString()).find(rule.path_part) == std::string::npos) {
+          continue;
+        }
+        if (rule.times > 0) --rule.times;
+        *matched = rule;
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+
+  static std::string Json(const rapidjson::Value& value) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    value.Accept(writer);
+    return std::string(buffer.GetString(), buffer.GetSize());
+  }
+
+  static std::string InjectedOutcome(int status) {
+    return R"({"resourceType":"OperationOutcome","issue":[{"severity":"error",)"
+           R"("code":"processing","diagnostics":"injected HTTP )" +
+           std::to_string(status) + "\"}]}";
+  }
+
   void Record(ProxiedRequest request) {
     std::lock_guard<std::mutex> lock(mu_);
     requests_.push_back(std::move(request));
@@ -190,18 +242,53 @@ class FaultProxy {
         seen.fault = "answer";
         seen.status = rule.status;
         proxy_->Record(seen);
-        std::string body = rule.body.empty()
-                               ? R"({"resourceType":"OperationOutcome","issue":[{"severity":"error",)"
-                                 R"("code":"processing","diagnostics":"injected HTTP )" +
-                                     std::to_string(rule.status) + "\"}]}"
-                               : rule.body;
+        std::string body = rule.body.empty() ? InjectedOutcome(rule.status) : rule.body;
         response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(rule.status));
         response.setContentType("application/fhir+json");
         response.setContentLength(static_cast<std::streamsize>(body.size()));
         response.send() << body;
         return;
       }
-      Upstream upstream = proxy_->Forward(request, seen.body);
+      // One entry of a batch Bundle answered here, the others forwarded.
+      FaultRule entry_rule;
+      int entry_at = -1;
+      rapidjson::Document bundle;
+      if (rule.kind == FaultKind::kForward && seen.method == "POST") {
+        bundle.Parse(seen.body.c_str(), seen.body.size());
+        if (!bundle.HasParseError()) {
+          entry_at = proxy_->MatchEntry(seen.method, bundle, &entry_rule);
+        }
+      }
+      std::string forwarded_body = seen.body;
+      if (entry_at >= 0) {
+        bundle["entry"].Erase(bundle["entry"].Begin() + entry_at);
+        forwarded_body = Json(bundle);
+      }
+      Upstream upstream = proxy_->Forward(request, forwarded_body);
+      if (entry_at >= 0) {
+        rapidjson::Document answer;
+        answer.Parse(upstream.body.c_str(), upstream.body.size());
+        if (!answer.HasParseError() && answer.IsObject() && answer.HasMember("entry") &&
+            answer["entry"].IsArray()) {
+          auto& alloc = answer.GetAllocator();
+          rapidjson::Document outcome(&alloc);
+          outcome.Parse(entry_rule.body.empty() ? InjectedOutcome(entry_rule.status).c_str()
+                                                : entry_rule.body.c_str());
+          rapidjson::Value response(rapidjson::kObjectType);
+          const std::string status_line = std::to_string(entry_rule.status) + " Injected";
+          response.AddMember("status", rapidjson::Value(status_line.c_str(), alloc), alloc);
+          response.AddMember("outcome", rapidjson::Value(outcome, alloc), alloc);
+          rapidjson::Value injected(rapidjson::kObjectType);
+          injected.AddMember("response", response, alloc);
+          auto& entries = answer["entry"];
+          entries.PushBack(rapidjson::Value(rapidjson::kObjectType), alloc);
+          const auto at = static_cast<rapidjson::SizeType>(entry_at);
+          for (rapidjson::SizeType i = entries.Size() - 1; i > at; --i) entries[i] = entries[i - 1];
+          entries[at] = injected;
+          upstream.body = Json(answer);
+        }
+        seen.fault = "answer-entry";
+      }
       seen.status = upstream.status;
       response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(upstream.status),
                                   upstream.reason);

@@ -199,7 +199,12 @@ bool IsWriteMethod(std::string_view method) { return method != "GET" && method !
 
 bool IsAmbiguousWrite(std::string_view method, const HttpAnswer& answer) {
   if (!IsWriteMethod(method)) return false;
-  if (!answer.transport.ok()) return answer.request_sent && answer.status == 0;
+  // The answer broke off (cut, too big, undecodable): unless its status line
+  // already said the write was refused, the server may have applied it.
+  if (!answer.transport.ok()) {
+    const bool refused = answer.status >= 300 && answer.status != 502 && answer.status != 504;
+    return answer.request_sent && !refused;
+  }
   return answer.status == 502 || answer.status == 504;
 }
 

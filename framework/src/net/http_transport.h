@@ -98,7 +98,8 @@ std::string BasicAuthorization(std::string_view user, std::string_view password)
 bool IsWriteMethod(std::string_view method);
 
 // A write whose request went out but whose answer was lost (connection cut,
-// timeout while waiting, response cut short) or was replaced by a gateway's
+// timeout while waiting, response cut short, a 2xx answer too big or not
+// decodable) or was replaced by a gateway's
 // 502/504: the server may have applied it, so the caller must read the
 // server copy back before sending again (DESIGN §5).
 bool IsAmbiguousWrite(std::string_view method, const HttpAnswer& answer);

@@ -1,8 +1,14 @@
 // POST /fhir with a batch or transaction Bundle.
 //
-// batch: every entry is an independent request, run through the same
-// router as a plain HTTP request, and answered with its own status (a
-// failing entry does not stop the others).
+// batch: every entry is an independent request answered with its own
+// status (a failing entry does not stop the others). A run of consecutive
+// writes by id (PUT or DELETE Type/id, the shape of a child's push) is
+// committed in one store transaction when every write in it succeeds, which
+// is what makes a pushed batch cheap; if any fails, nothing of that attempt
+// stays and each write of the run is made on its own, so each is still
+// judged alone. Other entries run through the same router as a plain HTTP
+// request. Every entry that wrote says its new version in response.etag and
+// response.location; a failed one carries an OperationOutcome naming it.
 //
 // transaction: every write entry becomes one WriteOp and all of them go to
 // the store in ONE LocalStore::Write() call, so the transaction is all or
@@ -12,6 +18,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 
 #include <rapidjson/error/en.h>
 
@@ -145,22 +152,100 @@ HttpResponse NameEntry(const HttpResponse& response, const std::string& label) {
                        label + ": " + MemberString(issue, "diagnostics"));
 }
 
+// The answer to a write the handler made itself: 201 for a create, 204 for
+// a delete, else 200, with the new version's Location, ETag, Last-Modified.
+HttpResponse WrittenEntryResponse(const HttpRequest& outer, const WriteResult& result) {
+  HttpResponse response;
+  response.status = !result.changed                          ? 200
+                    : result.action == ChangeAction::kCreate ? 201
+                    : result.action == ChangeAction::kDelete ? 204
+                                                             : 200;
+  response.SetHeader("Location", outer.base_url + "/fhir/" + result.type + "/" + result.id +
+                                     "/_history/" + std::to_string(result.version));
+  response.SetHeader("ETag", EtagFor(result.version));
+  response.SetHeader("Last-Modified", HttpDate(result.last_updated_ms));
+  return response;
+}
+
+// A batch entry that writes one resource by id: PUT or DELETE Type/id.
+bool IsWriteById(const EntryRequest& entry) {
+  return (entry.request.method == "PUT" || entry.request.method == "DELETE") &&
+         entry.request.segments.size() == 3;
+}
+
+// The checked WriteOp of a write by id, or the error to answer.
+StatusOr<WriteOp> PrepareWriteById(ServerContext& context, const EntryRequest& entry) {
+  const auto& s = entry.request.segments;
+  FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(s[1], s[2]));
+  FHIRSYNC_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected,
+                            ParseIfMatch(entry.request.Header("If-Match")));
+  if (entry.request.method == "DELETE") return PrepareDelete(s[1], s[2], expected);
+  return PrepareUpdate(context, s[1], s[2], entry.request.body, expected);
+}
+
+// Writes a run of writes by id (see the file comment); one answer each.
+std::vector<HttpResponse> RunWrites(ServerContext& context, const HttpRequest& outer,
+                                    std::vector<EntryRequest>& run) {
+  std::vector<HttpResponse> answers(run.size());
+  std::vector<WriteOp> ops;
+  std::vector<std::size_t> op_of;  // ops[k] is run[op_of[k]]
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    StatusOr<WriteOp> op = PrepareWriteById(context, run[i]);
+    if (!op.ok()) {
+      answers[i] = NameEntry(ErrorResponse(op.status()), run[i].label);
+      continue;
+    }
+    ops.push_back(std::move(*op));
+    op_of.push_back(i);
+  }
+  if (ops.size() > 1) {
+    auto written = context.store->Write(ops, WriteOptions{});
+    if (written.ok()) {
+      for (std::size_t k = 0; k < ops.size(); ++k) {
+        answers[op_of[k]] = WrittenEntryResponse(outer, (*written)[k]);
+      }
+      return answers;
+    }
+  }
+  // One failed (or there is just one): each on its own.
+  for (std::size_t k = 0; k < ops.size(); ++k) {
+    auto written = context.store->Write(std::span<const WriteOp>(&ops[k], 1), WriteOptions{});
+    answers[op_of[k]] = written.ok()
+                            ? WrittenEntryResponse(outer, written->front())
+                            : NameEntry(WriteErrorResponse(written.status()), run[op_of[k]].label);
+  }
+  return answers;
+}
+
 HttpResponse RunBatch(ServerContext& context, const HttpRequest& outer,
                       const rapidjson::Value& entries) {
-  BundleWriter bundle("batch-response");
-  bundle.BeginEntries();
+  std::vector<HttpResponse> answers(entries.Size());
+  std::vector<EntryRequest> run;  // consecutive writes by id, not yet made
+  auto flush = [&] {
+    std::vector<HttpResponse> written = RunWrites(context, outer, run);
+    for (std::size_t i = 0; i < run.size(); ++i) answers[run[i].index] = std::move(written[i]);
+    run.clear();
+  };
   for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
     auto entry = ReadEntry(entries[i], i, outer);
-    HttpResponse response;
     if (!entry.ok()) {
-      response = ErrorResponse(entry.status());
-    } else {
-      if (entry->resource != nullptr) entry->request.body = WriteJson(*entry->resource);
-      response = Dispatch(context, entry->request);
-      if (response.status >= 400) response = NameEntry(response, entry->label);
+      answers[i] = ErrorResponse(entry.status());
+      continue;
     }
-    WriteEntryResponse(bundle, response);
+    if (entry->resource != nullptr) entry->request.body = WriteJson(*entry->resource);
+    if (IsWriteById(*entry)) {
+      run.push_back(std::move(*entry));
+      continue;
+    }
+    flush();  // a later read or create sees the writes before it
+    HttpResponse response = Dispatch(context, entry->request);
+    if (response.status >= 400) response = NameEntry(response, entry->label);
+    answers[i] = std::move(response);
   }
+  flush();
+  BundleWriter bundle("batch-response");
+  bundle.BeginEntries();
+  for (const HttpResponse& response : answers) WriteEntryResponse(bundle, response);
   bundle.EndEntries();
   return BundleResponse(bundle);
 }
@@ -309,16 +394,7 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
   for (Planned& planned : plan) {
     HttpResponse response;
     if (planned.op) {
-      const WriteResult& result = results[*planned.op];
-      response.status = !result.changed                          ? 200
-                        : result.action == ChangeAction::kCreate ? 201
-                        : result.action == ChangeAction::kDelete ? 204
-                                                                 : 200;
-      std::string location = outer.base_url + "/fhir/" + result.type + "/" + result.id +
-                             "/_history/" + std::to_string(result.version);
-      response.SetHeader("Location", location);
-      response.SetHeader("ETag", EtagFor(result.version));
-      response.SetHeader("Last-Modified", HttpDate(result.last_updated_ms));
+      response = WrittenEntryResponse(outer, results[*planned.op]);
     } else if (planned.existing) {
       response.status = 200;
       AddVersionHeaders(*planned.existing, &response);

@@ -84,6 +84,33 @@ struct FhirResult {
   bool ok() const { return status.ok(); }
 };
 
+// One write of a batch Bundle (FhirClient::WriteBatch).
+enum class WriteMethod {
+  kPut,     // create at the client's id, or update (with If-Match when versioned)
+  kDelete,  // delete, with If-Match when versioned
+};
+
+struct BatchWrite {
+  WriteMethod method = WriteMethod::kPut;
+  std::string type;
+  std::string id;
+  std::string body;  // the resource's FHIR JSON (PUT only)
+  // Sent as the entry's request.ifMatch W/"n"; empty: unconditional.
+  std::string expected_version;
+};
+
+// What WriteBatch() got back.
+struct BatchWriteOutcome {
+  // The POST of the Bundle itself: OK when a batch-response came back with a
+  // 2xx status, else that failure (as for any interaction). `http_status` is
+  // the POST's (0 when no answer arrived).
+  Status bundle_status;
+  int bundle_http_status = 0;
+  // One result per write, in the order given, each mapped as the single
+  // interaction's answer would be (see the file comment).
+  std::vector<FhirResult> entries;
+};
+
 // One entry of a `_history` Bundle.
 struct HistoryEntry {
   std::string resource_type;
@@ -152,6 +179,30 @@ class FhirClient {
   // DELETE [base]/type/id, with If-Match when expected_version is not empty.
   FhirResult Delete(std::string_view type, std::string_view id,
                     std::string_view expected_version = {});
+
+  // Several writes in one round trip: POST [base] with a Bundle of type
+  // `batch` (not `transaction`, so one rejected entry does not fail the
+  // others), each entry with request.method/url and request.ifMatch. Each
+  // entry's response (status, outcome, etag, location) becomes that write's
+  // FhirResult exactly as CreateAt()/Update()/Delete() map a response; the
+  // messages start "PUT Patient/1 (batch entry 3 of 100)". Never fails as a
+  // whole, every write gets a result:
+  //  - a write that is invalid here (bad type, id, version or body) is not
+  //    sent and gets kInvalidArgument;
+  //  - when the POST itself fails (no answer, or a non-2xx answer for the
+  //    whole Bundle, e.g. 401 or 503), every write carries that failure, with
+  //    `ambiguous` set on each if the Bundle may have been applied;
+  //  - an answer that is not a usable batch-response (malformed JSON, another
+  //    Bundle type, another number of entries) or an entry whose status is
+  //    not an HTTP status gives kUnavailable with `ambiguous` set (the server
+  //    may have applied the write; read it back before sending again) and
+  //    http_status 0: nothing is reported as written that is not known to be.
+  BatchWriteOutcome WriteBatch(const std::vector<BatchWrite>& writes);
+
+  // Whether the server's CapabilityStatement lists the system interaction
+  // `batch`. Asks once and remembers the answer; false, and asked again next
+  // time, when the statement cannot be read.
+  bool SupportsBatch();
 
   // One page of GET [base]/type/_history?_since=since (type empty: the whole
   // server, [base]/_history). `page_url` empty = the first page, else a

@@ -70,6 +70,16 @@ class GuardedTransport final : public TransportPlugin {
   ChangePage ReadChanges(const std::string& since, int max_entries) override {
     return Guard<ChangePage>("ReadChanges", [&] { return impl_.ReadChanges(since, max_entries); });
   }
+  // ABI minor 1. A throw fails every write of the call alike.
+  std::vector<RemoteWriteResult> WriteMany(const std::vector<WriteRequest>& requests) override {
+    try {
+      return impl_.WriteMany(requests);
+    } catch (...) {
+      RemoteWriteResult failed;
+      failed.status = Status(StatusCode::kInternal, Describe("WriteMany"));
+      return std::vector<RemoteWriteResult>(requests.size(), failed);
+    }
+  }
 
  private:
   // Must be called from inside a catch block.

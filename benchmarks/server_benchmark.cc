@@ -2,9 +2,14 @@
 // pages/s over keep-alive connections, each beside a floor: a trivial Poco
 // HTTPServer handler, with the same server parameters, that answers every
 // request with the same bytes (same body, same content type) and does
-// nothing else. Each server run gets a counter pct_of_floor (server req/s
-// as a percentage of the floor's at the same client threads, same run), and
-// the ratios are printed again at the end of the run.
+// nothing else. Server and floor are measured in alternating phases of the
+// same iterations (see RunAgainstFloor), so both see the same load on a
+// shared machine; each run reports server_req_per_s, floor_req_per_s and
+// pct_of_floor (server as a percentage of the floor) for 1 and 2 client
+// threads, and the ratios are printed again at the end of the run. Beside
+// them: process CPU time per request of each (server_cpu_us, floor_cpu_us)
+// and cpu_pct_of_floor = floor/server CPU, which load on a shared machine
+// disturbs much less than wall-clock rates.
 //
 // Data: the 5,945 Synthea resources of ../shared/testdata/fhir-r4-bulk,
 // imported into a fresh SQLite store in a temporary folder; feed page size
@@ -21,6 +26,7 @@
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -30,11 +36,14 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/Base64Encoder.h>
 
+#include <barrier>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +51,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,6 +81,11 @@ class FixedHandler : public Poco::Net::HTTPRequestHandler {
   FixedHandler(const std::string& body, const std::string& type) : body_(body), type_(type) {}
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
+    // The same socket option as NodeServer's (TCP_NODELAY), so the floor
+    // sends its answer the same way.
+    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request)) {
+      impl->socket().setNoDelay(true);
+    }
     response.setContentType(type_);
     response.sendBuffer(body_.data(), body_.size());
   }
@@ -210,53 +225,134 @@ Fixture& GetFixture() {
   return *fixture;
 }
 
-// Issues GETs of `paths` (round robin) to `port`, counting requests and bytes.
-void RunGets(benchmark::State& state, int port, const std::vector<std::string>& paths) {
-  Fixture& f = GetFixture();
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-  session.setKeepAlive(true);
-  std::size_t i = static_cast<std::size_t>(state.thread_index()) * 7;
-  std::int64_t bytes = 0;
-  for (auto _ : state) {
-    int status = 0;
-    std::string body = Fetch(session, paths[i++ % paths.size()], f.authorization, &status);
-    if (status != 200) {
-      state.SkipWithError(("status " + std::to_string(status)).c_str());
-      break;
-    }
-    bytes += static_cast<std::int64_t>(body.size());
+// One client's keep-alive connection issuing GETs of `paths` round robin.
+class Client {
+ public:
+  Client(int port, const std::vector<std::string>& paths, std::size_t start)
+      : session_("127.0.0.1", static_cast<Poco::UInt16>(port)), paths_(paths), next_(start) {
+    session_.setKeepAlive(true);
   }
-  state.counters["req_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.SetBytesProcessed(bytes);
+  // Sends `count` GETs; false (with `error` set) on an answer other than 200.
+  bool Run(int count, const std::string& authorization, std::string* error) {
+    for (int i = 0; i < count; ++i) {
+      int status = 0;
+      std::string body = Fetch(session_, paths_[next_++ % paths_.size()], authorization, &status);
+      if (status != 200) {
+        *error = "status " + std::to_string(status);
+        return false;
+      }
+      benchmark::DoNotOptimize(body.data());
+    }
+    return true;
+  }
+
+ private:
+  Poco::Net::HTTPClientSession session_;
+  const std::vector<std::string>& paths_;
+  std::size_t next_;
+};
+
+double ProcessCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
-void BM_GetResource_Server(benchmark::State& state) {
+// Requests per phase and client thread.
+constexpr int kPhaseRequests = 40;
+
+// The server and its floor measured in alternating phases of the same
+// iteration, so both see the same load on a shared machine: every client
+// thread sends kPhaseRequests to the server, all wait for each other, then
+// kPhaseRequests of the same size to the floor. Thread 0 times each phase
+// from barrier to barrier (all threads' requests) and reports
+// server_req_per_s, floor_req_per_s and pct_of_floor.
+void RunAgainstFloor(benchmark::State& state, int floor_port, const std::string* floor_path,
+                     const std::vector<std::string>& paths) {
   Fixture& f = GetFixture();
-  RunGets(state, f.server->port(), {f.resource_paths.front()});
+  static std::unique_ptr<std::barrier<>> barrier;
+  // Made before the loop, whose start is a barrier of all benchmark threads,
+  // so no thread uses it before it exists.
+  if (state.thread_index() == 0) barrier = std::make_unique<std::barrier<>>(state.threads());
+  const std::vector<std::string> floor_paths = {*floor_path};
+  const std::size_t start = static_cast<std::size_t>(state.thread_index()) * 7;
+  std::optional<Client> server;
+  std::optional<Client> floor;
+  double server_seconds = 0;
+  double floor_seconds = 0;
+  double server_cpu_seconds = 0;
+  double floor_cpu_seconds = 0;
+  std::string error;
+  bool failed = false;
+  for (auto _ : state) {
+    if (!server) {
+      server.emplace(f.server->port(), paths, start);
+      floor.emplace(floor_port, floor_paths, 0);
+    }
+    for (int phase = 0; phase < 2; ++phase) {
+      barrier->arrive_and_wait();
+      auto begin = std::chrono::steady_clock::now();
+      const double cpu_begin = ProcessCpuSeconds();
+      Client& client = phase == 0 ? *server : *floor;
+      if (!failed && !client.Run(kPhaseRequests, f.authorization, &error)) failed = true;
+      barrier->arrive_and_wait();
+      const double cpu = ProcessCpuSeconds() - cpu_begin;
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      (phase == 0 ? server_seconds : floor_seconds) += seconds;
+      (phase == 0 ? server_cpu_seconds : floor_cpu_seconds) += cpu;
+    }
+    if (failed) {
+      // Leave the barrier so the other threads' phases go on without this one.
+      barrier->arrive_and_drop();
+      state.SkipWithError(error.c_str());
+      break;
+    }
+  }
+  if (state.thread_index() != 0 || failed) return;
+  const double requests =
+      static_cast<double>(state.iterations()) * kPhaseRequests * state.threads();
+  const double server_rate = server_seconds > 0 ? requests / server_seconds : 0;
+  const double floor_rate = floor_seconds > 0 ? requests / floor_seconds : 0;
+  state.counters["server_req_per_s"] = server_rate;
+  state.counters["floor_req_per_s"] = floor_rate;
+  state.counters["pct_of_floor"] = floor_rate > 0 ? 100.0 * server_rate / floor_rate : 0;
+  // CPU time of the whole process (clients, server, floor) per request: on a
+  // busy machine wall-clock rates mostly measure waiting for a core, while
+  // CPU per request does not. floor/server CPU is the throughput ratio the
+  // two would reach when CPU-bound.
+  state.counters["server_cpu_us"] = 1e6 * server_cpu_seconds / requests;
+  state.counters["floor_cpu_us"] = 1e6 * floor_cpu_seconds / requests;
+  state.counters["cpu_pct_of_floor"] =
+      server_cpu_seconds > 0 ? 100.0 * floor_cpu_seconds / server_cpu_seconds : 0;
 }
-void BM_GetResource_Floor(benchmark::State& state) {
+
+// The same resource again and again, against a floor answering its bytes.
+void BM_GetResource(benchmark::State& state) {
   Fixture& f = GetFixture();
-  RunGets(state, f.resource_floor->port(), {f.resource_paths.front()});
+  RunAgainstFloor(state, f.resource_floor->port(), &f.resource_paths.front(),
+                  {f.resource_paths.front()});
 }
-// Every resource in turn: the store's cache is not always warm for it.
-void BM_GetResourceMixed_Server(benchmark::State& state) {
+// Every resource in turn (the store's page cache is not always warm for it),
+// against the same floor.
+void BM_GetResourceMixed(benchmark::State& state) {
   Fixture& f = GetFixture();
-  RunGets(state, f.server->port(), f.resource_paths);
+  RunAgainstFloor(state, f.resource_floor->port(), &f.resource_paths.front(), f.resource_paths);
 }
-void BM_FeedArchivePage_Server(benchmark::State& state) {
+// Archive pages 1..n in turn, against a floor answering page 1's bytes.
+void BM_FeedArchivePage(benchmark::State& state) {
   Fixture& f = GetFixture();
+  static const std::string kFloorPath = "/feed/1";
   std::vector<std::string> pages;
   for (std::int64_t n = 1; n <= f.archive_pages; ++n) pages.push_back("/feed/" + std::to_string(n));
-  RunGets(state, f.server->port(), pages);
+  RunAgainstFloor(state, f.feed_floor->port(), &kFloorPath, pages);
 }
-void BM_FeedRecentPage_Server(benchmark::State& state) {
+// The recent page (asks the store for its last seq on every request),
+// against the same floor.
+void BM_FeedRecentPage(benchmark::State& state) {
   Fixture& f = GetFixture();
-  RunGets(state, f.server->port(), {"/feed/recent"});
-}
-void BM_FeedPage_Floor(benchmark::State& state) {
-  Fixture& f = GetFixture();
-  RunGets(state, f.feed_floor->port(), {"/feed/1"});
+  static const std::string kFloorPath = "/feed/1";
+  RunAgainstFloor(state, f.feed_floor->port(), &kFloorPath, {"/feed/recent"});
 }
 
 // The store alone, for reading the figures above: what one LocalStore::Get
@@ -281,77 +377,43 @@ void BM_StoreGetOnly(benchmark::State& state) {
 BENCHMARK(BM_StoreGetOnly)->UseRealTime();
 
 #define SERVER_BENCHMARK(fn) BENCHMARK(fn)->Threads(1)->Threads(2)->UseRealTime()->MinTime(1.0)
-SERVER_BENCHMARK(BM_GetResource_Floor);
-SERVER_BENCHMARK(BM_GetResource_Server);
-SERVER_BENCHMARK(BM_GetResourceMixed_Server);
-SERVER_BENCHMARK(BM_FeedPage_Floor);
-SERVER_BENCHMARK(BM_FeedArchivePage_Server);
-SERVER_BENCHMARK(BM_FeedRecentPage_Server);
+SERVER_BENCHMARK(BM_GetResource);
+SERVER_BENCHMARK(BM_GetResourceMixed);
+SERVER_BENCHMARK(BM_FeedArchivePage);
+SERVER_BENCHMARK(BM_FeedRecentPage);
 
-// Adds to each server run a counter `pct_of_floor`: its req/s as a
-// percentage of the floor's req/s at the same client threads in this run
-// (floors are registered, so they run, before the servers they are compared
-// with). With --benchmark_repetitions, each aggregate (mean, median) is
-// compared with the floor's aggregate of the same name. Prints the ratios
-// again as a summary at the end.
+// Prints the usual table, then the pct_of_floor of each run (or of each
+// mean/median aggregate with --benchmark_repetitions) as a summary.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
-  void ReportRuns(const std::vector<Run>& reported) override {
-    std::vector<Run> runs = reported;
-    for (Run& run : runs) {
-      auto rate = run.counters.find("req_per_s");
-      if (rate == run.counters.end()) continue;
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "mean" &&
-          run.aggregate_name != "median") {
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median" &&
+          run.aggregate_name != "mean") {
         continue;
       }
-      const std::string name = run.run_name.function_name;
-      rates_[Key(name, run)] = rate->second.value;
-      auto floor_name = kFloorOf.find(name);
-      if (floor_name == kFloorOf.end()) continue;
-      auto floor = rates_.find(Key(floor_name->second, run));
-      if (floor == rates_.end() || floor->second <= 0) continue;
-      const double percent = 100.0 * rate->second.value / floor->second;
-      run.counters["pct_of_floor"] = benchmark::Counter(percent);
-      ratios_.push_back({name, floor_name->second, run.threads,
-                         run.run_type == Run::RT_Aggregate ? run.aggregate_name : "",
-                         rate->second.value, floor->second, percent});
+      auto pct = run.counters.find("pct_of_floor");
+      if (pct == run.counters.end()) continue;
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "  %-20s threads:%lld %-6s %9.0f req/s vs floor %9.0f req/s = %5.1f%%"
+                    "   (CPU per request %.1f us vs %.1f us = %5.1f%%)\n",
+                    run.run_name.function_name.c_str(), static_cast<long long>(run.threads),
+                    run.run_type == Run::RT_Aggregate ? run.aggregate_name.c_str() : "",
+                    run.counters.at("server_req_per_s").value,
+                    run.counters.at("floor_req_per_s").value, pct->second.value,
+                    run.counters.at("server_cpu_us").value, run.counters.at("floor_cpu_us").value,
+                    run.counters.at("cpu_pct_of_floor").value);
+      summary_ += line;
     }
-    ConsoleReporter::ReportRuns(runs);
   }
-
   void PrintRatios() const {
-    std::cout << "\nserver / floor (same run, same client threads):\n";
-    for (const Ratio& r : ratios_) {
-      std::printf("  %-28s threads:%lld %-6s %9.0f req/s vs %-22s %9.0f req/s = %5.1f%%\n",
-                  r.server.c_str(), static_cast<long long>(r.threads), r.aggregate.c_str(), r.server_rate,
-                  r.floor.c_str(), r.floor_rate, r.percent);
-    }
+    std::cout << "\nserver / floor (alternating phases, same client threads):\n" << summary_;
   }
 
  private:
-  struct Ratio {
-    std::string server;
-    std::string floor;
-    std::int64_t threads;
-    std::string aggregate;  // "", "mean" or "median"
-    double server_rate;
-    double floor_rate;
-    double percent;
-  };
-
-  static std::string Key(const std::string& function, const Run& run) {
-    return function + "/threads:" + std::to_string(run.threads) + "/" +
-           (run.run_type == Run::RT_Aggregate ? run.aggregate_name : "");
-  }
-
-  const std::map<std::string, std::string> kFloorOf = {
-      {"BM_GetResource_Server", "BM_GetResource_Floor"},
-      {"BM_GetResourceMixed_Server", "BM_GetResource_Floor"},
-      {"BM_FeedArchivePage_Server", "BM_FeedPage_Floor"},
-      {"BM_FeedRecentPage_Server", "BM_FeedPage_Floor"}};
-  std::map<std::string, double> rates_;
-  std::vector<Ratio> ratios_;
+  std::string summary_;
 };
 
 }  // namespace

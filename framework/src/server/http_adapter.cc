@@ -75,6 +75,11 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     if (impl != nullptr) {
       impl->socket().setSendTimeout(
           Poco::Timespan(state_.context.config.write_timeout_seconds, 0));
+      // Poco writes a long body (a feed page) in 4 KiB pieces; with Nagle's
+      // algorithm each piece after the first may wait for the client's ACK
+      // of the ones before. An answer is complete when written, so send at
+      // once.
+      impl->socket().setNoDelay(true);
     }
   }
 

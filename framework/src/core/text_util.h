@@ -24,6 +24,9 @@ std::string Sha256Hex(std::string_view data);
 
 // A random (version 4) UUID, "0f8fad5b-d9cb-469f-a165-70867728950e".
 std::string NewUuid();
+// `count` of them from one read of the kernel's CSPRNG: a bulk write needs
+// one per row, and a system call each cost more than the rest of making it.
+std::vector<std::string> NewUuids(std::size_t count);
 
 }  // namespace fhirsync
 

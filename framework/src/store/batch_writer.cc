@@ -6,8 +6,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <set>
-
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -19,15 +17,14 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 
 void BatchWriter::Prefetch(const std::vector<PreparedOp>& ops) {
-  std::set<Key> keys;
-  for (const PreparedOp& op : ops) keys.emplace(op.op->type, op.id);
+  // A key named twice is looked up twice; the map keeps one answer.
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.StartArray();
-  for (const Key& key : keys) {
+  for (const PreparedOp& op : ops) {
     writer.StartArray();
-    writer.String(key.first.data(), static_cast<rapidjson::SizeType>(key.first.size()));
-    writer.String(key.second.data(), static_cast<rapidjson::SizeType>(key.second.size()));
+    writer.String(op.op->type.data(), static_cast<rapidjson::SizeType>(op.op->type.size()));
+    writer.String(op.id.data(), static_cast<rapidjson::SizeType>(op.id.size()));
     writer.EndArray();
   }
   writer.EndArray();
@@ -80,7 +77,7 @@ Status BatchWriter::Append(NewVersion& version) {
   body_.push_back(std::move(version.body));
   if (version.queue_outbox) {
     outbox_seq_.push_back(version.seq);
-    // Made by PrepareOp; an op prepared elsewhere may leave it empty.
+    // Made by the batch preparer (PrepareBatch); an op prepared alone has none.
     outbox_correlation_id_.push_back(version.correlation_id.empty()
                                          ? NewUuid()
                                          : std::move(version.correlation_id));
@@ -88,9 +85,62 @@ Status BatchWriter::Append(NewVersion& version) {
   return Status::Ok();
 }
 
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteString(JsonWriter& writer, const std::string& text) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+}  // namespace
+
+std::string BatchWriter::ChangesJson() const {
+  std::size_t bytes = 2;
+  for (const std::string& body : body_) bytes += body.size() + body.size() / 8 + 200;
+  rapidjson::StringBuffer buffer;
+  buffer.Reserve(bytes);
+  JsonWriter writer(buffer);
+  writer.StartArray();
+  for (std::size_t i = 0; i < seq_.size(); ++i) {
+    writer.StartArray();
+    writer.Int64(seq_[i]);
+    WriteString(writer, type_[i]);
+    WriteString(writer, id_[i]);
+    writer.Int64(version_[i]);
+    WriteString(writer, action_[i]);
+    writer.Int64(at_ms_[i]);
+    WriteString(writer, origin_[i]);
+    WriteString(writer, format_[i]);
+    writer.Int(deleted_[i]);
+    WriteString(writer, content_hash_[i]);
+    WriteString(writer, body_[i]);
+    writer.EndArray();
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string BatchWriter::OutboxJson() const {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartArray();
+  for (std::size_t i = 0; i < outbox_seq_.size(); ++i) {
+    writer.StartArray();
+    writer.Int64(outbox_seq_[i]);
+    WriteString(writer, outbox_correlation_id_[i]);
+    writer.EndArray();
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
 void BatchWriter::Flush() {
   if (seq_.empty()) return;
-  {
+  if (sql_.changes_as_json) {
+    std::string rows = ChangesJson();
+    session_ << sql_.insert_change, use(rows), now;
+  } else {
     // Bound once to the column vectors, compiled once, executed per row.
     Statement insert(session_);
     insert << sql_.insert_change, use(seq_), use(type_), use(id_), use(version_),
@@ -98,13 +148,15 @@ void BatchWriter::Flush() {
         use(content_hash_), use(body_);
     insert.execute();
   }
+  // The other two statements run once per batch and read what they need
+  // from the rows just inserted: a statement executed per row costs far
+  // more in Poco's binding than the database's work for a small row.
   Poco::Int64 first = seq_.front();
   Poco::Int64 last = seq_.back();
   session_ << sql_.upsert_resources_from_changes, use(first), use(last), now;
   if (!outbox_seq_.empty()) {
-    Statement queue(session_);
-    queue << sql_.insert_outbox_for_change, use(outbox_correlation_id_), use(outbox_seq_);
-    queue.execute();
+    std::string pairs = OutboxJson();
+    session_ << sql_.insert_outbox_for_changes, use(pairs), now;
   }
 }
 

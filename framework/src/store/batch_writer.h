@@ -9,8 +9,11 @@
 //   2. answers the write planner from that in memory (including versions the
 //      batch itself wrote, so a resource may appear twice in one batch),
 //   3. collects the new rows in column vectors, and
-//   4. Flush() inserts them with statements bound once to those vectors:
-//      each statement is compiled once and executed for every row.
+//   4. Flush() inserts the `changes` rows with a statement bound once to
+//      those vectors (compiled once, executed for every row; or, where
+//      StoreSql::changes_as_json is set, one execution for the batch), then
+//      derives the `resources` pointers and the outbox rows from them with
+//      one statement each.
 // Values only ever travel as bound parameters.
 //
 // Thread safety: none; one BatchWriter lives inside one write transaction,
@@ -52,6 +55,11 @@ class BatchWriter final : public WriteTarget {
 
  private:
   using Key = std::pair<std::string, std::string>;
+
+  // The appended `changes` rows / outbox [seq, correlation id] pairs as
+  // JSON arrays of arrays (StoreSql's one-parameter forms).
+  std::string ChangesJson() const;
+  std::string OutboxJson() const;
 
   Poco::Data::Session& session_;
   const StoreSql& sql_;

@@ -197,6 +197,10 @@ StatusOr<std::vector<PreparedOp>> PocoLocalStore::PrepareBatch(std::span<const W
     }
     prepared.push_back(std::move(one).value());
   }
+  std::vector<std::string> correlation_ids = NewUuids(prepared.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) {
+    prepared[i].correlation_id = std::move(correlation_ids[i]);
+  }
   return prepared;
 }
 

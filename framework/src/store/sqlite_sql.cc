@@ -81,21 +81,25 @@ StoreSql MakeSqliteSql() {
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
       " content_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  // Every change of the range in seq order: a resource changed twice in the
+  // batch is upserted twice and keeps the newer row (SQLite allows that in
+  // one statement), which costs less than grouping the range by resource.
   sql.upsert_resources_from_changes =
       "INSERT INTO resources (type, id, version, seq, last_updated_ms, deleted, format,"
       " content_hash)"
       " SELECT type, id, version, seq, at_ms, deleted, format, content_hash FROM changes"
-      " WHERE seq IN (SELECT max(seq) FROM changes WHERE seq BETWEEN ? AND ? GROUP BY type, id)"
+      " WHERE seq BETWEEN ? AND ? ORDER BY seq"
       " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,"
       " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted,"
       " format = excluded.format, content_hash = excluded.content_hash";
-  sql.insert_outbox_for_change =
+  // Each pair is a small array, so json_extract parses only that element.
+  sql.insert_outbox_for_changes =
       "INSERT INTO outbox (seq, type, id, version, state, attempts, next_attempt_ms,"
       " last_http_status, outcome, correlation_id, base_remote_version)"
-      " SELECT c.seq, c.type, c.id, c.version, 'pending', 0, 0, 0, '', ?,"
-      " coalesce(s.remote_version, '')"
-      " FROM changes c LEFT JOIN sync_state s ON s.type = c.type AND s.id = c.id"
-      " WHERE c.seq = ?";
+      " SELECT c.seq, c.type, c.id, c.version, 'pending', 0, 0, 0, '',"
+      " json_extract(k.value, '$[1]'), coalesce(s.remote_version, '')"
+      " FROM json_each(?) AS k CROSS JOIN changes AS c ON c.seq = json_extract(k.value, '$[0]')"
+      " LEFT JOIN sync_state s ON s.type = c.type AND s.id = c.id";
 
   const std::string resource_columns_of_changes =
       "c.type, c.id, c.version, c.at_ms, c.deleted, c.format, c.content_hash";

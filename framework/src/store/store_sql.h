@@ -49,14 +49,19 @@ struct StoreSql {
   // last_updated_ms, content_hash of those that exist.
   std::string select_current_many;
   // (seq, type, id, version, action, at_ms, origin, format, deleted,
-  //  content_hash, body), bound to column vectors: one row per element.
+  //  content_hash, body), bound to column vectors: one row per element;
+  // or, when changes_as_json, one parameter: a JSON array holding one array
+  // of those values per row (one execution per batch, for a backend where
+  // each execution is a network round trip).
   std::string insert_change;
+  bool changes_as_json = false;
   // (first_seq, last_seq): points `resources` at the newest of those
   // changes for each resource they touch (insert or update).
   std::string upsert_resources_from_changes;
-  // (correlation_id, seq), bound to vectors: queues the change `seq`, with
-  // the remote version last agreed with the parent (sync_state) as its base.
-  std::string insert_outbox_for_change;
+  // (JSON array of [seq, correlation_id] pairs): queues each change `seq`,
+  // with the remote version last agreed with the parent (sync_state) as its
+  // base. One execution per batch.
+  std::string insert_outbox_for_changes;
 
   // Reads. "Resource columns" are: type, id, version, last_updated_ms,
   // deleted, format, content_hash, body.

@@ -65,7 +65,6 @@ std::string EntryLabel(std::size_t index, const std::string& type, const std::st
 StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes) {
   PreparedOp prepared;
   prepared.op = &op;
-  prepared.correlation_id = NewUuid();
   if (op.format == ResourceFormat::kFhirJson) {
     FHIRSYNC_RETURN_IF_ERROR(ValidateResourceType(op.type));
   } else {

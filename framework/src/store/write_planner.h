@@ -34,9 +34,10 @@ struct PreparedOp {
   std::optional<UnstampedBody> fhir;
   // Set for an OpenMRS REST put: the hash of the verbatim body.
   std::string opaque_hash;
-  // The outbox correlation id, should this op queue one: made here because
-  // preparing may run off the writer's thread (an import prepares the next
-  // batch while it writes this one), and NewUuid() is a system call.
+  // The outbox correlation id, should this op queue one. PrepareOp leaves
+  // it empty; a batch preparer fills a whole batch's with one NewUuids()
+  // call, off the writer's thread (an import prepares the next batch while it
+  // writes this one). Left empty, the writer makes one.
   std::string correlation_id;
 };
 

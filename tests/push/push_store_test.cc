@@ -345,6 +345,90 @@ TEST_P(PushStoreTest, ParentContactIsRecordedByPullAndPush) {
   EXPECT_EQ(store_->GetParentContact()->last_contact_ms, answered_at);
 }
 
+// A pull that meets the pending change keeps the server copy as a conflict;
+// the push that then clashes too updates that conflict instead of adding a
+// second one, and once the change has gone (sent) the conflict is settled,
+// with an audit row. While the change still waits it stays open.
+TEST_P(PushStoreTest, OneOpenConflictPerResourceSettledWhenItsChangeIsSent) {
+  WriteResult local = Put("p", "female");
+  PullPage page;
+  page.parent_node_id = "parent-1";
+  page.feed = "atom";
+  page.position = "1";
+  PulledResource server;
+  server.type = "Patient";
+  server.id = "p";
+  server.remote_version = "2";
+  server.body = R"({"resourceType":"Patient","id":"p","gender":"male"})";
+  page.resources = {server};
+  auto pulled = store_->ApplyPull(page);
+  ASSERT_TRUE(pulled.ok()) << pulled.status();
+  ASSERT_EQ((*pulled)[0].outcome, PullOutcome::kConflict);
+  auto open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok()) << open.status();
+  ASSERT_EQ(open->size(), 1u);
+  const std::int64_t pull_conflict = (*open)[0].conflict_id;
+
+  PushRecord clash;
+  OutboxTransition dead;
+  dead.seq = local.seq;
+  dead.state = kOutboxDead;
+  dead.outcome = "conflict";
+  dead.http_status = 412;
+  clash.transitions = {dead};
+  ConflictRecord conflict;
+  conflict.type = "Patient";
+  conflict.id = "p";
+  conflict.outbox_seq = local.seq;
+  conflict.local_version = local.version;
+  conflict.local_body = R"({"resourceType":"Patient","id":"p","gender":"female"})";
+  conflict.remote_version = "3";
+  conflict.remote_body = R"({"resourceType":"Patient","id":"p","gender":"other"})";
+  clash.new_conflict = conflict;
+  auto recorded = store_->RecordPush(clash);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->conflict_id, pull_conflict);
+  open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].remote_version, "3");
+  EXPECT_THAT((*open)[0].remote_body, HasSubstr("other"));
+
+  PushRecord retry;
+  OutboxTransition pending;
+  pending.seq = local.seq;
+  pending.state = kOutboxPending;
+  retry.transitions = {pending};
+  ASSERT_TRUE(store_->RecordPush(retry).ok());
+  open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->size(), 1u) << "the change still waits";
+
+  PushRecord sent;
+  OutboxTransition accepted;
+  accepted.seq = local.seq;
+  accepted.state = kOutboxSent;
+  accepted.http_status = 200;
+  accepted.outcome = "accepted";
+  sent.transitions = {accepted};
+  ASSERT_TRUE(store_->RecordPush(sent).ok());
+  open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty());
+  auto settled = store_->GetConflict(pull_conflict);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_EQ(settled->status, kConflictResolved);
+  EXPECT_GT(settled->resolved_ms, 0);
+  AuditQuery query;
+  query.outcome = "settled";
+  auto rows = store_->QueryAudit(query);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].operation, "resolve");
+  EXPECT_THAT((*rows)[0].message,
+              HasSubstr("conflict " + std::to_string(pull_conflict) + " settled"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PushStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

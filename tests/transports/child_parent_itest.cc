@@ -164,9 +164,12 @@ TEST_F(ChildParentTest, ReadsAPatientByFhirAndAVisitTypeByRestFromOneParent) {
   EXPECT_EQ(manager->plugins()[0].info.name, "fhir");
   EXPECT_EQ(manager->plugins()[0].info.file, kPluginDir + "/fhirsync-fhir.so");
   EXPECT_EQ(manager->plugins()[1].info.name, "openmrs-rest");
-  // Chosen by capability: the parent's CapabilityStatement lists the types
-  // it holds, and the FHIR plugin claims only the FHIR ones among them.
-  EXPECT_THAT(manager->plugins()[0].capabilities.resource_types, ::testing::ElementsAre("Patient"));
+  // Chosen by capability: the parent's CapabilityStatement lists the FHIR
+  // types it accepts (every R4 type, held or not), and the FHIR plugin
+  // claims those, never the OpenMRS REST resources the parent also holds.
+  EXPECT_THAT(manager->plugins()[0].capabilities.resource_types,
+              ::testing::AllOf(::testing::Contains("Patient"), ::testing::Contains("Location"),
+                               Not(::testing::Contains("visittype"))));
 
   auto fhir = TransportFor(*manager, "Patient", TransportOperation::kRead, "fhir");
   ASSERT_NE(fhir, nullptr);

@@ -288,7 +288,12 @@ struct OutboxTransition {
 
 // Everything one push step changes, applied by RecordPush() in ONE
 // transaction, in this order: server_copy, local_write, transitions, agreed,
-// new_conflict, resolve_conflict_id, pause, audit.
+// new_conflict, resolve_conflict_id, settling, pause, audit. A resource has
+// at most one open conflict: new_conflict updates the open one a pull (or
+// an earlier push) recorded, if there is one. Settling: after the
+// transitions, every open conflict of a resource that has no pending or dead
+// outbox item left (its change was sent or discarded) is marked resolved,
+// with a "resolve"/"settled" audit row.
 struct PushRecord {
   // The parent's copy written locally as a change from `parent_node_id`
   // (no outbox row): a discard, a resolution, or the base of a merge. A
@@ -302,7 +307,7 @@ struct PushRecord {
   // Upserts sync_state rows; a local_version of 0 means "the version
   // server_copy was written as".
   std::vector<SyncState> agreed;
-  std::optional<ConflictRecord> new_conflict;
+  std::optional<ConflictRecord> new_conflict;  // PushRecordResult::conflict_id names it
   std::int64_t resolve_conflict_id = 0;  // marks that conflict resolved
   // Sets (a message) or clears ("") the node's push pause.
   std::optional<std::string> pause;

@@ -3,6 +3,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <set>
+#include <string>
+
+#include "core/fhir_resource_types.h"
 #include "core/text_util.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"
@@ -100,13 +104,18 @@ HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request) 
   w.EndObject();
   w.Key("resource");
   w.StartArray();
+  // Every R4 type (the node accepts any), and any other type it holds.
+  // Resources held in OpenMRS REST representation ("visittype") are served
+  // under /ws/rest/v1, not as FHIR types.
+  std::set<std::string> types;
+  for (std::string_view type : FhirR4ResourceTypes()) types.emplace(type);
   for (const TypeCount& held : stats->types) {
-    // Resources held in OpenMRS REST representation ("visittype") are
-    // served under /ws/rest/v1, not as FHIR types.
-    if (!ValidateResourceType(held.type).ok()) continue;
+    if (ValidateResourceType(held.type).ok()) types.insert(held.type);
+  }
+  for (const std::string& type : types) {
     w.StartObject();
     w.Key("type");
-    Str(w, held.type);
+    Str(w, type);
     Interactions(w, {"read", "vread", "update", "create", "delete", "history-instance",
                      "history-type", "search-type"});
     w.Key("versioning");

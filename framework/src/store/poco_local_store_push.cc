@@ -297,11 +297,23 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
                   status = c.status.empty() ? std::string(kConflictOpen) : c.status;
       Poco::Int64 outbox_seq = c.outbox_seq, base_version = c.base_version,
                   local_version = c.local_version, created_ms = now_ms;
+      // One open conflict per resource (a pull may have kept the server's
+      // copy beside this change already): it is brought up to date rather
+      // than doubled, so resolving it settles the resource.
+      std::vector<Poco::Int64> open;
+      write_session_ << sql_.push->select_open_conflict, use(type), use(id), into(open), now;
       Poco::Int64 conflict_id = 0;
-      write_session_ << sql_.push->insert_conflict, use(type), use(id), use(outbox_seq),
-          use(base_version), use(base_body), use(local_version), use(local_body),
-          use(remote_version), use(remote_body), use(status), use(created_ms),
-          into(conflict_id), now;
+      if (!open.empty() && status == kConflictOpen) {
+        conflict_id = open.front();
+        write_session_ << sql_.push->replace_conflict, use(outbox_seq), use(base_version),
+            use(base_body), use(local_version), use(local_body), use(remote_version),
+            use(remote_body), use(conflict_id), now;
+      } else {
+        write_session_ << sql_.push->insert_conflict, use(type), use(id), use(outbox_seq),
+            use(base_version), use(base_body), use(local_version), use(local_body),
+            use(remote_version), use(remote_body), use(status), use(created_ms),
+            into(conflict_id), now;
+      }
       result.conflict_id = conflict_id;
     }
     if (record.resolve_conflict_id != 0) {
@@ -313,6 +325,33 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
       if (update.execute() != 1) {
         return fail(NotFoundError("conflict " + std::to_string(conflict_id) +
                                   " does not exist"));
+      }
+    }
+    // A conflict is a local change waiting beside a server copy: once no
+    // change of its resource waits (sent, discarded), it is settled.
+    std::vector<AuditRecord> settled;
+    for (const OutboxTransition& t : record.transitions) {
+      Poco::Int64 seq = t.seq;
+      std::vector<Poco::Int64> ids;
+      std::vector<std::string> types, resource_ids;
+      write_session_ << sql_.push->select_settled_conflicts, use(seq), into(ids), into(types),
+          into(resource_ids), now;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        std::string status = kConflictResolved;
+        Poco::Int64 resolved_ms = now_ms;
+        Poco::Int64 conflict_id = ids[i];
+        write_session_ << sql_.push->resolve_conflict, use(status), use(resolved_ms),
+            use(conflict_id), now;
+        AuditRecord row;
+        row.operation = "resolve";
+        row.outcome = "settled";
+        row.type = types[i];
+        row.id = resource_ids[i];
+        row.message = "conflict " + std::to_string(ids[i]) + " settled: no local change of " +
+                      types[i] + "/" + resource_ids[i] + " waits any more (item " +
+                      std::to_string(t.seq) + " " + t.state + ")";
+        row.correlation_id = record.correlation_id;
+        settled.push_back(std::move(row));
       }
     }
     if (record.pause) {
@@ -340,6 +379,7 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
       }
       result.audit_ids.push_back(InsertAuditLocked(row, now_ms));
     }
+    for (const AuditRecord& row : settled) InsertAuditLocked(row, now_ms);
     CommitWrite(write_session_);
   } catch (const Poco::Exception& error) {
     RollbackQuietly();

@@ -85,6 +85,19 @@ PushSql MakePushSql(Dialect dialect) {
       "SELECT " + conflict_columns + " FROM conflicts WHERE conflict_id = " + P(1, "bigint");
   sql.resolve_conflict = "UPDATE conflicts SET status = " + P(1) + ", resolved_ms = " +
                          P(2, "bigint") + " WHERE conflict_id = " + P(3, "bigint");
+  sql.select_open_conflict = "SELECT conflict_id FROM conflicts WHERE type = " + P(1) +
+                             " AND id = " + P(2) +
+                             " AND status = 'open' ORDER BY conflict_id LIMIT 1";
+  sql.replace_conflict =
+      "UPDATE conflicts SET outbox_seq = " + P(1, "bigint") + ", base_version = " +
+      P(2, "bigint") + ", base_body = " + P(3) + ", local_version = " + P(4, "bigint") +
+      ", local_body = " + P(5) + ", remote_version = " + P(6) + ", remote_body = " + P(7) +
+      " WHERE conflict_id = " + P(8, "bigint");
+  sql.select_settled_conflicts =
+      "SELECT k.conflict_id, k.type, k.id FROM conflicts k"
+      " JOIN outbox o ON o.type = k.type AND o.id = k.id AND o.seq = " + P(1, "bigint") +
+      " WHERE k.status = 'open' AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.type = k.type"
+      " AND w.id = k.id AND w.state IN ('pending', 'dead')) ORDER BY k.conflict_id";
 
   sql.insert_audit =
       "INSERT INTO audit (at_ms, operation, type, id, local_version, remote_version,"

@@ -56,6 +56,16 @@ struct PushSql {
   std::string get_conflict;
   // (status, resolved_ms, conflict_id).
   std::string resolve_conflict;
+  // (type, id) -> conflict_id of the resource's oldest open conflict.
+  std::string select_open_conflict;
+  // (outbox_seq, base_version, base_body, local_version, local_body,
+  //  remote_version, remote_body, conflict_id): the conflict now describes
+  //  the newer clash.
+  std::string replace_conflict;
+  // (seq) -> conflict_id, type, id: the open conflicts of the resource of
+  // outbox item seq when no pending or dead item of that resource is left
+  // (nothing waits on them any more).
+  std::string select_settled_conflicts;
 
   // (at_ms, operation, type, id, local_version, remote_version, transport,
   //  outcome, http_status, message, retry_of (0: none), correlation_id)

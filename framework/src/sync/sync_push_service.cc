@@ -510,17 +510,6 @@ class SyncPushService::Impl {
     return MergeWith(group, copy, http_status, message, report);
   }
 
-  // The open conflict of type/id (the pull keeps at most one per resource),
-  // or 0.
-  StatusOr<std::int64_t> OpenConflictOf(const std::string& type, const std::string& id) {
-    FHIRSYNC_ASSIGN_OR_RETURN(std::vector<ConflictRecord> open,
-                              store_->ListConflicts(kConflictOpen, 100000));
-    for (const ConflictRecord& conflict : open) {
-      if (conflict.type == type && conflict.id == id) return conflict.conflict_id;
-    }
-    return std::int64_t{0};
-  }
-
   // Three-way merge of our version with the server copy from the base
   // (sync_state's local version).
   Status MergeWith(Group& group, const ReadResult& copy, int http_status,
@@ -535,10 +524,6 @@ class SyncPushService::Impl {
         base_version = base->version;
       }
     }
-    // A pull that met this pending or dead-lettered change kept the
-    // parent's copy beside it as an open conflict. The copy read here is at
-    // least as new, so this merge (clean or not) supersedes that record.
-    FHIRSYNC_ASSIGN_OR_RETURN(std::int64_t kept_by_pull, OpenConflictOf(local.type, local.id));
     std::vector<std::string> conflicts;
     std::string merged;
     const bool server_deleted = copy.resource.deleted;
@@ -582,7 +567,6 @@ class SyncPushService::Impl {
       conflict.remote_version = copy.resource.version;
       conflict.remote_body = copy.resource.body;
       record.new_conflict = std::move(conflict);
-      record.resolve_conflict_id = kept_by_pull;
       record.audit.push_back(GroupAudit(group, "conflict", http_status,
                                         message + "; dead letter, conflicting: " + fields,
                                         copy.resource.version));
@@ -616,7 +600,6 @@ class SyncPushService::Impl {
     }
     record.transitions = Transitions(group, kOutboxReplaced, "merged", http_status,
                                      "merged with the parent's version " + copy.resource.version);
-    record.resolve_conflict_id = kept_by_pull;
     SyncState agreed;
     agreed.type = local.type;
     agreed.id = local.id;

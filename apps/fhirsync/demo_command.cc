@@ -39,8 +39,8 @@ constexpr char kHelp[] =
     "     succeed and wait in its outbox;\n"
     "  3. back online, a change the parent refuses with its business rule (HTTP\n"
     "     422) becomes a dead letter; the next pull does not hide it (the local\n"
-    "     copy stays, the parent's is kept beside it); the outbox shows it; the\n"
-    "     operator corrects the record and retries, and it syncs;\n"
+    "     copy stays, the parent's is kept beside it); `fhirsync status` shows it;\n"
+    "     the operator corrects the record and retries, and it syncs;\n"
     "  4. both tablets change different fields of one patient: the edits are\n"
     "     merged, and every node holds both;\n"
     "  5. every process the demo started is stopped (also on Ctrl-C or a\n"
@@ -151,6 +151,26 @@ class DemoStory {
   bool PatientHas(const std::string& dir, const std::string& id, const char* field) {
     rapidjson::Document doc = Patient(dir, id);
     return doc.IsObject() && doc.HasMember(field);
+  }
+  // `fhirsync status --json`, which exits 1 when the node is not in step:
+  // whether it says in step, and whether it names the problem `code`.
+  struct StatusView {
+    bool answered = false;
+    bool in_sync = false;
+    bool names_problem = false;
+  };
+  StatusView NodeStatus(const std::string& dir, const std::string& code) {
+    StatusView view;
+    StatusOr<ProgramResult> run = net_.Run({"status", "--json", "--dir", dir});
+    if (!run.ok() || (run->exit_code != 0 && run->exit_code != 1)) return view;
+    rapidjson::Document doc = ParseJson(run->out);
+    if (!doc.IsObject() || !doc.HasMember("in_sync") || !doc["in_sync"].IsBool()) return view;
+    view.answered = true;
+    view.in_sync = doc["in_sync"].GetBool();
+    if (doc.HasMember("problems") && doc["problems"].IsArray()) {
+      for (const auto& p : doc["problems"].GetArray()) view.names_problem |= StringMember(p, "code") == code;
+    }
+    return view;
   }
   // `fhirsync outbox --json`: {items: [...]} (pending and dead).
   rapidjson::Document Outbox(const std::string& dir) {
@@ -305,14 +325,22 @@ StepOutcome DemoStory::RejectedChangeIsKeptAndMended() {
   out.facts.emplace_back("rule_named", message.find("patient-birth-date") != std::string::npos);
   out.facts.emplace_back("local_copy_kept", kept_local);
   out.facts.emplace_back("server_copy_kept_beside", OpenConflicts(Tablet2(), kKofi) == 1);
+  const StatusView shown = NodeStatus(Tablet2(), "dead-letters");
+  out.facts.emplace_back("status_names_dead_letter", shown.answered && !shown.in_sync &&
+                                                        shown.names_problem);
   if (!settled || http_status != 422 || klass != "business-rule" || !kept_local) {
     return Failed(out, "expected a 422 business-rule dead letter for Patient/" +
                            std::string(kKofi) + " kept locally; found class '" + klass +
                            "', HTTP " + std::to_string(http_status));
   }
   Say("The parent refused Kofi's change (HTTP 422) and the pull did not hide it: tablet 2");
-  Say("still shows its own edit, the parent's copy waits beside it. The outbox says why:");
+  if (!shown.names_problem) {
+    return Failed(out, "fhirsync status did not name the dead letter on tablet 2");
+  }
+  Say("still shows its own edit, the parent's copy waits beside it. `status` says what is");
+  Say("wrong and how to mend it; the outbox and the conflict list give the details:");
   if (narrate_) {
+    net_.Show({"status", "--dir", Tablet2()}).status().IgnoreError();
     net_.Show({"outbox", "--dir", Tablet2()}).status().IgnoreError();
     net_.Show({"conflicts", "--dir", Tablet2()}).status().IgnoreError();
   }
@@ -332,10 +360,14 @@ StepOutcome DemoStory::RejectedChangeIsKeptAndMended() {
   out.facts.emplace_back("phone_kept", PatientHas(Parent(), kKofi, "telecom"));
   out.facts.emplace_back("dead_letters_left", static_cast<std::int64_t>(CountItems(Tablet2(), kOutboxDead)));
   if (!synced) return Failed(out, "the corrected record did not sync to every node in time");
+  const bool in_step = Wait([&] { return NodeStatus(Tablet2(), "").in_sync; });
+  out.facts.emplace_back("status_in_sync_after", in_step);
+  if (!in_step) return Failed(out, "fhirsync status on tablet 2 did not come back in step");
   out.ok = true;
   out.detail = "the 422 dead letter stayed visible, was corrected and retried, and every node "
                "now has the corrected birth date and tablet 1's phone number";
-  out.see = {"fhirsync outbox --all --dir " + Tablet2(),
+  out.see = {"fhirsync status --dir " + Tablet2(),
+             "fhirsync outbox --all --dir " + Tablet2(),
              "fhirsync audit --dir " + Tablet2() + " --status business-rule",
              "fhirsync get Patient/" + std::string(kKofi) + " --dir " + Tablet1()};
   return out;

@@ -98,6 +98,8 @@ TEST(DemoTest, EveryStepOfTheStoryHappens) {
   EXPECT_STREQ(rule["class"].GetString(), "business-rule");
   EXPECT_TRUE(rule["rule_named"].GetBool());
   EXPECT_TRUE(rule["local_copy_kept"].GetBool());
+  EXPECT_TRUE(rule["status_names_dead_letter"].GetBool());
+  EXPECT_TRUE(rule["status_in_sync_after"].GetBool());
   EXPECT_TRUE(rule["server_copy_kept_beside"].GetBool());
   EXPECT_STREQ(rule["parent_birth_date"].GetString(), "1984-07-12");
   EXPECT_STREQ(rule["tablet_1_birth_date"].GetString(), "1984-07-12");

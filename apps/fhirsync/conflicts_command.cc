@@ -122,17 +122,7 @@ int RunConflicts(const Invocation& invocation) {
   PushOperations ops(node->store.get(), nullptr, ParentNodeId(node->config));
   StatusOr<OperatorActionResult> done = ops.Resolve(*id, choice, body, "");
   if (!done.ok()) return cl.Fail(done.status());
-  if (json) {
-    JsonOutput out;
-    out.StartObject();
-    out.Field("conflict_id", *id);
-    out.Field("local_version", done->local_version);
-    out.Field("message", done->message);
-    out.EndObject();
-    out.Print();
-  } else {
-    std::cout << done->message << '\n';
-  }
+  PrintOperatorResult(*done, json, *id);
   return kExitOk;
 }
 

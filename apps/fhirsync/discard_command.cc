@@ -20,7 +20,7 @@ constexpr char kHelp[] =
     "audit log (`fhirsync audit --status discarded`). Nothing changes when the\n"
     "parent cannot be reached.\n"
     "\n"
-    "  --json    print {discarded: [seq...], local_version, message}\n"
+    "  --json    print {requeued: [], discarded: [seq...], local_version, message}\n"
     "  --dir D   the node folder (default: the current folder)\n";
 
 int RunDiscard(const Invocation& invocation) {
@@ -43,20 +43,7 @@ int RunDiscard(const Invocation& invocation) {
   PushOperations ops(node->store.get(), routes->get(), ParentNodeId(node->config));
   StatusOr<OperatorActionResult> done = ops.Discard(seq, "");
   if (!done.ok()) return cl.Fail(done.status());
-  if (json) {
-    JsonOutput out;
-    out.StartObject();
-    out.Key("discarded");
-    out.StartArray();
-    for (std::int64_t s : done->discarded) out.Int(s);
-    out.EndArray();
-    out.Field("local_version", done->local_version);
-    out.Field("message", done->message);
-    out.EndObject();
-    out.Print();
-  } else {
-    std::cout << done->message << '\n';
-  }
+  PrintOperatorResult(*done, json);
   return kExitOk;
 }
 

@@ -126,4 +126,26 @@ void WriteConflictFields(JsonOutput& json, const ConflictRecord& c, bool with_bo
   body("server", c.remote_body);
 }
 
+void PrintOperatorResult(const OperatorActionResult& done, bool json, std::int64_t conflict_id) {
+  if (!json) {
+    std::cout << done.message << '\n';
+    return;
+  }
+  JsonOutput out;
+  out.StartObject();
+  if (conflict_id != 0) out.Field("conflict_id", conflict_id);
+  out.Key("requeued");
+  out.StartArray();
+  for (std::int64_t s : done.requeued) out.Int(s);
+  out.EndArray();
+  out.Key("discarded");
+  out.StartArray();
+  for (std::int64_t s : done.discarded) out.Int(s);
+  out.EndArray();
+  out.Field("local_version", done.local_version);
+  out.Field("message", done.message);
+  out.EndObject();
+  out.Print();
+}
+
 }  // namespace fhirsync::cli

@@ -13,6 +13,7 @@
 
 #include "fhirsync/audit_log.h"
 #include "fhirsync/local_store.h"
+#include "fhirsync/push_operations.h"
 #include "fhirsync/status.h"
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
@@ -45,6 +46,12 @@ StatusOr<std::int64_t> ParseTimeFlag(const std::string& flag, const std::string&
 void WriteOutboxItemFields(JsonOutput& json, const OutboxItem& item);
 void WriteAuditFields(JsonOutput& json, const AuditRecord& row);
 void WriteConflictFields(JsonOutput& json, const ConflictRecord& conflict, bool with_bodies);
+
+// Prints what an operator action (retry, discard, conflicts resolve) did:
+// its one-line message, or with `json` one object {[conflict_id,] requeued,
+// discarded, local_version, message}; conflict_id only when non-zero.
+void PrintOperatorResult(const OperatorActionResult& done, bool json,
+                         std::int64_t conflict_id = 0);
 
 }  // namespace fhirsync::cli
 

@@ -23,7 +23,7 @@ constexpr char kHelp[] =
     "               credentials: --user NAME of an admin user of this node, with the\n"
     "               password on stdin\n"
     "  --user NAME  the admin user for --force\n"
-    "  --json       print {requeued: [seq...], message}\n"
+    "  --json       print {requeued: [seq...], discarded: [], local_version, message}\n"
     "  --dir D      the node folder (default: the current folder)\n";
 
 int RunRetry(const Invocation& invocation) {
@@ -58,19 +58,7 @@ int RunRetry(const Invocation& invocation) {
   StatusOr<OperatorActionResult> done =
       all ? ops.RetryAll(force, user) : ops.Retry(seq, force, user);
   if (!done.ok()) return cl.Fail(done.status());
-  if (json) {
-    JsonOutput out;
-    out.StartObject();
-    out.Key("requeued");
-    out.StartArray();
-    for (std::int64_t s : done->requeued) out.Int(s);
-    out.EndArray();
-    out.Field("message", done->message);
-    out.EndObject();
-    out.Print();
-  } else {
-    std::cout << done->message << '\n';
-  }
+  PrintOperatorResult(*done, json);
   return kExitOk;
 }
 

@@ -3,7 +3,11 @@
 
 #include "fhirsync/node_server.h"
 
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include "fake_store.h"
 #include "fhirsync/credentials.h"
@@ -121,6 +125,53 @@ TEST(NodeServerTest, StopWaitsForKeepAliveClients) {
   auto started = std::chrono::steady_clock::now();
   server.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+// The send timeout is set once per connection when it is accepted (see
+// server/connection_setup.h), not per request: a client that sends a request
+// and then stops reading must still lose its worker after
+// server.write_timeout_seconds. With a single worker, a second client is
+// answered only if that happens.
+TEST(NodeServerTest, AClientThatStopsReadingLosesItsWorkerAfterTheWriteTimeout) {
+  FakeStore store;
+  // A search answer of 12 MiB: far more than the socket buffers of both
+  // ends hold (the client's is fixed at 4 KiB below, the server's grows to
+  // at most a few MiB).
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 4; ++i) {
+    WriteOp op;
+    op.type = "Patient";
+    op.id = "big" + std::to_string(i);
+    op.body = R"({"resourceType":"Patient","id":")" + op.id +
+              R"(","text":{"status":"generated","div":")" + std::string(3u << 20, 'x') +
+              R"("}})";
+    ops.push_back(std::move(op));
+  }
+  auto written = store.Write(ops, WriteOptions{});
+  ASSERT_TRUE(written.ok()) << written.status();
+  NodeConfig config = BaseConfig();
+  config.server.threads = 1;
+  config.server.write_timeout_seconds = 1;
+  config.server.read_timeout_seconds = 1;
+  NodeServer server(config, store);
+  ASSERT_TRUE(server.Start().ok());
+
+  Poco::Net::StreamSocket stalled(Poco::Net::SocketAddress::IPv4);
+  stalled.setReceiveBufferSize(4096);
+  stalled.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
+  const std::string request = "GET /fhir/Patient?_count=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                              BasicAuth(kReader, PasswordOf(kReader)) + "\r\n\r\n";
+  ASSERT_EQ(stalled.sendBytes(request.data(), static_cast<int>(request.size())),
+            static_cast<int>(request.size()));
+  // `stalled` never reads its answer. Without the write timeout the only
+  // worker would wait on it for ever and this request would time out (the
+  // test client gives up after 30 s).
+  TestClient client("127.0.0.1", server.port(), BasicAuth(kReader, PasswordOf(kReader)));
+  const auto started = std::chrono::steady_clock::now();
+  Reply reply = client.Get("/fhir/metadata");
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  stalled.close();
 }
 
 TEST(CredentialsTest, PasswordsAreSaltedAndChecked) {

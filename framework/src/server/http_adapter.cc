@@ -2,9 +2,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/StreamSocket.h>
 
 #include <istream>
 
@@ -49,7 +47,6 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {
-      SetSendTimeout(request);
       out = Process(request, &body_consumed);
     } catch (const std::exception& e) {
       out = ErrorResponse(500, "exception",
@@ -71,19 +68,6 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
-  void SetSendTimeout(Poco::Net::HTTPServerRequest& request) {
-    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
-    if (impl != nullptr) {
-      impl->socket().setSendTimeout(
-          Poco::Timespan(state_.context.config.write_timeout_seconds, 0));
-      // Poco writes a long body (a feed page) in 4 KiB pieces; with Nagle's
-      // algorithm each piece after the first may wait for the client's ACK
-      // of the ones before. An answer is complete when written, so send at
-      // once.
-      impl->socket().setNoDelay(true);
-    }
-  }
-
   HttpResponse Process(Poco::Net::HTTPServerRequest& request, bool* body_consumed) {
     HttpRequest in;
     in.method = request.getMethod();

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "core/text_util.h"
+#include "server/connection_setup.h"
 #include "server/http_adapter.h"
 
 namespace fhirsync {
@@ -111,6 +112,8 @@ Status NodeServer::Start() {
     auto pool = std::make_unique<Poco::ThreadPool>(1, sc.threads);
     auto http = std::make_unique<Poco::Net::HTTPServer>(
         new server::RequestHandlerFactory(*state), *pool, socket, params);
+    // The send timeout and TCP_NODELAY, once per connection.
+    http->setConnectionFilter(new server::ConnectionSetup(sc.write_timeout_seconds));
     state->http = http.get();
     http->start();
     impl_->state = std::move(state);

@@ -8,9 +8,12 @@
 // Each backend imports into a fresh store (SQLite file in a temporary
 // folder; a fresh PostgreSQL schema). The floor is the same bodies inserted
 // into a bare SQLite table (type, id, body) by a plain sqlite3 loop in one
-// transaction, with the same WAL and synchronous=FULL settings: the cost of
-// getting the bytes into the file, with none of the store's work (parse,
-// stamp, hash, version lookup, change, outbox and current rows).
+// transaction, with the same page size, WAL and synchronous=FULL settings:
+// the cost of getting the bytes into the file, with none of the store's work
+// (parse, stamp, hash, version lookup, change and outbox rows).
+//
+// Batch sizes: 1,000 and 10,000 resources per transaction, and 100,000 (each
+// set in one transaction, as the floor writes it).
 //
 // PostgreSQL: the connection string is read from FHIRSYNC_BENCH_PG_CONNECTION;
 // if unset the benchmark starts its own cluster with tests/store/pg_cluster.sh
@@ -176,6 +179,8 @@ BENCHMARK(BM_SqliteImport)
     ->Args({1, 1000})
     ->Args({10, 1000})
     ->Args({10, 10000})
+    ->Args({1, 100000})
+    ->Args({10, 100000})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -183,6 +188,27 @@ void Check(int rc, sqlite3* db, const char* what) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
     throw std::runtime_error(std::string(what) + ": " + sqlite3_errmsg(db));
   }
+}
+
+// The page size of a new SQLite store file, read from one: the floor uses
+// the same, so both pay the same per page.
+int StorePageSize() {
+  TempDir dir;
+  fhirsync::StoreConfig config;
+  config.path = dir.path() + "/store.sqlite";
+  {
+    auto store = fhirsync::OpenLocalStore(config, "", "bench-node");
+    if (!store.ok()) throw std::runtime_error(store.status().ToString());
+  }
+  sqlite3* db = nullptr;
+  Check(sqlite3_open(config.path.c_str(), &db), db, "open store");
+  sqlite3_stmt* query = nullptr;
+  Check(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &query, nullptr), db, "page_size");
+  Check(sqlite3_step(query), db, "page_size");
+  const int page_size = sqlite3_column_int(query, 0);
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+  return page_size;
 }
 
 // The floor: bare inserts, one transaction, same durability settings.
@@ -194,12 +220,12 @@ void BM_SqliteFloor(benchmark::State& state) {
     TempDir dir;
     sqlite3* db = nullptr;
     Check(sqlite3_open((dir.path() + "/floor.sqlite").c_str(), &db), db, "open");
-    Check(sqlite3_exec(db,
-                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                       " CREATE TABLE bodies (type TEXT NOT NULL, id TEXT NOT NULL,"
-                       " body TEXT NOT NULL)",
-                       nullptr, nullptr, nullptr),
-          db, "setup");
+    static const int page_size = StorePageSize();
+    const std::string setup = "PRAGMA page_size=" + std::to_string(page_size) +
+                              "; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                              " CREATE TABLE bodies (type TEXT NOT NULL, id TEXT NOT NULL,"
+                              " body TEXT NOT NULL)";
+    Check(sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr), db, "setup");
     state.ResumeTiming();
     const double cpu_start = ProcessCpuSeconds();
     sqlite3_stmt* insert = nullptr;

@@ -8,6 +8,9 @@
 
 #include <sqlite3.h>
 
+#include <string>
+#include <vector>
+
 #include "fhirsync/audit_log.h"
 #include "fhirsync/local_store.h"
 #include "store/store_test_support.h"
@@ -434,8 +437,28 @@ INSTANTIATE_TEST_SUITE_P(Backends, PushStoreTest, ::testing::Values("sqlite", "p
                            return info.param;
                          });
 
-// A store written by schema version 1 (before the push section) is migrated
-// in place when opened, keeping its outbox.
+// The names of the tables, views and indexes of a SQLite file, as
+// "type:name".
+std::vector<std::string> SchemaObjects(const std::string& path) {
+  std::vector<std::string> names;
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return names;
+  sqlite3_stmt* query = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT type || ':' || name FROM sqlite_master"
+                     " WHERE name NOT LIKE 'sqlite_%' ORDER BY 1",
+                     -1, &query, nullptr);
+  while (sqlite3_step(query) == SQLITE_ROW) {
+    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(query, 0)));
+  }
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+  return names;
+}
+
+// A store written by schema version 1 (before the push section, with a
+// `resources` table) is migrated in place when opened, through version 2 to
+// version 3, keeping its resources and its outbox.
 TEST(PushStoreMigrationTest, VersionOneStoreIsMigrated) {
   testing::ScratchDir dir;
   StoreConfig config;
@@ -449,17 +472,27 @@ TEST(PushStoreMigrationTest, VersionOneStoreIsMigrated) {
     op.body = R"({"resourceType":"Patient","id":"old"})";
     ASSERT_TRUE((*store)->Put(op).ok());
   }
-  // Undo what version 2 added, as a version-1 build would have left it.
+  // Turn it into what a version-1 build would have left: a `resources`
+  // table pointing at the current change, and none of version 2's columns
+  // and indexes.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   for (const char* sql :
-       {"DROP INDEX outbox_by_resource", "DROP INDEX audit_by_correlation",
-        "ALTER TABLE outbox DROP COLUMN message", "ALTER TABLE outbox DROP COLUMN force_write",
+       {"DROP VIEW resources",
+        "CREATE TABLE resources (type TEXT NOT NULL, id TEXT NOT NULL,"
+        " version INTEGER NOT NULL, seq INTEGER NOT NULL REFERENCES changes (seq),"
+        " last_updated_ms INTEGER NOT NULL, deleted INTEGER NOT NULL, format TEXT NOT NULL,"
+        " content_hash TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID",
+        "INSERT INTO resources SELECT type, id, version, seq, at_ms, deleted, format,"
+        " content_hash FROM changes",
+        "DROP INDEX audit_by_correlation", "ALTER TABLE outbox DROP COLUMN message",
+        "ALTER TABLE outbox DROP COLUMN force_write",
         "ALTER TABLE audit DROP COLUMN correlation_id",
         "UPDATE meta SET value = '1' WHERE key = 'schema_version'"}) {
     ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   }
   sqlite3_close(db);
+  ASSERT_THAT(SchemaObjects(path), ::testing::Contains("table:resources"));
   auto store = OpenLocalStore(config, dir.path(), "node-1");
   ASSERT_TRUE(store.ok()) << store.status();
   auto items = (*store)->ListOutbox(OutboxQuery{});
@@ -467,6 +500,17 @@ TEST(PushStoreMigrationTest, VersionOneStoreIsMigrated) {
   ASSERT_EQ(items->size(), 1u);
   EXPECT_EQ(items->front().id, "old");
   EXPECT_EQ(items->front().message, "");
+  auto old = (*store)->Get("Patient", "old");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->version, 1);
+  EXPECT_TRUE((*store)->CheckIntegrity().ok());
+  // Version 3: the pointer table became a view, and version 2's outbox
+  // index is gone again.
+  std::vector<std::string> objects = SchemaObjects(path);
+  EXPECT_THAT(objects, ::testing::Contains("view:resources"));
+  EXPECT_THAT(objects, ::testing::Not(::testing::Contains("table:resources")));
+  EXPECT_THAT(objects, ::testing::Not(::testing::Contains("index:outbox_by_resource")));
+  EXPECT_THAT(objects, ::testing::Contains("index:audit_by_correlation"));
 }
 
 }  // namespace

@@ -136,7 +136,6 @@ TEST(SqliteStoreTest, IntegrityCheckNamesWhatIsBroken) {
     ASSERT_TRUE((*store)->CheckIntegrity().ok());
   }
   ExecSql(path, "PRAGMA foreign_keys=OFF; DELETE FROM outbox WHERE seq = 3;"
-                " UPDATE resources SET version = 1 WHERE id = 'a';"
                 " DELETE FROM changes WHERE seq = 2;");
   auto store = OpenLocalStore(SqliteConfig(path), "", "n1");
   ASSERT_TRUE(store.ok()) << store.status();

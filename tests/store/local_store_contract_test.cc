@@ -584,6 +584,42 @@ TEST_P(StoreContractTest, ImportCommitsBatchesAndNamesTheFailingOne) {
   ExpectIntegrity();
 }
 
+// A batch larger than the import's pipeline unit (1,000 ops) is still one
+// transaction: a resource written in two of its parts gets consecutive
+// versions, and a bad entry in a later part leaves the earlier parts of the
+// same batch unwritten.
+TEST_P(StoreContractTest, ImportBatchLargerThanThePipelineUnitIsOneTransaction) {
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 2500; ++i) {
+    ops.push_back(FhirPut("Patient", "p" + std::to_string(i), PatientBody("F")));
+  }
+  ops[1700] = FhirPut("Patient", "p5", PatientBody("Again"));  // p5 is entry 6
+  auto summary = store_->Import(ops, {}, 5000);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->written, 2500);
+  auto again = store_->Get("Patient", "p5");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->version, 2);
+  EXPECT_THAT(again->body, HasSubstr("Again"));
+  EXPECT_EQ(store_->Get("Patient", "p1700").status().code(), StatusCode::kNotFound);
+
+  std::vector<WriteOp> more;
+  for (int i = 0; i < 2500; ++i) {
+    more.push_back(FhirPut("Patient", "q" + std::to_string(i), PatientBody("G")));
+  }
+  more[2200].body = "{oops";
+  auto failed = store_->Import(more, {}, 5000);
+  EXPECT_EQ(failed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(failed.status().message(),
+              AllOf(HasSubstr("import batch 1 (entries 1-2500)"),
+                    HasSubstr("entry 2201 (Patient/q2200)"), HasSubstr("not valid JSON")));
+  auto last = store_->LastSeq();
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 2500);
+  EXPECT_EQ(store_->Get("Patient", "q0").status().code(), StatusCode::kNotFound);
+  ExpectIntegrity();
+}
+
 // One import batch writes every kind of row at once (the backends write a
 // batch with one statement per table, PostgreSQL passing the rows as JSON):
 // bodies with quotes, backslashes, escapes and non-ASCII text come back

@@ -88,6 +88,10 @@ PocoLocalStore::~PocoLocalStore() {
   }
 }
 
+BatchStorage& PocoLocalStore::WriteStorage(Poco::Data::Session& /*write_session*/) {
+  return poco_batch_storage_;
+}
+
 Status PocoLocalStore::Initialize(const std::string& node_id, const std::string& store_name) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   try {
@@ -204,42 +208,41 @@ StatusOr<std::vector<PreparedOp>> PocoLocalStore::PrepareBatch(std::span<const W
   return prepared;
 }
 
-StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteBatchLocked(
-    std::span<const WriteOp> ops, std::vector<PreparedOp>& prepared, std::size_t first_index,
-    const WriteOptions& options) {
-  std::vector<WriteResult> results;
-  results.reserve(ops.size());
+WriteContext PocoLocalStore::StartWriteContext(const WriteOptions& options) {
+  WriteContext context;
+  context.next_seq = ReadLastSeq(write_session_) + 1;
+  context.now_ms = NowMillis();
+  context.now_text = FormatInstant(context.now_ms);
+  context.origin = options.from_node.empty() ? node_id_ : options.from_node;
+  context.queue_outbox = options.from_node.empty();
+  return context;
+}
+
+Status PocoLocalStore::ApplyChunkLocked(std::span<const WriteOp> ops,
+                                        std::vector<PreparedOp>& prepared,
+                                        std::size_t first_index, WriteContext& context,
+                                        std::vector<WriteResult>& results) {
   std::size_t index = 0;
   try {
-    BeginWrite(write_session_);
-    BatchWriter batch(write_session_, sql_);
+    BatchWriter batch(WriteStorage(write_session_));
     batch.Prefetch(prepared);
-    WriteContext context;
-    context.next_seq = ReadLastSeq(write_session_) + 1;
-    context.now_ms = NowMillis();
-    context.now_text = FormatInstant(context.now_ms);
-    context.origin = options.from_node.empty() ? node_id_ : options.from_node;
-    context.queue_outbox = options.from_node.empty();
     for (; index < prepared.size(); ++index) {
       StatusOr<WriteResult> result = ApplyPreparedOp(prepared[index], batch, context);
       if (!result.ok()) {
-        RollbackQuietly();
         return result.status().WithContext(
             EntryLabel(first_index + index, ops[index].type, prepared[index].id));
       }
       results.push_back(std::move(result).value());
     }
     batch.Flush();
-    CommitWrite(write_session_);
   } catch (const Poco::Exception& error) {
-    RollbackQuietly();
     std::string what = "write";
     if (index < prepared.size()) {
       what += " of " + EntryLabel(first_index + index, ops[index].type, prepared[index].id);
     }
     return TranslateException(error, what);
   }
-  return results;
+  return Status::Ok();
 }
 
 StatusOr<std::vector<WriteResult>> PocoLocalStore::Write(std::span<const WriteOp> ops,
@@ -248,7 +251,22 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::Write(std::span<const WriteOp
   // Validated before taking the lock: it needs no database.
   FHIRSYNC_ASSIGN_OR_RETURN(std::vector<PreparedOp> prepared, PrepareBatch(ops, 0));
   std::lock_guard<std::mutex> lock(write_mutex_);
-  return WriteBatchLocked(ops, prepared, 0, options);
+  std::vector<WriteResult> results;
+  results.reserve(ops.size());
+  try {
+    BeginWrite(write_session_);
+    WriteContext context = StartWriteContext(options);
+    Status applied = ApplyChunkLocked(ops, prepared, 0, context, results);
+    if (!applied.ok()) {
+      RollbackQuietly();
+      return applied;
+    }
+    CommitWrite(write_session_);
+  } catch (const Poco::Exception& error) {
+    RollbackQuietly();
+    return TranslateException(error, "write");
+  }
+  return results;
 }
 
 StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
@@ -256,36 +274,69 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
                                                std::size_t batch_size) {
   if (batch_size == 0) batch_size = 1;
   ImportSummary summary;
-  // Pipelined: while this thread writes batch k, a second thread prepares
-  // batch k+1 (parse, validate, serialise, hash: pure work that needs no
-  // database). A batch is still written only after every earlier batch
-  // committed, and a preparation error is reported when its batch's turn
-  // comes, so what is written and every message are as without the pipeline.
-  auto prepare = [this, ops, batch_size](std::size_t start) {
-    const std::size_t count = std::min(batch_size, ops.size() - start);
-    return PrepareBatch(ops.subspan(start, count), start);
+  // Pipelined: while this thread writes chunk k, a second thread prepares
+  // chunk k+1 (parse, validate, serialise, hash: pure work that needs no
+  // database). Chunks are at most kImportChunk ops and never span two
+  // batches, so a large batch (one transaction) is pipelined too. A chunk is
+  // still written only after every earlier one, and a preparation error is
+  // reported when its chunk's turn comes, so what is written and every
+  // message are as without the pipeline.
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;  // (start, count)
+  for (std::size_t start = 0; start < ops.size(); start += batch_size) {
+    const std::size_t batch_end = std::min(ops.size(), start + batch_size);
+    for (std::size_t chunk = start; chunk < batch_end; chunk += kImportChunk) {
+      chunks.emplace_back(chunk, std::min(kImportChunk, batch_end - chunk));
+    }
+  }
+  auto prepare = [this, ops](std::pair<std::size_t, std::size_t> chunk) {
+    return PrepareBatch(ops.subspan(chunk.first, chunk.second), chunk.first);
   };
   std::future<StatusOr<std::vector<PreparedOp>>> next;
-  if (!ops.empty()) next = std::async(std::launch::async, prepare, 0);
+  if (!chunks.empty()) next = std::async(std::launch::async, prepare, chunks[0]);
+  std::size_t next_chunk = 0;
   for (std::size_t start = 0; start < ops.size(); start += batch_size) {
     const std::size_t count = std::min(batch_size, ops.size() - start);
-    StatusOr<std::vector<PreparedOp>> prepared = next.get();
-    // The future's destructor waits for the thread, on every return path.
-    if (start + count < ops.size()) next = std::async(std::launch::async, prepare, start + count);
-    StatusOr<std::vector<WriteResult>> results = [&]() -> StatusOr<std::vector<WriteResult>> {
-      if (!prepared.ok()) return prepared.status();
+    std::vector<WriteResult> results;
+    Status written = [&]() -> Status {
       // Locked per batch so other writers get a turn during a long import.
       std::lock_guard<std::mutex> lock(write_mutex_);
-      return WriteBatchLocked(ops.subspan(start, count), *prepared, start, options);
+      bool began = false;
+      try {
+        BeginWrite(write_session_);
+        began = true;
+        WriteContext context = StartWriteContext(options);
+        while (next_chunk < chunks.size() && chunks[next_chunk].first < start + count) {
+          const auto [chunk_start, chunk_count] = chunks[next_chunk];
+          StatusOr<std::vector<PreparedOp>> prepared = next.get();
+          // The future's destructor waits for the thread, on every return path.
+          if (++next_chunk < chunks.size()) {
+            next = std::async(std::launch::async, prepare, chunks[next_chunk]);
+          }
+          Status applied = prepared.status();
+          if (applied.ok()) {
+            applied = ApplyChunkLocked(ops.subspan(chunk_start, chunk_count), *prepared,
+                                       chunk_start, context, results);
+          }
+          if (!applied.ok()) {
+            RollbackQuietly();
+            return applied;
+          }
+        }
+        CommitWrite(write_session_);
+      } catch (const Poco::Exception& error) {
+        if (began) RollbackQuietly();
+        return TranslateException(error, "write");
+      }
+      return Status::Ok();
     }();
-    if (!results.ok()) {
-      return results.status().WithContext(
+    if (!written.ok()) {
+      return written.WithContext(
           "import batch " + std::to_string(start / batch_size + 1) + " (entries " +
           std::to_string(start + 1) + "-" + std::to_string(start + count) +
           ") was not written; " + std::to_string(summary.written + summary.unchanged) +
           " earlier entries were");
     }
-    for (const WriteResult& result : *results) {
+    for (const WriteResult& result : results) {
       if (result.changed) {
         ++summary.written;
       } else {
@@ -516,7 +567,9 @@ Status PocoLocalStore::CheckIntegrity() {
   try {
     BeginWrite(write_session_);
     Poco::Int64 count = 0;
-    write_session_ << sql_.check_current_pointer, into(count), Poco::Data::Keywords::now;
+    if (!sql_.check_current_pointer.empty()) {
+      write_session_ << sql_.check_current_pointer, into(count), Poco::Data::Keywords::now;
+    }
     if (count != 0) {
       problems.push_back(std::to_string(count) +
                          " resources whose current pointer is not their newest change");

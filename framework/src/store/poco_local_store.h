@@ -28,6 +28,8 @@
 #include <vector>
 
 #include "fhirsync/local_store.h"
+#include "store/batch_writer.h"
+#include "store/poco_batch_storage.h"
 #include "store/push_sql.h"
 #include "store/read_session_pool.h"
 #include "store/store_sql.h"
@@ -80,6 +82,9 @@ class PocoLocalStore : public LocalStore {
  protected:
   // At most this many read sessions (connections) are open at once.
   static constexpr std::size_t kMaxReadSessions = 8;
+  // Import prepares and writes at most this many ops at a time, whatever the
+  // batch (transaction) size: the unit of its pipeline.
+  static constexpr std::size_t kImportChunk = 1000;
 
   // Takes ownership of the write session (already connected and configured);
   // `read_sessions` makes each read session (connected and configured). It
@@ -106,6 +111,11 @@ class PocoLocalStore : public LocalStore {
   // The last seq (0 for none) read on the lent session; throws Poco
   // exceptions. This default runs sql_.last_seq through Poco::Data.
   virtual std::int64_t ReadLastSeqOn(const ReadSessionPool::Lease& lease);
+  // How write transactions store their rows (batch_writer.h), on the write
+  // session. This default runs set-wise statements through Poco::Data
+  // (poco_batch_storage.h); a backend may keep per-row statements prepared
+  // instead. Called under the write mutex.
+  virtual BatchStorage& WriteStorage(Poco::Data::Session& write_session);
   // `what` names the operation ("write", "get Patient/1").
   virtual Status TranslateException(const Poco::Exception& error,
                                     const std::string& what) const = 0;
@@ -117,12 +127,16 @@ class PocoLocalStore : public LocalStore {
   // point into `ops`.
   StatusOr<std::vector<PreparedOp>> PrepareBatch(std::span<const WriteOp> ops,
                                                  std::size_t first_index) const;
-  // Applies `prepared` (PrepareBatch of `ops`) in one write transaction.
-  // Caller holds write_mutex_.
-  StatusOr<std::vector<WriteResult>> WriteBatchLocked(std::span<const WriteOp> ops,
-                                                      std::vector<PreparedOp>& prepared,
-                                                      std::size_t first_index,
-                                                      const WriteOptions& options);
+  // The WriteContext of a write transaction just begun: the next seq, the
+  // transaction's time, the origin. Throws Poco exceptions.
+  WriteContext StartWriteContext(const WriteOptions& options);
+  // Applies `prepared` (PrepareBatch of `ops`, labels counting from
+  // `first_index`) in the open write transaction, appending to `results`.
+  // On an error the caller rolls the transaction back. Caller holds
+  // write_mutex_.
+  Status ApplyChunkLocked(std::span<const WriteOp> ops, std::vector<PreparedOp>& prepared,
+                          std::size_t first_index, WriteContext& context,
+                          std::vector<WriteResult>& results);
   void RollbackQuietly();
   // Push section helpers, inside an open write transaction (they throw Poco
   // exceptions): `ops` written with `options`; one audit row.
@@ -151,6 +165,7 @@ class PocoLocalStore : public LocalStore {
   std::mutex write_mutex_;
   bool pull_indexes_ensured_ = false;  // under write_mutex_
   Poco::Data::Session write_session_;
+  PocoBatchStorage poco_batch_storage_{write_session_, sql_};  // WriteStorage()'s default
   ReadSessionPool read_pool_;
 };
 

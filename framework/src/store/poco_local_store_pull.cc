@@ -220,7 +220,7 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
       }
     }
 
-    BatchWriter batch(write_session_, sql_);
+    BatchWriter batch(WriteStorage(write_session_));
     {
       std::vector<PreparedOp> all;
       for (const auto& one : prepared) {

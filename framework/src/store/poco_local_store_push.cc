@@ -71,6 +71,9 @@ void PocoLocalStore::MigrateLocked(int from_version) {
       write_session_ << ddl, now;
     }
   }
+  if (from_version < 3) {
+    for (const std::string& ddl : sql_.migrate_to_3) write_session_ << ddl, now;
+  }
 }
 
 StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& query) {
@@ -185,28 +188,10 @@ StatusOr<ConflictRecord> PocoLocalStore::GetConflict(std::int64_t conflict_id) {
 
 StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteInOpenTransaction(
     std::span<const WriteOp> ops, const WriteOptions& options) {
-  std::vector<PreparedOp> prepared;
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    StatusOr<PreparedOp> one = PrepareOp(ops[i], max_body_bytes_);
-    if (!one.ok()) return one.status().WithContext(EntryLabel(i, ops[i].type, ops[i].id));
-    prepared.push_back(std::move(one).value());
-  }
-  BatchWriter batch(write_session_, sql_);
-  batch.Prefetch(prepared);
-  WriteContext context;
-  context.next_seq = ReadLastSeq(write_session_) + 1;
-  context.now_ms = NowMillis();
-  context.origin = options.from_node.empty() ? node_id_ : options.from_node;
-  context.queue_outbox = options.from_node.empty();
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<PreparedOp> prepared, PrepareBatch(ops, 0));
+  WriteContext context = StartWriteContext(options);
   std::vector<WriteResult> results;
-  for (std::size_t i = 0; i < prepared.size(); ++i) {
-    StatusOr<WriteResult> result = ApplyPreparedOp(prepared[i], batch, context);
-    if (!result.ok()) {
-      return result.status().WithContext(EntryLabel(i, ops[i].type, prepared[i].id));
-    }
-    results.push_back(std::move(result).value());
-  }
-  batch.Flush();
+  FHIRSYNC_RETURN_IF_ERROR(ApplyChunkLocked(ops, prepared, 0, context, results));
   return results;
 }
 

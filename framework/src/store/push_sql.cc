@@ -43,7 +43,8 @@ PushSql MakePushSql(Dialect dialect) {
       " AND (" + P(5, "text") + " = '' OR (o.type = " + P(5, "text") + " AND (" + P(6, "text") +
       " = '' OR o.id = " + P(6, "text") + ")))"
       " AND (" + P(7, "integer") + " = 0 OR (o.state = 'pending' AND NOT EXISTS ("
-      "   SELECT 1 FROM outbox d WHERE d.type = o.type AND d.id = o.id AND d.seq <= o.seq"
+      "   SELECT 1 FROM changes dc JOIN outbox d ON d.seq = dc.seq"
+      "   WHERE dc.type = o.type AND dc.id = o.id AND dc.seq <= o.seq"
       "   AND (d.state = 'dead' OR (d.state = 'pending' AND d.next_attempt_ms > " +
       P(8, "bigint") + ")))))"
       " ORDER BY o.seq LIMIT " + P(9, "bigint");
@@ -96,8 +97,9 @@ PushSql MakePushSql(Dialect dialect) {
   sql.select_settled_conflicts =
       "SELECT k.conflict_id, k.type, k.id FROM conflicts k"
       " JOIN outbox o ON o.type = k.type AND o.id = k.id AND o.seq = " + P(1, "bigint") +
-      " WHERE k.status = 'open' AND NOT EXISTS (SELECT 1 FROM outbox w WHERE w.type = k.type"
-      " AND w.id = k.id AND w.state IN ('pending', 'dead')) ORDER BY k.conflict_id";
+      " WHERE k.status = 'open' AND NOT EXISTS (SELECT 1 FROM changes wc"
+      " JOIN outbox w ON w.seq = wc.seq WHERE wc.type = k.type AND wc.id = k.id"
+      " AND w.state IN ('pending', 'dead')) ORDER BY k.conflict_id";
 
   sql.insert_audit =
       "INSERT INTO audit (at_ms, operation, type, id, local_version, remote_version,"

@@ -5,12 +5,15 @@
 namespace fhirsync::store {
 
 const DigestSql& SqliteDigestSql() {
-  // The primary key (type, id) serves both the range and the order; SQLite
-  // compares TEXT bytewise (BINARY), the order verify relies on.
+  // The index of `changes` on (type, id, version) serves both the range and
+  // the order, and finds each resource's newest version; SQLite compares
+  // TEXT bytewise (BINARY), the order verify relies on.
   static const DigestSql sql{
-      "SELECT id, version, content_hash, last_updated_ms FROM resources"
-      " WHERE type = ? AND deleted = 0 AND id >= ? AND (? = 0 OR id < ?)"
-      " ORDER BY id LIMIT ?"};
+      "SELECT c.id, c.version, c.content_hash, c.at_ms FROM changes c"
+      " WHERE c.type = ? AND c.id >= ? AND (? = 0 OR c.id < ?)"
+      " AND c.version = (SELECT max(m.version) FROM changes m"
+      " WHERE m.type = c.type AND m.id = c.id) AND c.deleted = 0"
+      " ORDER BY c.id LIMIT ?"};
   return sql;
 }
 

@@ -2,12 +2,15 @@
 
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 
+#include <memory>
 #include <mutex>
 #include <utility>
 
 #include "core/text_util.h"
 #include "store/poco_local_store.h"
+#include "store/sqlite_batch_storage.h"
 #include "store/sqlite_prepared_reads.h"
 #include "store/store_sql.h"
 
@@ -108,6 +111,13 @@ class SqliteLocalStore final : public PocoLocalStore {
     return SqlitePreparedLastSeq(lease, SqliteSql().last_seq);
   }
   void RollbackWrite(Poco::Data::Session& session) override { session << "ROLLBACK", now; }
+  BatchStorage& WriteStorage(Poco::Data::Session& write_session) override {
+    if (batch_storage_ == nullptr) {
+      batch_storage_ = std::make_unique<SqliteBatchStorage>(
+          Poco::Data::SQLite::Utility::dbHandle(write_session), SqliteSql());
+    }
+    return *batch_storage_;
+  }
 
   Status TranslateException(const Poco::Exception& error,
                             const std::string& what) const override {
@@ -116,6 +126,9 @@ class SqliteLocalStore final : public PocoLocalStore {
 
  private:
   std::string path_;
+  // Made on the first write; destroyed (its statements finalized) before the
+  // base class closes the write session.
+  std::unique_ptr<SqliteBatchStorage> batch_storage_;
 };
 
 }  // namespace

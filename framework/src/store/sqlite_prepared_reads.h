@@ -1,13 +1,9 @@
 // The hot reads on a SQLite read connection, through statements kept
-// prepared with that connection (internal header).
-//
-// Poco::Data prepares a statement again on every execution (also when a
-// Statement object is executed again), and for a one-row read that
-// preparing was most of the cost. So the reads the server makes on every
-// request (the current version of a resource, the last seq for the recent
-// feed page) keep their sqlite3_stmt in the read session's pool state and
-// only bind, step and reset it per call. Everything else still goes through
-// Poco::Data.
+// prepared with that connection (internal header; sqlite_statements.h says
+// why). The reads the server makes on every request (the current version of
+// a resource, the last seq for the recent feed page) keep their sqlite3_stmt
+// in the read session's pool state and only bind, step and reset it per
+// call. Everything else still goes through Poco::Data.
 //
 // Thread safety: as ReadSessionPool::Lease (one thread at a time).
 

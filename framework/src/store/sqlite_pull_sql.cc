@@ -13,9 +13,9 @@ std::string KeyJoin() {
 
 PullSql MakeSqlitePullSql() {
   PullSql sql;
-  sql.ensure_indexes = {
-      "CREATE INDEX IF NOT EXISTS outbox_by_resource ON outbox (type, id, state)",
-  };
+  // None: the outbox is reached by resource through the index of `changes`
+  // (sqlite_sql.cc).
+  sql.ensure_indexes = {};
   const std::string on = " ON %.type = json_extract(k.value, '$[0]')"
                          " AND %.id = json_extract(k.value, '$[1]')";
   auto on_alias = [&](char alias) {
@@ -29,8 +29,9 @@ PullSql MakeSqlitePullSql() {
       "SELECT s.type, s.id, s.remote_version, s.content_hash, s.local_version, s.agreed_ms" +
       KeyJoin() + "sync_state AS s" + on_alias('s');
   sql.select_blocking_outbox_many =
-      "SELECT o.type, o.id, min(o.seq)" + KeyJoin() + "outbox AS o" + on_alias('o') +
-      " WHERE o.state IN ('pending', 'dead') GROUP BY o.type, o.id";
+      "SELECT c.type, c.id, min(o.seq)" + KeyJoin() + "changes AS c" + on_alias('c') +
+      " JOIN outbox AS o ON o.seq = c.seq"
+      " WHERE o.state IN ('pending', 'dead') GROUP BY c.type, c.id";
   sql.select_open_conflicts_many =
       "SELECT f.conflict_id, f.type, f.id, coalesce(f.remote_version, '')" + KeyJoin() +
       "conflicts AS f" + on_alias('f') + " WHERE f.status = 'open'";

@@ -9,8 +9,15 @@ namespace {
 // `changes` is both the change feed and the history: each version's body is
 // written exactly once, here, instead of into the current row and a separate
 // resource_history table as DESIGN §4 sketches. That halves the bytes written
-// per version; `resources` holds only the pointer (version, seq) to the
-// current change, and a read of the current body joins on seq.
+// per version. Since schema version 3 `changes` is also the current state:
+// the current version of a resource is its newest row, one seek in the
+// (type, id, version) index. `resources` is a view, not a table, so a write
+// stores no pointer: a table keyed by (type, id) gets its rows at random
+// places (ids are UUIDs), and rewriting those pages at every commit cost an
+// import more than all of its other work (issue 2). Nor is there an index
+// of the outbox by resource: per-resource questions about the outbox go
+// through the same (type, id, version) index of `changes` and then the
+// outbox row of each change by seq.
 StoreSql MakeSqliteSql() {
   StoreSql sql;
   sql.push = &SqlitePushSql();
@@ -23,12 +30,6 @@ StoreSql MakeSqliteSql() {
       " format TEXT NOT NULL, deleted INTEGER NOT NULL, content_hash TEXT NOT NULL,"
       " body TEXT NOT NULL,"
       " UNIQUE (type, id, version))",
-      "CREATE TABLE resources ("
-      " type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
-      " seq INTEGER NOT NULL REFERENCES changes (seq),"
-      " last_updated_ms INTEGER NOT NULL, deleted INTEGER NOT NULL,"
-      " format TEXT NOT NULL, content_hash TEXT NOT NULL,"
-      " PRIMARY KEY (type, id)) WITHOUT ROWID",
       "CREATE TABLE outbox ("
       " seq INTEGER PRIMARY KEY REFERENCES changes (seq),"
       " type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
@@ -65,6 +66,16 @@ StoreSql MakeSqliteSql() {
       " retry_of INTEGER REFERENCES audit (audit_id))",
       "CREATE INDEX audit_by_time ON audit (at_ms)",
   };
+  sql.migrate_to_3 = {
+      "DROP INDEX IF EXISTS outbox_by_resource",
+      "DROP TABLE IF EXISTS resources",
+      // For people reading the file with sqlite3, and for the few whole-store
+      // queries (stats): SQLite takes the bare columns from the row with
+      // max(version).
+      "CREATE VIEW resources AS SELECT type, id, max(version) AS version, seq,"
+      " at_ms AS last_updated_ms, deleted, format, content_hash FROM changes"
+      " GROUP BY type, id",
+  };
   sql.count_meta_tables =
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
   sql.count_tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
@@ -72,41 +83,27 @@ StoreSql MakeSqliteSql() {
   sql.insert_meta = "INSERT INTO meta (key, value) VALUES (?, ?)";
 
   sql.last_seq = "SELECT coalesce(max(seq), 0) FROM changes";
-  // CROSS JOIN keeps json_each as the outer loop: one primary-key lookup
-  // per key.
-  sql.select_current_many =
-      "SELECT r.type, r.id, r.version, r.deleted, r.last_updated_ms, r.content_hash"
-      " FROM json_each(?) AS k CROSS JOIN resources AS r"
-      " ON r.type = json_extract(k.value, '$[0]') AND r.id = json_extract(k.value, '$[1]')";
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
       " content_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  // Every change of the range in seq order: a resource changed twice in the
-  // batch is upserted twice and keeps the newer row (SQLite allows that in
-  // one statement), which costs less than grouping the range by resource.
-  sql.upsert_resources_from_changes =
-      "INSERT INTO resources (type, id, version, seq, last_updated_ms, deleted, format,"
-      " content_hash)"
-      " SELECT type, id, version, seq, at_ms, deleted, format, content_hash FROM changes"
-      " WHERE seq BETWEEN ? AND ? ORDER BY seq"
-      " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq,"
-      " last_updated_ms = excluded.last_updated_ms, deleted = excluded.deleted,"
-      " format = excluded.format, content_hash = excluded.content_hash";
-  // Each pair is a small array, so json_extract parses only that element.
-  sql.insert_outbox_for_changes =
+  sql.select_current_one =
+      "SELECT version, deleted, at_ms, content_hash FROM changes"
+      " WHERE type = ? AND id = ? ORDER BY version DESC LIMIT 1";
+  sql.insert_outbox =
       "INSERT INTO outbox (seq, type, id, version, state, attempts, next_attempt_ms,"
       " last_http_status, outcome, correlation_id, base_remote_version)"
-      " SELECT c.seq, c.type, c.id, c.version, 'pending', 0, 0, 0, '',"
-      " json_extract(k.value, '$[1]'), coalesce(s.remote_version, '')"
-      " FROM json_each(?) AS k CROSS JOIN changes AS c ON c.seq = json_extract(k.value, '$[0]')"
-      " LEFT JOIN sync_state s ON s.type = c.type AND s.id = c.id";
+      " VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, 0, '', ?5, coalesce("
+      "(SELECT remote_version FROM sync_state WHERE type = ?2 AND id = ?3), ''))";
 
   const std::string resource_columns_of_changes =
       "c.type, c.id, c.version, c.at_ms, c.deleted, c.format, c.content_hash";
-  sql.get_current =
-      "SELECT r.type, r.id, r.version, r.last_updated_ms, r.deleted, r.format, r.content_hash,"
-      " c.body FROM resources r JOIN changes c ON c.seq = r.seq"
-      " WHERE r.type = ? AND r.id = ?";
+  sql.get_current = "SELECT " + resource_columns_of_changes +
+                    ", c.body FROM changes c WHERE c.type = ? AND c.id = ?"
+                    " ORDER BY c.version DESC LIMIT 1";
+  // c is the newest version of its resource (one seek of the index).
+  const std::string is_current =
+      " c.version = (SELECT max(m.version) FROM changes m WHERE m.type = c.type"
+      " AND m.id = c.id)";
   sql.get_version = "SELECT " + resource_columns_of_changes +
                     ", c.body FROM changes c WHERE c.type = ? AND c.id = ? AND c.version = ?";
   sql.history = "SELECT " + resource_columns_of_changes +
@@ -116,13 +113,14 @@ StoreSql MakeSqliteSql() {
       ", CASE WHEN ? <> 0 THEN c.body ELSE '' END FROM changes c"
       " WHERE c.seq > ? AND (? = 0 OR c.type IN (SELECT value FROM json_each(?)))"
       " AND c.at_ms >= ? ORDER BY c.seq LIMIT ?";
+  // The index walks one type in id order, so ORDER BY id needs no sort and
+  // a page stops reading at its LIMIT.
   const std::string search_where =
-      " FROM resources r JOIN changes c ON c.seq = r.seq"
-      " WHERE r.type = ? AND (? = 0 OR r.id IN (SELECT value FROM json_each(?)))"
-      " AND r.last_updated_ms >= ? AND r.last_updated_ms < ? AND (? <> 0 OR r.deleted = 0)";
-  sql.search =
-      "SELECT r.type, r.id, r.version, r.last_updated_ms, r.deleted, r.format, r.content_hash,"
-      " c.body" + search_where + " ORDER BY r.id LIMIT ? OFFSET ?";
+      " FROM changes c"
+      " WHERE c.type = ? AND (? = 0 OR c.id IN (SELECT value FROM json_each(?))) AND" +
+      is_current + " AND c.at_ms >= ? AND c.at_ms < ? AND (? <> 0 OR c.deleted = 0)";
+  sql.search = "SELECT " + resource_columns_of_changes + ", c.body" + search_where +
+               " ORDER BY c.id LIMIT ? OFFSET ?";
   sql.search_count = "SELECT count(*)" + search_where;
   sql.stats =
       "SELECT type, sum(1 - deleted), sum(deleted) FROM resources GROUP BY type ORDER BY type";
@@ -131,15 +129,7 @@ StoreSql MakeSqliteSql() {
       "SELECT seq, type, id, version, state FROM outbox WHERE state = 'pending'"
       " ORDER BY seq LIMIT ?";
 
-  sql.check_current_pointer =
-      "SELECT (SELECT count(*) FROM resources r WHERE NOT EXISTS ("
-      "   SELECT 1 FROM changes c WHERE c.seq = r.seq AND c.type = r.type AND c.id = r.id"
-      "   AND c.version = r.version AND c.deleted = r.deleted"
-      "   AND c.content_hash = r.content_hash)"
-      "  OR r.version <> (SELECT max(c.version) FROM changes c"
-      "                   WHERE c.type = r.type AND c.id = r.id))"
-      " + (SELECT count(*) FROM (SELECT DISTINCT type, id FROM changes) k"
-      "    WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.type = k.type AND r.id = k.id))";
+  // No current pointer to check: the current version is the newest row.
   sql.check_version_gaps =
       "SELECT count(*) FROM (SELECT count(*) AS n, min(version) AS lo, max(version) AS hi"
       " FROM changes GROUP BY type, id) g WHERE g.lo <> 1 OR g.hi <> g.n";

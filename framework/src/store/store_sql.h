@@ -20,8 +20,9 @@
 namespace fhirsync::store {
 
 // The schema version this build writes; stored in meta('schema_version').
-// Version 2 adds the push section's columns (push_sql.h).
-inline constexpr int kSchemaVersion = 2;
+// Version 2 adds the push section's columns (push_sql.h); version 3 is
+// SQLite's store without a `resources` table (sqlite_sql.cc).
+inline constexpr int kSchemaVersion = 3;
 
 struct PushSql;
 
@@ -40,17 +41,21 @@ struct StoreSql {
   std::string select_meta;
   // (key, value).
   std::string insert_meta;
+  // DDL migrating schema version 2 to 3 (may be empty).
+  std::vector<std::string> migrate_to_3;
 
   // Write path: per write transaction, a batch of rows at a time (see
   // batch_writer.h).
   // () -> max seq or 0.
   std::string last_seq;
+  // (seq, type, id, version, action, at_ms, origin, format, deleted,
+  //  content_hash, body): one `changes` row (bound to column vectors by
+  // PocoBatchStorage, one row per element).
+  std::string insert_change;
+  // The set-wise forms PocoBatchStorage runs (PostgreSQL; empty on SQLite):
   // (JSON array of [type, id] pairs) -> type, id, version, deleted,
   // last_updated_ms, content_hash of those that exist.
   std::string select_current_many;
-  // (seq, type, id, version, action, at_ms, origin, format, deleted,
-  //  content_hash, body), bound to column vectors: one row per element.
-  std::string insert_change;
   // (first_seq, last_seq): points `resources` at the newest of those
   // changes for each resource they touch (insert or update).
   std::string upsert_resources_from_changes;
@@ -58,6 +63,14 @@ struct StoreSql {
   // with the remote version last agreed with the parent (sync_state) as its
   // base. One execution per batch.
   std::string insert_outbox_for_changes;
+  // The per-row forms SqliteBatchStorage keeps prepared (SQLite; empty on
+  // PostgreSQL):
+  // (type, id) -> version, deleted, last_updated_ms, content_hash of the
+  // current version, if any.
+  std::string select_current_one;
+  // (seq, type, id, version, correlation_id): queues change `seq` with the
+  // remote version last agreed with the parent (sync_state) as its base.
+  std::string insert_outbox;
 
   // Reads. "Resource columns" are: type, id, version, last_updated_ms,
   // deleted, format, content_hash, body.
@@ -84,7 +97,7 @@ struct StoreSql {
 
   // Integrity checks, each () -> a count of offending rows, except where said.
   // Resources whose version/seq is not the newest change of that resource,
-  // or changes without a resources row.
+  // or changes without a resources row (empty where there is no pointer).
   std::string check_current_pointer;
   // Resources whose versions are not exactly 1..n.
   std::string check_version_gaps;

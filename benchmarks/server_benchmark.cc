@@ -438,8 +438,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
       summary_ += line;
     }
   }
-  void PrintRatios() const {
-    std::cout << "\nserver / floor (alternating phases, same client threads):\n" << summary_;
+  // `placement` says where the threads ran, so that pasted figures say it.
+  void PrintRatios(const std::string& placement) const {
+    std::cout << "\nserver / floor (alternating phases, same client threads, " << placement
+              << "):\n"
+              << summary_;
   }
 
  private:
@@ -461,6 +464,7 @@ bool PinToThisCpu(int* cpu) {
 
 int main(int argc, char** argv) {
   bool all_cpus = false;
+  std::string placement = "threads placed by the scheduler";
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--all_cpus") {
@@ -473,16 +477,17 @@ int main(int argc, char** argv) {
   if (!all_cpus) {
     int cpu = -1;
     if (PinToThisCpu(&cpu)) {
-      std::cout << "all threads on CPU " << cpu
-                << " (--all_cpus to let the scheduler place them)\n";
+      placement = "all threads on CPU " + std::to_string(cpu);
+      std::cout << placement << " (--all_cpus to let the scheduler place them)\n";
     } else {
-      std::cout << "could not pin to one CPU; threads are placed by the scheduler\n";
+      placement = "could not pin to one CPU; " + placement;
+      std::cout << placement << "\n";
     }
   }
   benchmark::Initialize(&argc, argv);
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintRatios();
+  reporter.PrintRatios(placement);
   Fixture& f = GetFixture();
   f.server->Stop();
   std::filesystem::remove_all(f.dir);

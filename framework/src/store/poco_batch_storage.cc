@@ -7,6 +7,10 @@
 #include <rapidjson/writer.h>
 
 #include <string>
+#include <utility>
+
+#include "fhirsync/local_store.h"
+#include "fhirsync/resource.h"
 
 namespace fhirsync::store {
 namespace {
@@ -36,25 +40,11 @@ std::string KeysJson(const std::vector<ResourceKey>& keys) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-// [[seq, correlation id], ...] of the outbox rows.
-std::string OutboxJson(const ChangeRows& rows) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartArray();
-  for (std::size_t i = 0; i < rows.outbox_row.size(); ++i) {
-    writer.StartArray();
-    writer.Int64(rows.seq[rows.outbox_row[i]]);
-    WriteString(writer, rows.outbox_correlation_id[i]);
-    writer.EndArray();
-  }
-  writer.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 }  // namespace
 
 void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
                                    CurrentVersions& current) {
+  rows_ = ChangeRows();  // what an abandoned chunk left
   std::string json = KeysJson(keys);
   std::vector<std::string> types;
   std::vector<std::string> ids;
@@ -74,14 +64,50 @@ void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
   }
 }
 
-void PocoBatchStorage::WriteRows(ChangeRows& rows) {
+void PocoBatchStorage::Add(NewVersion& version) {
+  if (version.queue_outbox) {
+    rows_.outbox_seq.push_back(version.seq);
+    rows_.outbox_correlation_id.push_back(std::move(version.correlation_id));
+  }
+  rows_.seq.push_back(version.seq);
+  rows_.type.push_back(std::move(version.type));
+  rows_.id.push_back(std::move(version.id));
+  rows_.version.push_back(version.version);
+  rows_.action.emplace_back(ChangeActionName(version.action));
+  rows_.at_ms.push_back(version.at_ms);
+  rows_.origin.push_back(std::move(version.origin));
+  rows_.format.emplace_back(ResourceFormatName(version.format));
+  rows_.deleted.push_back(version.deleted ? 1 : 0);
+  rows_.content_hash.push_back(std::move(version.content_hash));
+  rows_.body.push_back(std::move(version.body));
+}
+
+std::string PocoBatchStorage::OutboxJson(const ChangeRows& rows) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter writer(buffer);
+  writer.StartArray();
+  for (std::size_t i = 0; i < rows.outbox_seq.size(); ++i) {
+    writer.StartArray();
+    writer.Int64(rows.outbox_seq[i]);
+    WriteString(writer, rows.outbox_correlation_id[i]);
+    writer.EndArray();
+  }
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+void PocoBatchStorage::Finish() {
+  // Taken out first, so a failed statement leaves nothing behind for the
+  // next chunk.
+  ChangeRows rows = std::move(rows_);
+  rows_ = ChangeRows();
+  if (rows.seq.empty()) return;
   {
-    ChangeRows& bound = rows;
     // Bound once to the column vectors, compiled once, executed per row.
     Statement insert(session_);
-    insert << sql_.insert_change, use(bound.seq), use(bound.type), use(bound.id),
-        use(bound.version), use(bound.action), use(bound.at_ms), use(bound.origin),
-        use(bound.format), use(bound.deleted), use(bound.content_hash), use(bound.body);
+    insert << sql_.insert_change, use(rows.seq), use(rows.type), use(rows.id),
+        use(rows.version), use(rows.action), use(rows.at_ms), use(rows.origin),
+        use(rows.format), use(rows.deleted), use(rows.content_hash), use(rows.body);
     insert.execute();
   }
   // The other two statements run once per batch and read what they need
@@ -89,7 +115,7 @@ void PocoBatchStorage::WriteRows(ChangeRows& rows) {
   Poco::Int64 first = rows.seq.front();
   Poco::Int64 last = rows.seq.back();
   session_ << sql_.upsert_resources_from_changes, use(first), use(last), now;
-  if (!rows.outbox_row.empty()) {
+  if (!rows.outbox_seq.empty()) {
     std::string pairs = OutboxJson(rows);
     session_ << sql_.insert_outbox_for_changes, use(pairs), now;
   }

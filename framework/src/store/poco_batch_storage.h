@@ -17,6 +17,9 @@
 
 #include <Poco/Data/Session.h>
 
+#include <Poco/Types.h>
+
+#include <string>
 #include <vector>
 
 #include "store/batch_writer.h"
@@ -31,11 +34,35 @@ class PocoBatchStorage final : public BatchStorage {
       : session_(session), sql_(sql) {}
 
   void LoadCurrent(const std::vector<ResourceKey>& keys, CurrentVersions& current) override;
-  void WriteRows(ChangeRows& rows) override;
+  void Add(NewVersion& version) override;
+  void Finish() override;
 
  private:
+  // The chunk's new versions as column vectors of `changes` rows in seq
+  // order (Poco::Data binds a statement to vectors, executing it per
+  // element), plus which of them queue an outbox row.
+  struct ChangeRows {
+    std::vector<Poco::Int64> seq;
+    std::vector<std::string> type;
+    std::vector<std::string> id;
+    std::vector<Poco::Int64> version;
+    std::vector<std::string> action;
+    std::vector<Poco::Int64> at_ms;
+    std::vector<std::string> origin;
+    std::vector<std::string> format;
+    std::vector<int> deleted;
+    std::vector<std::string> content_hash;
+    std::vector<std::string> body;
+    std::vector<Poco::Int64> outbox_seq;
+    std::vector<std::string> outbox_correlation_id;
+  };
+
+  // [[seq, correlation id], ...] of the outbox rows.
+  static std::string OutboxJson(const ChangeRows& rows);
+
   Poco::Data::Session& session_;
   const StoreSql& sql_;
+  ChangeRows rows_;
 };
 
 }  // namespace fhirsync::store

@@ -56,6 +56,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/Base64Encoder.h>
 
+#include <algorithm>
 #include <barrier>
 #include <chrono>
 #include <cstdio>
@@ -119,14 +120,21 @@ class FixedFactory : public Poco::Net::HTTPRequestHandlerFactory {
   const std::string* type_;
 };
 
+// The floor's HTTPServer, with the parameters NodeServer::Start derives
+// from the same server config (node_server.cc): pool, queue, timeouts,
+// keep-alive.
 class FloorServer {
  public:
-  FloorServer(const std::string* body, const std::string* type) : pool_(1, kServerThreads) {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  FloorServer(const std::string* body, const std::string* type,
+              const fhirsync::ServerConfig& config)
+      : pool_(1, config.threads) {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), config.queue_size);
     auto params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(kServerThreads);
-    params->setMaxQueued(64);
+    params->setMaxThreads(config.threads);
+    params->setMaxQueued(config.queue_size);
+    params->setTimeout(Poco::Timespan(config.read_timeout_seconds, 0));
     params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(std::min(config.read_timeout_seconds, 5), 0));
     params->setMaxKeepAliveRequests(0);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new FixedFactory(body, type), pool_,
                                                       socket, params);
@@ -237,9 +245,11 @@ Fixture& GetFixture() {
       std::cerr << "the recent feed page answered " << status << "\n";
       std::exit(1);
     }
-    f->resource_floor = std::make_unique<FloorServer>(&f->resource_body, &f->fhir_type);
-    f->feed_floor = std::make_unique<FloorServer>(&f->feed_body, &f->atom_type);
-    f->recent_floor = std::make_unique<FloorServer>(&f->recent_body, &f->atom_type);
+    f->resource_floor =
+        std::make_unique<FloorServer>(&f->resource_body, &f->fhir_type, config.server);
+    f->feed_floor = std::make_unique<FloorServer>(&f->feed_body, &f->atom_type, config.server);
+    f->recent_floor =
+        std::make_unique<FloorServer>(&f->recent_body, &f->atom_type, config.server);
     return f;
   }();
   return *fixture;
@@ -463,7 +473,8 @@ int main(int argc, char** argv) {
   if (!all_cpus) {
     int cpu = -1;
     if (PinToThisCpu(&cpu)) {
-      std::cout << "all threads on CPU " << cpu << " (--all_cpus to let the scheduler place them)\n";
+      std::cout << "all threads on CPU " << cpu
+                << " (--all_cpus to let the scheduler place them)\n";
     } else {
       std::cout << "could not pin to one CPU; threads are placed by the scheduler\n";
     }

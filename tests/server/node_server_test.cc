@@ -158,9 +158,11 @@ TEST(NodeServerTest, AClientThatStopsReadingLosesItsWorkerAfterTheWriteTimeout) 
 
   Poco::Net::StreamSocket stalled(Poco::Net::SocketAddress::IPv4);
   stalled.setReceiveBufferSize(4096);
-  stalled.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
-  const std::string request = "GET /fhir/Patient?_count=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
-                              BasicAuth(kReader, PasswordOf(kReader)) + "\r\n\r\n";
+  stalled.connect(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
+  const std::string request =
+      "GET /fhir/Patient?_count=10 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+      BasicAuth(kReader, PasswordOf(kReader)) + "\r\n\r\n";
   ASSERT_EQ(stalled.sendBytes(request.data(), static_cast<int>(request.size())),
             static_cast<int>(request.size()));
   // `stalled` never reads its answer. Without the write timeout the only

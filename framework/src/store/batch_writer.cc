@@ -1,7 +1,6 @@
 #include "store/batch_writer.h"
 
 #include "core/text_util.h"
-#include "fhirsync/resource.h"
 
 namespace fhirsync::store {
 
@@ -27,31 +26,14 @@ Status BatchWriter::Append(NewVersion& version) {
   current.deleted = version.deleted;
   current.last_updated_ms = version.at_ms;
   current.content_hash = version.content_hash;
-
-  if (version.queue_outbox) {
-    rows_.outbox_row.push_back(rows_.seq.size());
+  if (version.queue_outbox && version.correlation_id.empty()) {
     // Made by the batch preparer (PrepareBatch); an op prepared alone has none.
-    rows_.outbox_correlation_id.push_back(version.correlation_id.empty()
-                                              ? NewUuid()
-                                              : std::move(version.correlation_id));
+    version.correlation_id = NewUuid();
   }
-  rows_.seq.push_back(version.seq);
-  rows_.type.push_back(std::move(version.type));
-  rows_.id.push_back(std::move(version.id));
-  rows_.version.push_back(version.version);
-  rows_.action.emplace_back(ChangeActionName(version.action));
-  rows_.at_ms.push_back(version.at_ms);
-  rows_.origin.push_back(std::move(version.origin));
-  rows_.format.emplace_back(ResourceFormatName(version.format));
-  rows_.deleted.push_back(version.deleted ? 1 : 0);
-  rows_.content_hash.push_back(std::move(version.content_hash));
-  rows_.body.push_back(std::move(version.body));
+  storage_.Add(version);
   return Status::Ok();
 }
 
-void BatchWriter::Flush() {
-  if (rows_.empty()) return;
-  storage_.WriteRows(rows_);
-}
+void BatchWriter::Flush() { storage_.Finish(); }
 
 }  // namespace fhirsync::store

@@ -2,22 +2,26 @@
 
 #include <Poco/Data/Binding.h>
 #include <Poco/Data/Extraction.h>
-#include <Poco/Data/Statement.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
+
+#include "fhirsync/local_store.h"
+#include "fhirsync/resource.h"
 
 namespace fhirsync::store {
 namespace {
 
-using Poco::Data::Statement;
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
+
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void WriteString(JsonWriter& writer, const std::string& text) {
+void WriteString(JsonWriter& writer, std::string_view text) {
   writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
@@ -36,25 +40,11 @@ std::string KeysJson(const std::vector<ResourceKey>& keys) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-// [[seq, correlation id], ...] of the outbox rows.
-std::string OutboxJson(const ChangeRows& rows) {
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  writer.StartArray();
-  for (std::size_t i = 0; i < rows.outbox_row.size(); ++i) {
-    writer.StartArray();
-    writer.Int64(rows.seq[rows.outbox_row[i]]);
-    WriteString(writer, rows.outbox_correlation_id[i]);
-    writer.EndArray();
-  }
-  writer.EndArray();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
 }  // namespace
 
 void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
                                    CurrentVersions& current) {
+  Reset();  // what an abandoned chunk left
   std::string json = KeysJson(keys);
   std::vector<std::string> types;
   std::vector<std::string> ids;
@@ -74,25 +64,70 @@ void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
   }
 }
 
-void PocoBatchStorage::WriteRows(ChangeRows& rows) {
-  {
-    ChangeRows& bound = rows;
-    // Bound once to the column vectors, compiled once, executed per row.
-    Statement insert(session_);
-    insert << sql_.insert_change, use(bound.seq), use(bound.type), use(bound.id),
-        use(bound.version), use(bound.action), use(bound.at_ms), use(bound.origin),
-        use(bound.format), use(bound.deleted), use(bound.content_hash), use(bound.body);
-    insert.execute();
+void PocoBatchStorage::Reset() {
+  changes_json_.Clear();
+  changes_writer_.Reset(changes_json_);
+  changes_writer_.StartArray();
+  outbox_json_.Clear();
+  outbox_writer_.Reset(outbox_json_);
+  outbox_writer_.StartArray();
+  first_seq_ = 0;
+  last_seq_ = 0;
+  has_outbox_ = false;
+}
+
+void PocoBatchStorage::Add(NewVersion& version) {
+  if (first_seq_ == 0) first_seq_ = version.seq;
+  last_seq_ = version.seq;
+  JsonWriter& row = changes_writer_;
+  row.StartObject();
+  row.Key("seq");
+  row.Int64(version.seq);
+  row.Key("type");
+  WriteString(row, version.type);
+  row.Key("id");
+  WriteString(row, version.id);
+  row.Key("version");
+  row.Int64(version.version);
+  row.Key("action");
+  WriteString(row, ChangeActionName(version.action));
+  row.Key("at_ms");
+  row.Int64(version.at_ms);
+  row.Key("origin");
+  WriteString(row, version.origin);
+  row.Key("format");
+  WriteString(row, ResourceFormatName(version.format));
+  row.Key("deleted");
+  row.Int(version.deleted ? 1 : 0);
+  row.Key("content_hash");
+  WriteString(row, version.content_hash);
+  row.Key("body");
+  WriteString(row, version.body);
+  row.EndObject();
+  if (version.queue_outbox) {
+    outbox_writer_.StartArray();
+    outbox_writer_.Int64(version.seq);
+    WriteString(outbox_writer_, version.correlation_id);
+    outbox_writer_.EndArray();
+    has_outbox_ = true;
   }
-  // The other two statements run once per batch and read what they need
-  // from the rows just inserted.
-  Poco::Int64 first = rows.seq.front();
-  Poco::Int64 last = rows.seq.back();
+}
+
+void PocoBatchStorage::Finish() {
+  if (first_seq_ == 0) return;
+  changes_writer_.EndArray();
+  outbox_writer_.EndArray();
+  std::string rows(changes_json_.GetString(), changes_json_.GetSize());
+  std::string pairs(outbox_json_.GetString(), outbox_json_.GetSize());
+  Poco::Int64 first = first_seq_;
+  Poco::Int64 last = last_seq_;
+  const bool has_outbox = has_outbox_;
+  // Forgotten first, so a failed statement leaves nothing for the next chunk.
+  Reset();
+  session_ << sql_.insert_changes_json, use(rows), now;
+  // The other two read what they need from the rows just inserted.
   session_ << sql_.upsert_resources_from_changes, use(first), use(last), now;
-  if (!rows.outbox_row.empty()) {
-    std::string pairs = OutboxJson(rows);
-    session_ << sql_.insert_outbox_for_changes, use(pairs), now;
-  }
+  if (has_outbox) session_ << sql_.insert_outbox_for_changes, use(pairs), now;
 }
 
 }  // namespace fhirsync::store

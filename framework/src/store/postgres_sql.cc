@@ -79,9 +79,15 @@ StoreSql MakePostgresSql() {
       "SELECT r.type, r.id, r.version, r.deleted, r.last_updated_ms, r.content_hash"
       " FROM json_array_elements($1::json) AS k JOIN resources AS r"
       " ON r.type = (k.value ->> 0) AND r.id = (k.value ->> 1)";
-  sql.insert_change =
+  // One statement, one round trip, for the whole chunk: a statement per row
+  // costs a round trip per row.
+  sql.insert_changes_json =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
-      " content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+      " content_hash, body)"
+      " SELECT seq, type, id, version, action, at_ms, origin, format, deleted, content_hash,"
+      " body FROM json_to_recordset($1::json) AS r (seq bigint, type text, id text,"
+      " version bigint, action text, at_ms bigint, origin text, format text,"
+      " deleted smallint, content_hash text, body text) ORDER BY seq";
   // One row per resource (DISTINCT ON the newest seq): PostgreSQL refuses
   // an upsert that touches a row twice.
   sql.upsert_resources_from_changes =

@@ -2,6 +2,9 @@
 
 #include <string>
 
+#include "fhirsync/local_store.h"
+#include "fhirsync/resource.h"
+
 namespace fhirsync::store {
 
 void SqliteBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
@@ -22,37 +25,33 @@ void SqliteBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
   }
 }
 
-void SqliteBatchStorage::WriteRows(ChangeRows& rows) {
+void SqliteBatchStorage::Add(NewVersion& version) {
   sqlite3* db = statements_.db();
-  sqlite3_stmt* change = statements_.Get(sql_.insert_change);
-  sqlite3_stmt* outbox = statements_.Get(sql_.insert_outbox);
-  std::size_t next_outbox = 0;
-  for (std::size_t i = 0; i < rows.seq.size(); ++i) {
-    {
-      SqliteResetOnExit reset(change);
-      SqliteBindInt64(db, change, 1, rows.seq[i]);
-      SqliteBindText(db, change, 2, rows.type[i]);
-      SqliteBindText(db, change, 3, rows.id[i]);
-      SqliteBindInt64(db, change, 4, rows.version[i]);
-      SqliteBindText(db, change, 5, rows.action[i]);
-      SqliteBindInt64(db, change, 6, rows.at_ms[i]);
-      SqliteBindText(db, change, 7, rows.origin[i]);
-      SqliteBindText(db, change, 8, rows.format[i]);
-      SqliteBindInt64(db, change, 9, rows.deleted[i]);
-      SqliteBindText(db, change, 10, rows.content_hash[i]);
-      SqliteBindText(db, change, 11, rows.body[i]);
-      SqliteStep(db, change, sql_.insert_change);
-    }
-    if (next_outbox < rows.outbox_row.size() && rows.outbox_row[next_outbox] == i) {
-      SqliteResetOnExit reset(outbox);
-      SqliteBindInt64(db, outbox, 1, rows.seq[i]);
-      SqliteBindText(db, outbox, 2, rows.type[i]);
-      SqliteBindText(db, outbox, 3, rows.id[i]);
-      SqliteBindInt64(db, outbox, 4, rows.version[i]);
-      SqliteBindText(db, outbox, 5, rows.outbox_correlation_id[next_outbox]);
-      SqliteStep(db, outbox, sql_.insert_outbox);
-      ++next_outbox;
-    }
+  {
+    sqlite3_stmt* change = statements_.Get(sql_.insert_change);
+    SqliteResetOnExit reset(change);
+    SqliteBindInt64(db, change, 1, version.seq);
+    SqliteBindText(db, change, 2, version.type);
+    SqliteBindText(db, change, 3, version.id);
+    SqliteBindInt64(db, change, 4, version.version);
+    SqliteBindText(db, change, 5, ChangeActionName(version.action));
+    SqliteBindInt64(db, change, 6, version.at_ms);
+    SqliteBindText(db, change, 7, version.origin);
+    SqliteBindText(db, change, 8, ResourceFormatName(version.format));
+    SqliteBindInt64(db, change, 9, version.deleted ? 1 : 0);
+    SqliteBindText(db, change, 10, version.content_hash);
+    SqliteBindText(db, change, 11, version.body);
+    SqliteStep(db, change, sql_.insert_change);
+  }
+  if (version.queue_outbox) {
+    sqlite3_stmt* outbox = statements_.Get(sql_.insert_outbox);
+    SqliteResetOnExit reset(outbox);
+    SqliteBindInt64(db, outbox, 1, version.seq);
+    SqliteBindText(db, outbox, 2, version.type);
+    SqliteBindText(db, outbox, 3, version.id);
+    SqliteBindInt64(db, outbox, 4, version.version);
+    SqliteBindText(db, outbox, 5, version.correlation_id);
+    SqliteStep(db, outbox, sql_.insert_outbox);
   }
 }
 

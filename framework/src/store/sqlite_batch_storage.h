@@ -31,7 +31,9 @@ class SqliteBatchStorage final : public BatchStorage {
   SqliteBatchStorage(sqlite3* db, const StoreSql& sql) : statements_(db), sql_(sql) {}
 
   void LoadCurrent(const std::vector<ResourceKey>& keys, CurrentVersions& current) override;
-  void WriteRows(ChangeRows& rows) override;
+  // Writes the rows at once.
+  void Add(NewVersion& version) override;
+  void Finish() override {}
 
  private:
   SqliteStatementCache statements_;

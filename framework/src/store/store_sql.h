@@ -48,11 +48,11 @@ struct StoreSql {
   // batch_writer.h).
   // () -> max seq or 0.
   std::string last_seq;
-  // (seq, type, id, version, action, at_ms, origin, format, deleted,
-  //  content_hash, body): one `changes` row (bound to column vectors by
-  // PocoBatchStorage, one row per element).
-  std::string insert_change;
   // The set-wise forms PocoBatchStorage runs (PostgreSQL; empty on SQLite):
+  // (JSON array of objects with the keys seq, type, id, version, action,
+  //  at_ms, origin, format, deleted, content_hash, body): inserts those
+  // `changes` rows with one statement.
+  std::string insert_changes_json;
   // (JSON array of [type, id] pairs) -> type, id, version, deleted,
   // last_updated_ms, content_hash of those that exist.
   std::string select_current_many;
@@ -65,6 +65,9 @@ struct StoreSql {
   std::string insert_outbox_for_changes;
   // The per-row forms SqliteBatchStorage keeps prepared (SQLite; empty on
   // PostgreSQL):
+  // (seq, type, id, version, action, at_ms, origin, format, deleted,
+  //  content_hash, body): one `changes` row.
+  std::string insert_change;
   // (type, id) -> version, deleted, last_updated_ms, content_hash of the
   // current version, if any.
   std::string select_current_one;

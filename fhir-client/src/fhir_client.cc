@@ -162,8 +162,10 @@ class FhirClient::Impl {
     return Interact("GET", Target(type, id) + "/_history/" + std::string(version), label);
   }
 
+  // A PUT guarded by If-Match (expected_version) or, for a create, by
+  // If-None-Match: * (`create_only`); neither: unconditional.
   FhirResult Put(std::string_view type, std::string_view id, std::string_view body,
-                 std::string_view expected_version) {
+                 std::string_view expected_version, bool create_only) {
     std::string label = "PUT " + std::string(type) + "/" + EscapeForMessage(id);
     Status valid = CheckTypeAndId(type, id);
     if (valid.ok() && !expected_version.empty()) valid = ValidateId(expected_version);
@@ -171,6 +173,8 @@ class FhirClient::Impl {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!expected_version.empty()) {
       headers.emplace_back("If-Match", "W/\"" + std::string(expected_version) + "\"");
+    } else if (create_only) {
+      headers.emplace_back("If-None-Match", "*");
     }
     return Interact("PUT", Target(type, id), label, std::string(body), std::move(headers));
   }
@@ -236,6 +240,10 @@ class FhirClient::Impl {
       Status valid = config_error_;
       if (valid.ok()) valid = CheckTypeAndId(write.type, write.id);
       if (valid.ok() && !write.expected_version.empty()) valid = ValidateId(write.expected_version);
+      if (valid.ok() && write.if_none_match && (!put || !write.expected_version.empty())) {
+        valid = InvalidArgumentError(
+            "if_none_match goes only with a PUT that has no expected version (a create)");
+      }
       // The body is copied into the Bundle as it is, so it must be a JSON
       // object; a single PUT would have had it refused by the server (400).
       if (valid.ok() && put) valid = InspectFhirBody(write.body).status();
@@ -488,7 +496,7 @@ StatusOr<std::vector<FhirResult>> FhirClient::ReadMany(std::string_view type,
 }
 FhirResult FhirClient::CreateAt(std::string_view type, std::string_view id,
                                 std::string_view body) {
-  return impl_->Put(type, id, body, {});
+  return impl_->Put(type, id, body, {}, /*create_only=*/true);
 }
 FhirResult FhirClient::CreateConditional(std::string_view type, std::string_view body,
                                          std::string_view if_none_exist) {
@@ -496,7 +504,7 @@ FhirResult FhirClient::CreateConditional(std::string_view type, std::string_view
 }
 FhirResult FhirClient::Update(std::string_view type, std::string_view id, std::string_view body,
                               std::string_view expected_version) {
-  return impl_->Put(type, id, body, expected_version);
+  return impl_->Put(type, id, body, expected_version, /*create_only=*/false);
 }
 FhirResult FhirClient::Delete(std::string_view type, std::string_view id,
                               std::string_view expected_version) {

@@ -344,6 +344,9 @@ std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes) 
     if (!write->expected_version.empty()) {
       w.Key("ifMatch");
       string("W/\"" + write->expected_version + "\"");
+    } else if (write->if_none_match) {
+      w.Key("ifNoneMatch");
+      w.String("*");
     }
     w.EndObject();
     w.EndObject();

@@ -62,7 +62,8 @@ std::string BuildBatchReadBundle(std::string_view type, const std::vector<std::s
 
 // A `batch` Bundle of writes, one entry per element of `writes`, in order:
 // {"resource":<body as given>,"request":{"method":"PUT","url":"T/id",
-// "ifMatch":"W/\"n\""}} or {"request":{"method":"DELETE",...}}. Bodies are
+// "ifMatch":"W/\"n\""}} (or "ifNoneMatch":"*" for a create) or
+// {"request":{"method":"DELETE",...}}. Bodies are
 // copied byte for byte (never re-serialised), so they must already be checked
 // JSON objects (InspectFhirBody); types, ids and versions must be valid.
 std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes);

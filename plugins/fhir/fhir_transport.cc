@@ -214,12 +214,14 @@ std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteR
     write.id = request.resource.id;
     Status allowed;
     switch (request.operation) {
-      case TransportOperation::kCreate:  // PUT at the client's id, unconditional
+      case TransportOperation::kCreate:  // PUT at the client's id, only if absent
       case TransportOperation::kUpdate:
         allowed = kWriteGuard.Check(true, request.resource);
         write.body = request.resource.body;
         if (request.operation == TransportOperation::kUpdate) {
           write.expected_version = request.expected_version;
+        } else {
+          write.if_none_match = true;
         }
         break;
       case TransportOperation::kDelete:

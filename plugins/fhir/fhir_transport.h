@@ -5,11 +5,15 @@
 //   Read       GET [base]/Type/id (410 Gone: an OK read with `deleted` set)
 //   ReadMany   a batch Bundle or `_id` search, whichever the remote supports
 //              (its CapabilityStatement lists `batch`, or not)
-//   Create     PUT [base]/Type/id at the client's id (DESIGN §4)
+//   Create     PUT [base]/Type/id at the client's id (DESIGN §4) with
+//              If-None-Match: *, so that a resource another node created at
+//              the same id is not replaced: the server answers 412 (kAborted)
+//              and the push service compares the copies
 //   Update     PUT with If-Match: W/"expected_version"
 //   Delete     DELETE, with If-Match when a version is expected
 //   WriteMany  one `batch` Bundle per call (POST [base]), each entry with
-//              request.method/url and request.ifMatch, each answered on its
+//              request.method/url and request.ifMatch (an update or delete)
+//              or request.ifNoneMatch "*" (a create), each answered on its
 //              own (fhir::FhirClient::WriteBatch), when the remote's
 //              CapabilityStatement lists `batch`; else one request per write
 // Every result keeps fhir-client's Status (codes per DESIGN §5), the HTTP

@@ -351,6 +351,45 @@ TEST(FhirClientBatchTest, WritesInvalidHereAreNotSentAndTheRestAre) {
   EXPECT_EQ(peer.requests().size(), 1u);  // nothing left to send
 }
 
+TEST(FhirClientBatchTest, ACreateOnlyWriteCarriesIfNoneMatchAndIsCheckedFirst) {
+  ScriptedPeer peer;
+  peer.Push(Reply{200, Answer({Entry("201 Created", R"(,"etag":"W/\"1\"")"),
+                               Entry("412 Precondition Failed",
+                                     R"(,"outcome":)" + Outcome("duplicate",
+                                                                "Patient/b already exists"))})});
+  FhirClient client(Options(peer));
+  BatchWrite a = Put("a");
+  a.if_none_match = true;
+  BatchWrite b = Put("b");
+  b.if_none_match = true;
+  BatchWrite guarded_twice = Put("c", "2");  // a create and an update at once
+  guarded_twice.if_none_match = true;
+  BatchWrite deletion = Del("d", "");
+  deletion.if_none_match = true;
+  BatchWriteOutcome outcome = client.WriteBatch({a, b, guarded_twice, deletion});
+  ASSERT_EQ(outcome.entries.size(), 4u);
+  EXPECT_TRUE(outcome.entries[0].ok()) << outcome.entries[0].status;
+  EXPECT_EQ(outcome.entries[1].status.code(), StatusCode::kAborted);
+  EXPECT_EQ(outcome.entries[1].http_status, 412);
+  EXPECT_THAT(outcome.entries[1].outcome_text, HasSubstr("Patient/b already exists"));
+  for (std::size_t i : {2u, 3u}) {
+    EXPECT_EQ(outcome.entries[i].status.code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(outcome.entries[i].status.message(),
+                HasSubstr("if_none_match goes only with a PUT that has no expected version"));
+  }
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  rapidjson::Document bundle;
+  bundle.Parse(requests[0].body.c_str());
+  ASSERT_EQ(bundle["entry"].Size(), 2u);
+  for (rapidjson::SizeType i = 0; i < 2; ++i) {
+    const rapidjson::Value& request = bundle["entry"][i]["request"];
+    EXPECT_STREQ(request["method"].GetString(), "PUT");
+    EXPECT_STREQ(request["ifNoneMatch"].GetString(), "*");
+    EXPECT_FALSE(request.HasMember("ifMatch"));
+  }
+}
+
 TEST(FhirClientBatchTest, SupportsBatchAsksTheCapabilityStatementOnceItAnswers) {
   ScriptedPeer peer;
   FhirClient client(Options(peer));

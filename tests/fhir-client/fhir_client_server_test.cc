@@ -196,6 +196,51 @@ TEST_P(FhirClientServerTest, CrudWithVersionsAndEveryErrorClass) {
   EXPECT_EQ(client.connections_opened(), 1);  // keep-alive held throughout
 }
 
+TEST_P(FhirClientServerTest, CreateAtNeverReplacesAResourceTheServerHolds) {
+  FhirClient client(Options());
+  ASSERT_TRUE(client.CreateAt("Patient", "mrn-1", PatientBody("mrn-1", "First")).ok());
+  // Another node's create at the same id: refused, naming the resource and
+  // the version the server holds; the first body stays.
+  FhirResult second = client.CreateAt("Patient", "mrn-1", PatientBody("mrn-1", "Second"));
+  EXPECT_EQ(second.status.code(), StatusCode::kAborted) << second.status;
+  EXPECT_EQ(second.http_status, 412);
+  EXPECT_THAT(second.outcome_text, HasSubstr("Patient/mrn-1 already exists (version 1)"));
+  FhirResult read = client.Read("Patient", "mrn-1");
+  ASSERT_TRUE(read.ok()) << read.status;
+  EXPECT_EQ(read.version_id, "1");
+  EXPECT_THAT(read.body, HasSubstr("First"));
+
+  // A deleted resource may be created again.
+  ASSERT_TRUE(client.Delete("Patient", "mrn-1", "1").ok());
+  FhirResult again = client.CreateAt("Patient", "mrn-1", PatientBody("mrn-1", "Again"));
+  ASSERT_TRUE(again.ok()) << again.status;
+  EXPECT_EQ(again.version_id, "3");
+
+  // In a batch Bundle (request.ifNoneMatch), each entry on its own.
+  BatchWrite taken;
+  taken.type = "Patient";
+  taken.id = "mrn-1";
+  taken.body = PatientBody("mrn-1", "Batched");
+  taken.if_none_match = true;
+  BatchWrite fresh = taken;
+  fresh.id = "mrn-2";
+  fresh.body = PatientBody("mrn-2", "Batched");
+  BatchWriteOutcome batch = client.WriteBatch({taken, fresh});
+  ASSERT_TRUE(batch.bundle_status.ok()) << batch.bundle_status;
+  EXPECT_EQ(batch.entries[0].status.code(), StatusCode::kAborted) << batch.entries[0].status;
+  EXPECT_EQ(batch.entries[0].http_status, 412);
+  EXPECT_THAT(batch.entries[0].outcome_text,
+              HasSubstr("Patient/mrn-1 already exists (version 3)"));
+  EXPECT_TRUE(batch.entries[1].ok()) << batch.entries[1].status;
+  EXPECT_EQ(batch.entries[1].http_status, 201);
+  EXPECT_THAT(client.Read("Patient", "mrn-1").body, HasSubstr("Again"));
+
+  // An update without If-Match still replaces (an operator's forced retry).
+  FhirResult forced = client.Update("Patient", "mrn-1", PatientBody("mrn-1", "Forced"), "");
+  ASSERT_TRUE(forced.ok()) << forced.status;
+  EXPECT_EQ(forced.version_id, "4");
+}
+
 TEST_P(FhirClientServerTest, ReadManyCapabilitiesAndHistoryPaging) {
   FhirClient client(Options());
   for (const char* id : {"a", "b", "c", "d"}) {

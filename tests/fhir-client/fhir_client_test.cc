@@ -147,7 +147,7 @@ TEST(FhirClientTest, BusinessRuleKeepsTheOperationOutcomeText) {
   EXPECT_EQ(requests[0].body, R"({"resourceType":"Medication"})");
 }
 
-TEST(FhirClientTest, CreateAtPutsWithoutIfMatchAndConditionalCreateSendsIfNoneExist) {
+TEST(FhirClientTest, CreateAtPutsWithIfNoneMatchAndConditionalCreateSendsIfNoneExist) {
   ScriptedPeer peer;
   peer.Push(Reply{201, kPatient, {{"Location", "http://x/fhir/Patient/p1/_history/1"}}});
   peer.Push(Reply{201, "", {{"Location", "http://x/fhir/Patient/77/_history/1"}}});
@@ -169,7 +169,9 @@ TEST(FhirClientTest, CreateAtPutsWithoutIfMatchAndConditionalCreateSendsIfNoneEx
   EXPECT_EQ(requests[0].method, "PUT");
   EXPECT_EQ(requests[0].uri, "/fhir/Patient/p1");
   EXPECT_EQ(requests[0].headers.count("If-Match"), 0u);
+  EXPECT_EQ(requests[0].headers["If-None-Match"], "*");
   EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].headers.count("If-None-Match"), 0u);
   EXPECT_EQ(requests[1].uri, "/fhir/Patient");
   EXPECT_EQ(requests[1].headers["If-None-Exist"], "identifier=urn:sys|123");
   EXPECT_EQ(requests[2].method, "DELETE");

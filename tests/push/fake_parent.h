@@ -1,7 +1,8 @@
 // FakeParent: an in-memory parent behind the TransportPlugin interface, for
 // unit tests of the push side. It versions what it holds ("1", "2", ...),
 // checks If-Match like a FHIR server (412 on a mismatch, 404 for an update
-// of a resource it lacks), and answers scripted faults first when told to.
+// of a resource it lacks), refuses a create of a live resource as
+// If-None-Match: * does (412), and answers scripted faults first when told to.
 //
 // Thread safety: guarded by one mutex.
 
@@ -108,6 +109,11 @@ class FakeParent : public TransportPlugin {
     held.body = body;
     held.deleted = false;
   }
+  // The parent loses `key` (restored from an older backup).
+  void Forget(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(key);
+  }
   HeldResource Held(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = held_.find(key);
@@ -138,6 +144,13 @@ class FakeParent : public TransportPlugin {
     if (!create && !exists) {
       result.status = Status(StatusCode::kNotFound, "HTTP 404 Not Found");
       result.http_status = 404;
+      return result;
+    }
+    if (create && exists) {  // as a FHIR server answers If-None-Match: *
+      result.status = Status(StatusCode::kAborted,
+                             "HTTP 412 Precondition Failed: " + key + " already exists (version " +
+                                 std::to_string(it->second.version) + ")");
+      result.http_status = 412;
       return result;
     }
     if (!create && !expected.empty() && std::to_string(it->second.version) != expected) {

@@ -263,9 +263,10 @@ TEST_F(PushServiceTest, NotFoundUpdateIsSentAgainAsACreate) {
   SyncPushService service = Service();
   Run(service);
   Put("p", R"("gender":"female")");
-  parent_->AddFault(Fault{404, StatusCode::kNotFound, "HTTP 404 Not Found", "", false, false});
+  parent_->Forget("Patient/p");  // the update meets a 404
   PushReport report = Run(service);
   EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(parent_->updates, 1);
   EXPECT_EQ(parent_->creates, 2);
   EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
   auto rows = Audit("accepted");
@@ -366,6 +367,137 @@ TEST_F(PushServiceTest, AmbiguousFailureReadsBackBeforeResending) {
   auto rows = Audit("accepted");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_THAT(rows[0].message, HasSubstr("had reached the parent"));
+}
+
+// Two nodes create a resource with the same host-given id offline; the
+// parent took the other one first.
+TEST_F(PushServiceTest, CreateOfAnIdTheParentHoldsWithOtherContentIsAConflictWithoutBase) {
+  parent_->Put("Patient/mrn-1", R"({"resourceType":"Patient","id":"mrn-1","gender":"other"})");
+  Put("mrn-1", R"("gender":"female")");
+  Put("q", R"("gender":"male")");
+  SyncPushService service = Service();
+  PushReport report = Run(service);
+  EXPECT_EQ(report.conflicts, 1);
+  EXPECT_EQ(report.dead_lettered, 1);
+  EXPECT_EQ(report.sent, 1);  // q, created in the same batch
+  EXPECT_EQ(parent_->creates, 2);
+  EXPECT_EQ(parent_->updates, 0);  // nothing was sent over the other create
+  EXPECT_EQ(ParentField("Patient/mrn-1", "gender"), "other");
+  EXPECT_EQ(parent_->Held("Patient/mrn-1").version, 1);
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].id, "mrn-1");
+  EXPECT_EQ(dead[0].outcome, "conflict");
+  EXPECT_EQ(dead[0].last_http_status, 412);
+  EXPECT_THAT(dead[0].message,
+              HasSubstr("Patient/mrn-1 was created here, but the parent already holds a resource "
+                        "with this id (its version 1, created elsewhere) with different content"));
+  auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(conflicts.ok());
+  ASSERT_EQ(conflicts->size(), 1u);
+  const ConflictRecord& c = conflicts->front();
+  EXPECT_EQ(c.id, "mrn-1");
+  EXPECT_EQ(c.base_version, 0);
+  EXPECT_TRUE(c.base_body.empty());
+  EXPECT_THAT(c.local_body, HasSubstr("\"female\""));
+  EXPECT_THAT(c.remote_body, HasSubstr("\"other\""));
+  EXPECT_EQ(c.remote_version, "1");
+  auto rows = Audit("conflict");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("created here and on the parent with the same id"));
+  // The local record is still ours: nothing was lost.
+  auto local = store_->Get("Patient", "mrn-1");
+  ASSERT_TRUE(local.ok());
+  EXPECT_THAT(local->body, HasSubstr("\"female\""));
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(PushServiceTest, CreateOfAnIdTheParentHoldsWithTheSameContentIsAgreedNotAConflict) {
+  // Both nodes imported the same file: the same content (the same content
+  // hash), the parent's copy with its own meta stamps.
+  parent_->Put("Patient/mrn-1",
+               R"({"resourceType":"Patient","id":"mrn-1","gender":"female",)"
+               R"("meta":{"versionId":"1","lastUpdated":"2026-01-01T00:00:00Z"}})");
+  Put("mrn-1", R"("gender":"female")");
+  SyncPushService service = Service();
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(report.conflicts, 0);
+  EXPECT_EQ(report.merged, 0);
+  EXPECT_EQ(report.dead_lettered, 0);
+  EXPECT_EQ(parent_->creates, 1);
+  EXPECT_EQ(parent_->reads, 1);
+  EXPECT_EQ(parent_->updates, 0);
+  EXPECT_EQ(parent_->Held("Patient/mrn-1").version, 1);  // nothing re-sent
+  EXPECT_EQ(Outbox(kOutboxSent).size(), 1u);
+  EXPECT_TRUE(Outbox(kOutboxDead).empty());
+  auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(conflicts.ok());
+  EXPECT_TRUE(conflicts->empty());
+  auto agreed = store_->GetSyncState("Patient", "mrn-1");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "1");
+  EXPECT_EQ((*agreed)->local_version, 1);
+  auto rows = Audit("accepted");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_THAT(rows[0].message, HasSubstr("the parent already holds the same content (version 1)"));
+  // The next edit goes as an update over that version.
+  Put("mrn-1", R"("gender":"male")");
+  Run(service);
+  EXPECT_EQ(parent_->expected_versions.back(), "1");
+  EXPECT_EQ(ParentField("Patient/mrn-1", "gender"), "male");
+}
+
+// The create landed but its answer was lost without the item being marked
+// ambiguous (a 503 from a proxy after the parent wrote it): the re-sent
+// create meets our own copy and is settled as delivered.
+TEST_F(PushServiceTest, OurOwnCreateMetAgainAfterALostAnswerIsNotAConflict) {
+  Put("mrn-1", R"("gender":"female")");
+  Fault lost{503, StatusCode::kUnavailable, "HTTP 503 Service Unavailable", "", false, true};
+  parent_->AddFault(lost);
+  SyncPushService service = Service();
+  Run(service);
+  ASSERT_EQ(Outbox(kOutboxPending).size(), 1u);
+  now_ms_ += 60'000;
+  PushReport report = Run(service);
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(report.conflicts, 0);
+  EXPECT_EQ(parent_->creates, 2);  // the second was refused: it held it already
+  EXPECT_EQ(parent_->Held("Patient/mrn-1").version, 1);
+  EXPECT_TRUE(Outbox(kOutboxDead).empty());
+  auto conflicts = store_->ListConflicts("", 10);
+  ASSERT_TRUE(conflicts.ok());
+  EXPECT_TRUE(conflicts->empty());
+  auto agreed = store_->GetSyncState("Patient", "mrn-1");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "1");
+}
+
+// An ambiguous create whose read-back finds another node's copy at the id:
+// a conflict at once, not a second create that could replace theirs.
+TEST_F(PushServiceTest, AmbiguousCreateMeetingAnotherCopyIsAConflictNotASecondCreate) {
+  Put("mrn-1", R"("gender":"female")");
+  Fault lost;
+  lost.ambiguous = true;
+  lost.apply = false;  // ours never landed
+  lost.http_status = 0;
+  lost.message = "PUT Patient/mrn-1: ambiguous: connection reset after sending";
+  parent_->AddFault(lost);
+  SyncPushService service = Service();
+  Run(service);
+  ASSERT_EQ(Outbox(kOutboxPending).size(), 1u);
+  parent_->Put("Patient/mrn-1", R"({"resourceType":"Patient","id":"mrn-1","gender":"other"})");
+  now_ms_ += 60'000;
+  PushReport report = Run(service);
+  EXPECT_EQ(report.conflicts, 1);
+  EXPECT_EQ(parent_->creates, 1);
+  EXPECT_EQ(parent_->reads, 1);  // the read-back is the copy the conflict keeps
+  EXPECT_EQ(ParentField("Patient/mrn-1", "gender"), "other");
+  auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(conflicts.ok());
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_THAT(conflicts->front().remote_body, HasSubstr("\"other\""));
+  EXPECT_THAT(conflicts->front().local_body, HasSubstr("\"female\""));
 }
 
 TEST_F(PushServiceTest, DeleteOfAnAgreedResourceIsSentWithIfMatch) {
@@ -628,6 +760,66 @@ TEST_F(PushOperationsTest, ResolveWithAMergedBody) {
   Run(SyncPushServiceHolder());
   EXPECT_EQ(ParentField("Patient/p", "gender"), "unknown");
   EXPECT_EQ(LocalField("gender"), "unknown");
+}
+
+// The conflict of two creates at one id, settled each way by the operator.
+class CreatedTwiceTest : public PushOperationsTest {
+ protected:
+  std::int64_t MakeCreateConflict() {
+    parent_->Put("Patient/p", R"({"resourceType":"Patient","id":"p","gender":"other"})");
+    Put("p", R"("gender":"female")");
+    Run(SyncPushServiceHolder());
+    auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+    EXPECT_TRUE(conflicts.ok() && conflicts->size() == 1u);
+    return conflicts.ok() && !conflicts->empty() ? conflicts->front().conflict_id : 0;
+  }
+};
+
+TEST_F(CreatedTwiceTest, TakeLocalSendsOursOverTheOtherCreateWithIfMatch) {
+  std::int64_t conflict = MakeCreateConflict();
+  auto done = Ops().Resolve(conflict, ConflictChoice::kLocal, "", "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  PushReport report = Run(SyncPushServiceHolder());
+  EXPECT_EQ(report.sent, 1);
+  EXPECT_EQ(parent_->expected_versions.back(), "1");
+  EXPECT_EQ(ParentField("Patient/p", "gender"), "female");
+  EXPECT_EQ(parent_->Held("Patient/p").version, 2);
+  EXPECT_EQ(LocalField("gender"), "female");
+  auto open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty());
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
+TEST_F(CreatedTwiceTest, TakeServerKeepsTheOtherCreateAndSendsNothing) {
+  std::int64_t conflict = MakeCreateConflict();
+  auto done = Ops().Resolve(conflict, ConflictChoice::kServer, "", "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(LocalField("gender"), "other");
+  EXPECT_EQ(Run(SyncPushServiceHolder()).requests, 0);
+  auto agreed = store_->GetSyncState("Patient", "p");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "1");
+  // Our body is kept in the audit log.
+  AuditQuery query;
+  query.operation = "resolve";
+  auto rows = store_->QueryAudit(query);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_THAT(rows->front().message, HasSubstr("\"female\""));
+}
+
+TEST_F(CreatedTwiceTest, DiscardRestoresTheOtherCreate) {
+  MakeCreateConflict();
+  auto dead = Outbox(kOutboxDead);
+  ASSERT_EQ(dead.size(), 1u);
+  auto done = Ops().Discard(dead[0].seq, "");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(LocalField("gender"), "other");
+  EXPECT_EQ(Run(SyncPushServiceHolder()).requests, 0);
+  auto open = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty());
 }
 
 TEST_F(PushOperationsTest, ResubmitRequeuesWhatTheParentLacksOrHoldsDifferently) {

@@ -746,6 +746,86 @@ TYPED_TEST_P(InteractionTest, HeadGivesTheHeadersOfGetWithoutABody) {
   EXPECT_EQ(anonymous.substr(anonymous.find("\r\n\r\n") + 4), "");
 }
 
+// If-None-Match: * on a write is a precondition ("create only"), not the
+// cache validator of a GET: a child's create never replaces a resource
+// another node created at the same id.
+TYPED_TEST_P(InteractionTest, PutWithIfNoneMatchStarOnlyCreates) {
+  TestClient client = this->Writer();
+  RequestOptions create_only = WithHeader("If-None-Match", "*");
+  Reply created = client.Call("PUT", "/fhir/Patient/mrn-1", PatientJson("mrn-1", "First"),
+                              create_only);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Header("etag"), "W/\"1\"");
+
+  const auto before = this->AllChanges();
+  Reply taken = client.Call("PUT", "/fhir/Patient/mrn-1", PatientJson("mrn-1", "Second"),
+                            create_only);
+  EXPECT_EQ(taken.status, 412) << taken.body;
+  EXPECT_EQ(taken.IssueCode(), "duplicate");
+  EXPECT_NE(taken.Diagnostics().find("Patient/mrn-1 already exists (version 1)"),
+            std::string::npos)
+      << taken.body;
+  EXPECT_EQ(this->AllChanges(), before);
+  EXPECT_NE(client.Get("/fhir/Patient/mrn-1").body.find("First"), std::string::npos);
+
+  // The body is judged first: a bad one is a 400 whether or not it exists.
+  Reply bad = client.Call("PUT", "/fhir/Patient/mrn-1", PatientJson("other", "X"), create_only);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  // Only "*" is a write precondition here, and not together with If-Match.
+  Reply etag = client.Call("PUT", "/fhir/Patient/mrn-9", PatientJson("mrn-9", "X"),
+                           WithHeader("If-None-Match", "W/\"1\""));
+  EXPECT_EQ(etag.status, 400) << etag.body;
+  EXPECT_NE(etag.Diagnostics().find("only '*'"), std::string::npos) << etag.body;
+  RequestOptions both = WithHeader("If-None-Match", "*");
+  both.headers.emplace_back("If-Match", "W/\"1\"");
+  Reply twice = client.Call("PUT", "/fhir/Patient/mrn-1", PatientJson("mrn-1", "X"), both);
+  EXPECT_EQ(twice.status, 400) << twice.body;
+  EXPECT_NE(twice.Diagnostics().find("exclude each other"), std::string::npos) << twice.body;
+  EXPECT_EQ(client.Get("/fhir/Patient/mrn-9").status, 404);
+
+  // A deleted resource may be created again.
+  ASSERT_EQ(client.Call("DELETE", "/fhir/Patient/mrn-1", "", {}).status, 204);
+  Reply recreated = client.Call("PUT", "/fhir/Patient/mrn-1", PatientJson("mrn-1", "Again"),
+                                create_only);
+  ASSERT_EQ(recreated.status, 201) << recreated.body;
+  EXPECT_EQ(recreated.Header("etag"), "W/\"3\"");
+
+  // Batch entries carry it as request.ifNoneMatch, each judged alone.
+  auto entry = [](const std::string& id, const std::string& family) {
+    return R"({"resource":)" + PatientJson(id, family) +
+           R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"(","ifNoneMatch":"*"}})";
+  };
+  Reply batch = client.Post("/fhir", R"({"resourceType":"Bundle","type":"batch","entry":[)" +
+                                         entry("mrn-1", "Batched") + "," +
+                                         entry("mrn-2", "Batched") + "]}");
+  ASSERT_EQ(batch.status, 200) << batch.body;
+  rapidjson::Document doc = batch.Json();
+  auto& e = doc["entry"];
+  ASSERT_EQ(e.Size(), 2u);
+  EXPECT_STREQ(e[0]["response"]["status"].GetString(), "412 Precondition Failed");
+  const std::string diagnostics = e[0]["response"]["outcome"]["issue"][0]["diagnostics"].GetString();
+  EXPECT_NE(diagnostics.find("entry 0 (PUT Patient/mrn-1)"), std::string::npos) << diagnostics;
+  EXPECT_NE(diagnostics.find("already exists (version 3)"), std::string::npos) << diagnostics;
+  EXPECT_STREQ(e[1]["response"]["status"].GetString(), "201 Created");
+  EXPECT_NE(client.Get("/fhir/Patient/mrn-1").body.find("Again"), std::string::npos);
+
+  // In a transaction, the existing one fails the whole of it.
+  const auto settled = this->AllChanges();
+  Reply transaction =
+      client.Post("/fhir", R"({"resourceType":"Bundle","type":"transaction","entry":[)" +
+                               entry("mrn-3", "T") + "," + entry("mrn-2", "T") + "]}");
+  EXPECT_EQ(transaction.status, 412) << transaction.body;
+  EXPECT_NE(transaction.Diagnostics().find("Patient/mrn-2 already exists (version 1)"),
+            std::string::npos)
+      << transaction.body;
+  EXPECT_NE(transaction.Diagnostics().find("nothing was written"), std::string::npos);
+  EXPECT_EQ(this->AllChanges(), settled);
+  EXPECT_EQ(client.Get("/fhir/Patient/mrn-3").status, 404);
+
+  // The feed's cache validator is untouched: GET with If-None-Match: * is 304.
+  EXPECT_EQ(client.Call("GET", "/feed/recent", "", create_only).status, 304);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             DeleteGivesGoneAndUnknownGivesNotFound,
                             CreateAssignsIdAndHonoursIfNoneExist,
@@ -757,7 +837,8 @@ REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
                             ReaderMayPostOnlyBundlesOfReads, GzipBothWays,
                             BadRequestsAreRefusedAndTheServerKeepsServing,
                             AtomFeedPagesLinksAndCaching,
-                            HeadGivesTheHeadersOfGetWithoutABody);
+                            HeadGivesTheHeadersOfGetWithoutABody,
+                            PutWithIfNoneMatchStarOnlyCreates);
 
 }  // namespace fhirsync::testing
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "capability_narrowing.h"
+#include "fhirsync/sync_push_service.h"
 #include "support/scripted_http_peer.h"
 
 namespace fhirsync::fhirplugin {
@@ -186,7 +187,7 @@ TEST(FhirTransportTest, GoneIsADeletedResourceAndNotFoundKeepsTheOutcome) {
   EXPECT_THAT(missing.operation_outcome, HasSubstr("no Patient/zz"));
 }
 
-TEST(FhirTransportTest, CreatePutsAtTheClientIdWithoutIfMatch) {
+TEST(FhirTransportTest, CreatePutsAtTheClientIdWithIfNoneMatchStarNotIfMatch) {
   ScriptedPeer peer;
   FhirTransport transport;
   ConfigureIgnoringCapabilities(transport, peer);
@@ -201,7 +202,43 @@ TEST(FhirTransportTest, CreatePutsAtTheClientIdWithoutIfMatch) {
   EXPECT_EQ(requests[0].method, "PUT");
   EXPECT_EQ(requests[0].uri, "/fhir/Patient/p1");
   EXPECT_EQ(requests[0].headers.count("If-Match"), 0u);
+  EXPECT_EQ(requests[0].headers["If-None-Match"], "*");
   EXPECT_EQ(requests[0].body, kPatient);
+}
+
+TEST(FhirTransportTest, CreateOfAnIdTheServerHoldsIsAConflictNamingTheResource) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  ConfigureIgnoringCapabilities(transport, peer);
+  peer.Push(Reply{412, Outcome("duplicate", "Patient/p1 already exists (version 4); "
+                                            "If-None-Match: * only creates")});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  RemoteWriteResult created = transport.Create(resource);
+  EXPECT_EQ(created.status.code(), StatusCode::kAborted);
+  EXPECT_EQ(created.http_status, 412);
+  EXPECT_EQ(ClassifyPushAnswer(created.status, created.http_status), "conflict");
+  EXPECT_THAT(created.operation_outcome, HasSubstr("Patient/p1 already exists (version 4)"));
+  EXPECT_THAT(created.status.message(), HasSubstr("PUT Patient/p1: HTTP 412"));
+  EXPECT_FALSE(created.ambiguous);
+  EXPECT_TRUE(created.version.empty());
+}
+
+TEST(FhirTransportTest, UpdateSendsIfMatchAndNoIfNoneMatch) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  ConfigureIgnoringCapabilities(transport, peer);
+  peer.Push(Reply{200, kPatient, {{"ETag", "W/\"3\""}}});
+  peer.Push(Reply{200, kPatient, {{"ETag", "W/\"4\""}}});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  ASSERT_TRUE(transport.Update(resource, "2").status.ok());
+  // An operator's forced retry: no precondition at all.
+  ASSERT_TRUE(transport.Update(resource, "").status.ok());
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].headers["If-Match"], "W/\"2\"");
+  EXPECT_EQ(requests[0].headers.count("If-None-Match"), 0u);
+  EXPECT_EQ(requests[1].headers.count("If-Match"), 0u);
+  EXPECT_EQ(requests[1].headers.count("If-None-Match"), 0u);
 }
 
 TEST(FhirTransportTest, StaleUpdateIsAbortedWithStatus412AndTheOutcomeText) {

@@ -106,6 +106,10 @@ TEST(FhirWriteManyTest, OneBatchBundleWithEachWriteJudgedOnItsOwn) {
   EXPECT_EQ(posts[0].uri, "/fhir");
   EXPECT_THAT(posts[0].body, HasSubstr(R"("type":"batch")"));
   EXPECT_THAT(posts[0].body, HasSubstr(R"("url":"Patient/b","ifMatch":"W/\"2\"")"));
+  // The create may only create; the updates and the delete carry no such
+  // precondition.
+  EXPECT_THAT(posts[0].body, HasSubstr(R"("method":"PUT","url":"Patient/a","ifNoneMatch":"*"})"));
+  EXPECT_EQ(posts[0].body.find("ifNoneMatch"), posts[0].body.rfind("ifNoneMatch"));
   EXPECT_EQ(peer.requests().size(), 2u);  // metadata and the one Bundle
 }
 

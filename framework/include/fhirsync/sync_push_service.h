@@ -4,16 +4,22 @@
 // one resource (they go together, as the newest version, so an older
 // version can never overwrite a newer one), routes each resource through
 // SyncResourceManager, sends updates guarded by If-Match (the remote
-// version agreed in sync_state) in batches where the transport can
+// version agreed in sync_state) and creates (no agreement yet) as
+// TransportPlugin::Create, which must not replace a resource the remote
+// already holds (FHIR: If-None-Match: *), in batches where the transport can
 // (TransportPlugin::WriteMany), classifies every answer as in the table of
 // DESIGN §5 and records the outcome, its sync_state and its audit rows in
 // one store transaction:
 //   2xx          sent; sync_state = the parent's new version
-//   409/412      fetch the server copy, three-way merge from the base
-//                version (sync_state's local version); a clean merge is
-//                written locally (server copy, then the merge, queued with
-//                the same correlation id) and sent with If-Match of the
-//                server version; otherwise a conflict record + dead letter
+//   409/412      fetch the server copy. Same content as ours (by content
+//                hash): sent, sync_state = the server's version, nothing
+//                re-sent. Else a three-way merge from the base version
+//                (sync_state's local version); a clean merge is written
+//                locally (server copy, then the merge, queued with the same
+//                correlation id) and sent with If-Match of the server
+//                version; otherwise a conflict record + dead letter. A
+//                refused create (another node created the same id) has no
+//                base: a conflict of our body against the server's
 //   422, 400     dead letter with the remote's explanation
 //   404          an update is sent again as a create at the same id where
 //                the transport creates; a delete counts as done
@@ -22,6 +28,8 @@
 //   transient    retried with exponential backoff and jitter up to
 //                max_attempts, then dead letter; after an ambiguous failure
 //                the server copy is read back before anything is re-sent
+//                (our content there: sent; a create meeting another copy:
+//                a conflict, not a second create)
 // A dead letter holds back only later items of the same resource.
 //
 // Thread safety: one round at a time per service (RunOnce is not

@@ -1,7 +1,9 @@
 // POST /fhir with a batch or transaction Bundle.
 //
 // batch: every entry is an independent request answered with its own
-// status (a failing entry does not stop the others). A run of consecutive
+// status (a failing entry does not stop the others). A PUT entry's
+// request.ifMatch and request.ifNoneMatch ("*": create only) are its
+// preconditions, as the headers of a single PUT. A run of consecutive
 // writes by id (PUT or DELETE Type/id, the shape of a child's push) is
 // committed in one store transaction when every write in it succeeds, which
 // is what makes a pushed batch cheap; if any fails, nothing of that attempt
@@ -93,6 +95,10 @@ StatusOr<EntryRequest> ReadEntry(const rapidjson::Value& entry, std::size_t inde
   if (std::string if_none = MemberString(request, "ifNoneExist"); !if_none.empty()) {
     out.request.headers.emplace_back("If-None-Exist", if_none);
   }
+  // A write's precondition (ApplyIfNoneMatch), as the header of a PUT.
+  if (std::string if_none = MemberString(request, "ifNoneMatch"); !if_none.empty()) {
+    out.request.headers.emplace_back("If-None-Match", if_none);
+  }
   auto resource_it = entry.FindMember("resource");
   if (resource_it != entry.MemberEnd()) out.resource = &resource_it->value;
   if ((method == "PUT" || method == "POST") && out.resource == nullptr) {
@@ -180,8 +186,14 @@ StatusOr<WriteOp> PrepareWriteById(ServerContext& context, const EntryRequest& e
   FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(s[1], s[2]));
   FHIRSYNC_ASSIGN_OR_RETURN(std::optional<std::int64_t> expected,
                             ParseIfMatch(entry.request.Header("If-Match")));
-  if (entry.request.method == "DELETE") return PrepareDelete(s[1], s[2], expected);
-  return PrepareUpdate(context, s[1], s[2], entry.request.body, expected);
+  WriteOp op;
+  if (entry.request.method == "DELETE") {
+    op = PrepareDelete(s[1], s[2], expected);
+  } else {
+    FHIRSYNC_ASSIGN_OR_RETURN(op, PrepareUpdate(context, s[1], s[2], entry.request.body, expected));
+  }
+  FHIRSYNC_RETURN_IF_ERROR(ApplyIfNoneMatch(context, entry.request.Header("If-None-Match"), &op));
+  return op;
 }
 
 // Writes a run of writes by id (see the file comment); one answer each.
@@ -361,6 +373,11 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
         op = expected.status();
       } else if (method == "PUT") {
         op = PrepareUpdate(context, s[1], s[2], WriteJson(*entry.resource), *expected);
+        if (op.ok()) {
+          Status create_only =
+              ApplyIfNoneMatch(context, entry.request.Header("If-None-Match"), &*op);
+          if (!create_only.ok()) op = create_only;
+        }
       } else {
         Status valid = CheckTypeAndId(s[1], s[2]);
         op = valid.ok() ? StatusOr<WriteOp>(PrepareDelete(s[1], s[2], *expected))

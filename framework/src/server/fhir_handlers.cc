@@ -175,6 +175,9 @@ HttpResponse HandleUpdate(ServerContext& context, const HttpRequest& request,
   if (!expected.ok()) return ErrorResponse(expected.status());
   auto op = PrepareUpdate(context, type, id, request.body, *expected);
   if (!op.ok()) return PrepareErrorResponse(op.status());
+  // Judged after the body (RFC 7232 §5): a bad body is a 400 either way.
+  Status create_only = ApplyIfNoneMatch(context, request.Header("If-None-Match"), &*op);
+  if (!create_only.ok()) return PrepareErrorResponse(create_only);
   auto written = context.store->Put(*op);
   if (!written.ok()) return WriteErrorResponse(written.status());
   return WrittenResponse(context, request, *written);
@@ -212,8 +215,10 @@ HttpResponse HandleDelete(ServerContext& context, const HttpRequest& request,
                           const std::string& type, const std::string& id) {
   auto expected = ParseIfMatch(request.Header("If-Match"));
   if (!expected.ok()) return ErrorResponse(expected.status());
-  auto written = context.store->Write(std::vector<WriteOp>{PrepareDelete(type, id, *expected)},
-                                      WriteOptions{});
+  WriteOp op = PrepareDelete(type, id, *expected);
+  Status create_only = ApplyIfNoneMatch(context, request.Header("If-None-Match"), &op);
+  if (!create_only.ok()) return ErrorResponse(create_only);
+  auto written = context.store->Write(std::vector<WriteOp>{std::move(op)}, WriteOptions{});
   if (!written.ok()) return WriteErrorResponse(written.status());
   HttpResponse response;
   response.status = 204;

@@ -97,6 +97,39 @@ StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string&
   return op;
 }
 
+Status ApplyIfNoneMatch(const ServerContext& context, const std::string* if_none_match,
+                        WriteOp* op) {
+  if (if_none_match == nullptr) return Status::Ok();
+  std::string_view value = *if_none_match;
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value != "*") {
+    return InvalidArgumentError("If-None-Match '" + EscapeForMessage(*if_none_match) +
+                                "' is not supported on a write; only '*' (create only if "
+                                "absent)");
+  }
+  if (op->kind != WriteOp::Kind::kPut) {
+    return InvalidArgumentError("If-None-Match: * goes with a PUT (a create), not a delete");
+  }
+  if (op->expected_version) {
+    return InvalidArgumentError(
+        "If-None-Match: * (create only) and If-Match (update a version) exclude each other");
+  }
+  StatusOr<Resource> current = context.store->Get(op->type, op->id);
+  if (!current.ok()) {
+    if (current.status().code() != StatusCode::kNotFound) return current.status();
+    op->expected_version = 0;
+    return Status::Ok();
+  }
+  if (!current->deleted) {
+    return AlreadyExistsError(op->type + "/" + op->id + " already exists (version " +
+                              std::to_string(current->version) +
+                              "); If-None-Match: * only creates");
+  }
+  op->expected_version = current->version;
+  return Status::Ok();
+}
+
 WriteOp PrepareDelete(const std::string& type, const std::string& id,
                       std::optional<std::int64_t> expected_version) {
   WriteOp op;
@@ -130,6 +163,9 @@ HttpResponse ResourceResponse(const Resource& resource, int ok_status) {
 HttpResponse PrepareErrorResponse(const Status& status) {
   if (status.code() == StatusCode::kFailedPrecondition) {
     return ErrorResponse(422, "business-rule", status.message());
+  }
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return ErrorResponse(412, "duplicate", status.message());
   }
   return ErrorResponse(status);
 }

@@ -44,6 +44,21 @@ StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string&
 StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string& type,
                                 const std::string& id, const std::string& body);
 
+// Applies a write's If-None-Match (a PUT's header, or a Bundle entry's
+// request.ifNoneMatch) to `op`. On a write it is a precondition (RFC 7232
+// §3.2), not the cache validator a GET sends (feed_handler answers that one
+// with 304): "*" lets the PUT only create, so that a child's create cannot
+// replace a resource another node created at the same id. `if_none_match`
+// null: `op` is left as it is. "*": op->expected_version becomes the version
+// the create must still find when the store writes it (0: absent; a
+// tombstone's version: a deleted resource may be created again), so that a
+// concurrent create loses with kAborted (412) too. Returns AlreadyExists
+// "Patient/x already exists (version 3)" when a live resource is there;
+// InvalidArgument for another value, with If-Match, or on a delete; a store
+// read failure as it is.
+Status ApplyIfNoneMatch(const ServerContext& context, const std::string* if_none_match,
+                        WriteOp* op);
+
 // A delete of type/id.
 WriteOp PrepareDelete(const std::string& type, const std::string& id,
                       std::optional<std::int64_t> expected_version);
@@ -55,9 +70,10 @@ void AddVersionHeaders(const Resource& resource, HttpResponse* response);
 // with an OperationOutcome for a tombstone (ETag still set).
 HttpResponse ResourceResponse(const Resource& resource, int ok_status);
 
-// Maps a PrepareUpdate()/PrepareCreate() failure to its response: a
-// business rule (FailedPrecondition) becomes 422 "business-rule"; others
-// per HttpStatusFor().
+// Maps a PrepareUpdate()/PrepareCreate()/ApplyIfNoneMatch() failure to its
+// response: a business rule (FailedPrecondition) becomes 422
+// "business-rule", an existing resource under If-None-Match: *
+// (AlreadyExists) 412 "duplicate"; others per HttpStatusFor().
 HttpResponse PrepareErrorResponse(const Status& status);
 
 // Maps a store Write() failure to its response: Aborted becomes

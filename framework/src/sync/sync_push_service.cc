@@ -461,24 +461,50 @@ class SyncPushService::Impl {
       return false;  // it did not land; send again (a create or update)
     }
     if (!copy.status.ok()) return false;
-    if (!want_deleted && !copy.resource.deleted &&
-        ContentHashOf(copy.resource.format, copy.resource.body) == group.latest().content_hash) {
-      PushRecord record;
-      RemoteWriteResult done;
-      done.http_status = copy.http_status;
-      done.version = copy.resource.version;
-      AddAccepted(group, done, record);
-      record.audit.back().message = "the lost write had reached the parent (version " +
-                                    copy.resource.version + "); not sent again";
-      ++report.sent;
-      FHIRSYNC_RETURN_IF_ERROR(Record(record).status());
+    if (!want_deleted && HoldsOurContent(group, copy)) {
+      FHIRSYNC_RETURN_IF_ERROR(RecordAgreement(
+          group, copy, "the lost write had reached the parent (version " +
+                           copy.resource.version + "); not sent again",
+          report));
       return true;
     }
     if (group.agreed && copy.resource.version == group.agreed->remote_version) return false;
+    if (group.operation == TransportOperation::kCreate && !copy.resource.deleted) {
+      // Our create did not land as it is, and the parent holds something
+      // else at the id: another node's create (or an edit of ours). Sending
+      // it again could only be refused (If-None-Match), or replace theirs
+      // on a remote that ignores the precondition: a conflict instead.
+      FHIRSYNC_RETURN_IF_ERROR(
+          MergeWith(group, copy, 0, "the parent holds another copy of this new resource", report));
+      return true;
+    }
     if (!group.agreed) return false;
     // The parent moved on meanwhile: treat as a version conflict.
     FHIRSYNC_RETURN_IF_ERROR(MergeWith(group, copy, 0, "the server copy changed", report));
     return true;
+  }
+
+  // Whether the parent's copy is live and holds exactly the content we send
+  // (by content hash: versions and meta stamps are per node).
+  static bool HoldsOurContent(const Group& group, const ReadResult& copy) {
+    const OutboxItem& local = group.latest();
+    return local.action != ChangeAction::kDelete && !copy.resource.deleted &&
+           ContentHashOf(copy.resource.format, copy.resource.body) == local.content_hash;
+  }
+
+  // The parent already holds our content (a lost answer, or another node
+  // that wrote the same, e.g. both imported one file): the item is
+  // delivered and the parent's version is what we agree on; nothing is sent.
+  Status RecordAgreement(const Group& group, const ReadResult& copy, const std::string& message,
+                         PushReport& report) {
+    PushRecord record;
+    RemoteWriteResult done;
+    done.http_status = copy.http_status;
+    done.version = copy.resource.version;
+    AddAccepted(group, done, record);
+    record.audit.back().message = message;
+    ++report.sent;
+    return Record(record).status();
   }
 
   Status HandleConflict(Group& group, int http_status, const std::string& message,
@@ -524,6 +550,17 @@ class SyncPushService::Impl {
         base_version = base->version;
       }
     }
+    if (HoldsOurContent(group, copy)) {
+      return RecordAgreement(group, copy,
+                             (message.empty() ? std::string() : message + "; ") +
+                                 "the parent already holds the same content (version " +
+                                 copy.resource.version + "): agreed on it, nothing sent",
+                             report);
+    }
+    // A create the parent refused because it holds the id already: another
+    // node created a resource with the same id (host-given ids such as an
+    // MRN), and there is no version both sides started from.
+    const bool both_created = !group.agreed && base_body.empty();
     std::vector<std::string> conflicts;
     std::string merged;
     const bool server_deleted = copy.resource.deleted;
@@ -534,11 +571,8 @@ class SyncPushService::Impl {
       conflicts.push_back(server_deleted ? "(deleted on the parent, changed here)"
                                          : "(deleted here, changed on the parent)");
     } else if (base_body.empty()) {
-      if (ContentHashOf(copy.resource.format, copy.resource.body) == local.content_hash) {
-        merged = local.body;
-      } else {
-        conflicts.push_back("(no common base version)");
-      }
+      conflicts.push_back(both_created ? "(created here and on the parent with the same id)"
+                                       : "(no common base version)");
     } else {
       StatusOr<sync::JsonMergeResult> result = sync::MergeJson(base_body, local.body, copy.resource.body);
       if (!result.ok()) {
@@ -553,9 +587,13 @@ class SyncPushService::Impl {
       std::string fields;
       for (const std::string& c : conflicts) fields += (fields.empty() ? "" : ", ") + c;
       PushRecord record;
-      record.transitions = Transitions(group, kOutboxDead, "conflict", http_status,
-                                       "conflict with the parent's version " + copy.resource.version +
-                                           " in: " + fields);
+      const std::string what =
+          both_created && !server_deleted
+              ? local.type + "/" + local.id + " was created here, but the parent already holds " +
+                    "a resource with this id (its version " + copy.resource.version +
+                    ", created elsewhere) with different content; nothing was overwritten"
+              : "conflict with the parent's version " + copy.resource.version + " in: " + fields;
+      record.transitions = Transitions(group, kOutboxDead, "conflict", http_status, what);
       ConflictRecord conflict;
       conflict.type = local.type;
       conflict.id = local.id;

@@ -1,6 +1,6 @@
 // FhirClient: a FHIR R4 REST client (JSON, application/fhir+json) over one
 // keep-alive HTTP connection: read, vread, read-many, create at the client's
-// id, conditional create, versioned update (If-Match), delete,
+// id (If-None-Match: *), conditional create, versioned update (If-Match), delete,
 // `_history?_since=` paging and the CapabilityStatement.
 //
 // Every answer becomes a FhirResult whose `status` code follows DESIGN §5
@@ -97,6 +97,10 @@ struct BatchWrite {
   std::string body;  // the resource's FHIR JSON (PUT only)
   // Sent as the entry's request.ifMatch W/"n"; empty: unconditional.
   std::string expected_version;
+  // A PUT that may only create (sent as request.ifNoneMatch "*", as
+  // CreateAt() sends its header): the server answers 412 when it holds a
+  // live resource at the id. Not with expected_version, nor on a delete.
+  bool if_none_match = false;
 };
 
 // What WriteBatch() got back.
@@ -165,8 +169,13 @@ class FhirClient {
   StatusOr<std::vector<FhirResult>> ReadMany(std::string_view type,
                                              const std::vector<std::string>& ids);
 
-  // PUT [base]/type/id without If-Match: creates the resource at the client's
-  // id (or replaces it where it exists: "update as create").
+  // PUT [base]/type/id with `If-None-Match: *`: creates the resource at the
+  // client's id only where the server holds no live resource there (a
+  // deleted one may be created again). A server that holds one answers 412:
+  // kAborted, like a version conflict, so the caller reads the server copy
+  // and compares (DESIGN §5). A server that ignores the header replaces the
+  // resource instead ("update as create"), which is what a PUT without it
+  // does: Update() with an empty expected_version.
   FhirResult CreateAt(std::string_view type, std::string_view id, std::string_view body);
   // POST [base]/type with If-None-Exist: `if_none_exist` (a search query such
   // as "identifier=sys|123"); the server creates it only if nothing matches.
@@ -182,7 +191,8 @@ class FhirClient {
 
   // Several writes in one round trip: POST [base] with a Bundle of type
   // `batch` (not `transaction`, so one rejected entry does not fail the
-  // others), each entry with request.method/url and request.ifMatch. Each
+  // others), each entry with request.method/url, request.ifMatch and
+  // request.ifNoneMatch (BatchWrite::if_none_match). Each
   // entry's response (status, outcome, etag, location) becomes that write's
   // FhirResult exactly as CreateAt()/Update()/Delete() map a response; the
   // messages start "PUT Patient/1 (batch entry 3 of 100)". Never fails as a

@@ -194,8 +194,11 @@ class TransportPlugin {
                                   const std::vector<std::string>& /*ids*/) {
     return Unsupported<ReadManyResult>(TransportOperation::kReadMany);
   }
-  // Creates `resource` at its own id. kAlreadyExists when the remote holds a
-  // live resource there.
+  // Creates `resource` at its own id. Never replaces a live resource the
+  // remote holds there (another node may have created one with the same
+  // id): kAlreadyExists, or kAborted with HTTP 409/412 as a FHIR server
+  // answers If-None-Match: *. The push service then reads the remote copy:
+  // the same content counts as delivered, other content is a conflict.
   virtual RemoteWriteResult Create(const RemoteResource& /*resource*/) {
     return Unsupported<RemoteWriteResult>(TransportOperation::kCreate);
   }

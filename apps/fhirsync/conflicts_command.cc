@@ -17,8 +17,10 @@ constexpr char kHelp[] =
     "                          [--all] [--json] [--dir D]\n"
     "\n"
     "A conflict is a local change and a parent's version that changed the same\n"
-    "thing differently since their common base; the local change waits as a dead\n"
-    "letter. Without a word: lists the open conflicts (--all: resolved ones too).\n"
+    "thing differently since their common base, or a resource created here and on\n"
+    "the parent (by another node) with the same id and different content (no\n"
+    "base); the local change waits as a dead letter. Each conflict says which.\n"
+    "Without a word: lists the open conflicts (--all: resolved ones too).\n"
     "\n"
     "  show ID                   base, local and server bodies and versions\n"
     "  resolve ID --take local   send the local version over the server's\n"
@@ -84,7 +86,7 @@ int RunConflicts(const Invocation& invocation) {
       std::cout << PadNumber(c.conflict_id, 5) << "  " << Pad(c.status, 8) << "  "
                 << Pad(c.type + "/" + c.id, 40) << "  base v" << c.base_version << ", local v"
                 << c.local_version << ", server " << (c.remote_version.empty() ? "-" : c.remote_version)
-                << "  (" << TimeText(c.created_ms) << ")\n";
+                << "  (" << TimeText(c.created_ms) << ")\n       " << ConflictReason(c) << "\n";
     }
     return kExitOk;
   }
@@ -101,6 +103,7 @@ int RunConflicts(const Invocation& invocation) {
     }
     std::cout << "conflict " << c->conflict_id << " on " << c->type << "/" << c->id << " ("
               << c->status << ")\n"
+              << "reason: " << ConflictReason(*c) << "\n"
               << "base (local v" << c->base_version << "):\n  "
               << (c->base_body.empty() ? "(none)" : c->base_body) << "\n"
               << "local (v" << c->local_version << "):\n  " << c->local_body << "\n"

@@ -101,11 +101,24 @@ void WriteAuditFields(JsonOutput& json, const AuditRecord& row) {
   json.Field("correlation_id", row.correlation_id);
 }
 
+std::string ConflictReason(const ConflictRecord& c) {
+  const std::string key = c.type + "/" + c.id;
+  if (c.remote_body.empty()) return "deleted on the parent, changed here";
+  if (c.local_body.empty()) return "deleted here, changed on the parent";
+  if (c.base_version == 0 && c.base_body.empty()) {
+    return "created here and on the parent (another node) with the same id " + key +
+           ", with different content; there is no common version to merge from";
+  }
+  return "changed here and on the parent since local version " +
+         std::to_string(c.base_version) + " in ways that could not be merged";
+}
+
 void WriteConflictFields(JsonOutput& json, const ConflictRecord& c, bool with_bodies) {
   json.Field("conflict_id", c.conflict_id);
   json.Field("type", c.type);
   json.Field("id", c.id);
   json.Field("status", c.status);
+  json.Field("reason", ConflictReason(c));
   json.Field("outbox_seq", c.outbox_seq);
   json.Field("base_version", c.base_version);
   json.Field("local_version", c.local_version);

@@ -45,7 +45,13 @@ StatusOr<std::int64_t> ParseTimeFlag(const std::string& flag, const std::string&
 
 void WriteOutboxItemFields(JsonOutput& json, const OutboxItem& item);
 void WriteAuditFields(JsonOutput& json, const AuditRecord& row);
+// Writes the conflict's fields, `reason` (ConflictReason) among them.
 void WriteConflictFields(JsonOutput& json, const ConflictRecord& conflict, bool with_bodies);
+
+// Why the two versions could not be merged, in a data manager's words: the
+// same id created here and on the parent (no common base), deleted on one
+// side and changed on the other, or changed on both sides since a base.
+std::string ConflictReason(const ConflictRecord& conflict);
 
 // Prints what an operator action (retry, discard, conflicts resolve) did:
 // its one-line message, or with `json` one object {[conflict_id,] requeued,

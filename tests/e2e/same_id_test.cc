@@ -55,11 +55,13 @@ class SameIdTest : public ::testing::Test {
     return contents.count(kKey) ? contents[kKey] : "<none>";
   }
 
-  // a and b register the same MRN offline with the given bodies; a syncs
-  // first, then b.
+  // a and b register the same MRN offline with the given bodies (b also a
+  // patient of its own, so that its push is one batch Bundle of two
+  // creates); a syncs first, then b.
   SyncRun CreateOnBoth(const std::string& on_a, const std::string& on_b) {
     EXPECT_TRUE(a_.Put(on_a));
     EXPECT_TRUE(b_.Put(on_b));
+    EXPECT_TRUE(b_.Put(R"({"resourceType":"Patient","id":"patient-MRN456","gender":"male"})"));
     SyncRun first = a_.Sync();
     ExpectOk(first);
     EXPECT_EQ(first.push["sent"], 1) << first.Describe();
@@ -149,7 +151,8 @@ class SameIdTest : public ::testing::Test {
 TEST_F(SameIdTest, DifferentContentIsAConflictResolvedByTakingLocal) {
   SyncRun second = CreateOnBoth(Registration("Adeyemi", "female"), Registration("Bello", "male"));
   EXPECT_EQ(second.push["conflicts"], 1) << second.Describe();
-  EXPECT_EQ(second.push["sent"], 0) << second.Describe();
+  EXPECT_EQ(second.push["sent"], 1) << second.Describe();  // MRN456, in the same Bundle
+  EXPECT_EQ(second.push["requests"], 2) << second.Describe();  // the Bundle, one read
   const std::string id = ExpectConflictOnB();
   testing::ProcessResult resolve = b_.Run({"conflicts", "resolve", id, "--take", "local"});
   ASSERT_EQ(resolve.exit_code, 0) << resolve.err;
@@ -179,7 +182,8 @@ TEST_F(SameIdTest, SameContentOnBothIsAgreedWithoutAConflict) {
   const std::string body = Registration("Adeyemi", "female");
   SyncRun second = CreateOnBoth(body, body);
   EXPECT_EQ(second.push["conflicts"], 0) << second.Describe();
-  EXPECT_EQ(second.push["sent"], 1) << second.Describe();
+  EXPECT_EQ(second.push["sent"], 2) << second.Describe();
+  EXPECT_EQ(second.push["requests"], 2) << second.Describe();  // the Bundle, one read
   testing::ProcessResult list = b_.Run({"conflicts", "--json"});
   EXPECT_EQ(Json(list.out).Size(), 0u) << list.out;
   testing::ProcessResult status = b_.Run({"status", "--json", "--timeout", "10"});

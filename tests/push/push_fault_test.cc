@@ -254,8 +254,45 @@ TEST_F(PushFaultTest, ConnectionCutMidResponseIsReadBackNotResent) {
   EXPECT_EQ(report["sent"].GetInt(), 1);
   EXPECT_EQ(ParentVersion("p"), 1);  // not written a second time
   int puts = 0;
-  for (const auto& r : proxy_->requests()) puts += r.method == "PUT" ? 1 : 0;
+  for (const auto& r : proxy_->requests()) {
+    if (r.method != "PUT") continue;
+    ++puts;
+    EXPECT_EQ(r.if_none_match, "*");  // a create: it may only create
+    EXPECT_EQ(r.if_match, "");
+  }
   EXPECT_EQ(puts, 1);
+  EXPECT_EQ(Outbox()["items"].Size(), 0u);  // nothing pending or dead
+  EXPECT_EQ(Json(Fhirsync({"conflicts", "--json", "--dir", child_})).Size(), 0u);
+}
+
+
+// The parent already holds exactly our new resource (the child's store was
+// restored from a backup taken before its push was recorded, or both sides
+// imported the same file): the create is refused (412) and, finding our own
+// content there, the child counts it delivered instead of a conflict.
+TEST_F(PushFaultTest, ACreateTheParentAlreadyHoldsAsItIsIsDeliveredNotAConflict) {
+  Put("p", "male");
+  WriteOp same;
+  same.type = "Patient";
+  same.id = "p";
+  same.body = R"({"resourceType":"Patient","id":"p","gender":"male"})";
+  ASSERT_TRUE(parent_store_->Put(same).ok());
+  rapidjson::Document report = Sync();
+  EXPECT_EQ(report["sent"].GetInt(), 1);
+  EXPECT_EQ(report["conflicts"].GetInt(), 0);
+  EXPECT_EQ(ParentVersion("p"), 1);
+  std::vector<int> statuses;
+  for (const auto& r : proxy_->requests()) {
+    if (r.method == "PUT") statuses.push_back(r.status);
+  }
+  EXPECT_EQ(statuses, std::vector<int>{412});
+  EXPECT_EQ(Outbox()["items"].Size(), 0u);  // nothing pending or dead
+  EXPECT_EQ(Json(Fhirsync({"conflicts", "--json", "--dir", child_})).Size(), 0u);
+  // The next edit is an update over the parent's version 1.
+  Put("p", "female");
+  EXPECT_EQ(Sync()["sent"].GetInt(), 1);
+  EXPECT_EQ(ParentGender("p"), "female");
+  EXPECT_EQ(proxy_->requests().back().if_match, "W/\"1\"");
 }
 
 TEST_F(PushFaultTest, StalledParentIsRetried) {

@@ -72,6 +72,7 @@ struct ProxiedRequest {
   std::string method;
   std::string uri;
   std::string if_match;
+  std::string if_none_match;
   std::string body;
   int status = 0;          // what the child got (0: nothing)
   std::string fault;       // "", "answer", "cut-request", "cut-response", "stall", "answer-entry"
@@ -222,6 +223,7 @@ class FaultProxy {
       seen.method = request.getMethod();
       seen.uri = request.getURI();
       seen.if_match = request.get("If-Match", "");
+      seen.if_none_match = request.get("If-None-Match", "");
       FaultRule rule = proxy_->Match(seen.method, seen.uri);
       if (rule.kind == FaultKind::kCutRequest) {
         // Nothing is read or forwarded: the parent never sees it.

@@ -372,6 +372,55 @@ TEST_F(PullServiceTest, PendingLocalEditBecomesConflictNotOverwritten) {
   EXPECT_THAT((*conflicts)[0].remote_body, HasSubstr("Server2"));
 }
 
+// A change made here that the parent already holds as it is (both sides
+// created the same id with the same content, e.g. from one imported file):
+// no conflict; the change counts as delivered, the parent's version agreed.
+TEST_F(PullServiceTest, PendingLocalCreateWithTheParentsVeryContentIsAgreedNotAConflict) {
+  WriteOp mine;
+  mine.type = "Patient";
+  mine.id = "mrn-1";
+  mine.body = R"({"resourceType":"Patient","id":"mrn-1","name":[{"family":"Same"}]})";
+  ASSERT_TRUE(store_->Put(mine).ok());
+  WriteOp other = mine;
+  other.id = "mrn-2";
+  other.body = R"({"resourceType":"Patient","id":"mrn-2","name":[{"family":"Mine"}]})";
+  ASSERT_TRUE(store_->Put(other).ok());
+  parent_->Write("Patient", "mrn-1", "Same");
+  parent_->Write("Patient", "mrn-2", "Theirs");
+  auto service = Service({});
+  ASSERT_NE(service, nullptr);
+  auto summary = service->Run();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->unchanged, 1);
+  EXPECT_EQ(summary->conflicts, 1);  // mrn-2: different content
+  OutboxQuery waiting;
+  waiting.states = {kOutboxPending, kOutboxDead};
+  auto open = store_->ListOutbox(waiting);
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].id, "mrn-2");
+  auto agreed = store_->GetSyncState("Patient", "mrn-1");
+  ASSERT_TRUE(agreed.ok() && agreed->has_value());
+  EXPECT_EQ((*agreed)->remote_version, "1");
+  EXPECT_EQ((*agreed)->local_version, 1);
+  auto conflicts = store_->ListConflicts(kConflictOpen, 10);
+  ASSERT_TRUE(conflicts.ok());
+  ASSERT_EQ(conflicts->size(), 1u);
+  EXPECT_EQ((*conflicts)[0].id, "mrn-2");
+  AuditQuery query;
+  query.outcome = "agreed";
+  auto rows = store_->QueryAudit(query);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].id, "mrn-1");
+  EXPECT_THAT((*rows)[0].message, HasSubstr("holds the same content as this change"));
+  // A later pull of the same version changes nothing.
+  summary = service->Run();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->unchanged + summary->applied + summary->conflicts, 0);
+  EXPECT_TRUE(store_->CheckIntegrity().ok()) << store_->CheckIntegrity();
+}
+
 TEST_F(PullServiceTest, MaxPagesStopsEarlyAndTheNextRunResumes) {
   for (int i = 0; i < 12; ++i) parent_->Write("Patient", "p" + std::to_string(i), "F");
   PullOptions options;

@@ -441,6 +441,7 @@ TEST_F(PushServiceTest, CreateOfAnIdTheParentHoldsWithTheSameContentIsAgreedNotA
   auto rows = Audit("accepted");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_THAT(rows[0].message, HasSubstr("the parent already holds the same content (version 1)"));
+  EXPECT_EQ(rows[0].http_status, 412);  // the answer that led to the comparison
   // The next edit goes as an update over that version.
   Put("mrn-1", R"("gender":"male")");
   Run(service);

@@ -20,7 +20,11 @@
 // entry whose version is not newer than the one agreed in sync_state is
 // skipped before fetching). A resource with a pending or dead-lettered
 // local change is kept as a conflict, never overwritten (LocalStore::
-// ApplyPull).
+// ApplyPull); but when the parent's copy holds exactly that change's
+// content (the same content hash: both sides created the same id alike),
+// the change is recorded as delivered and the parent's version as agreed
+// instead, in a transaction after the page's (the summary counts it
+// unchanged).
 //
 // Thread safety: Run() may be called from any thread but runs one at a time
 // (a second call waits). Listeners may be added or removed at any time;

@@ -9,6 +9,7 @@
 
 #include "core/text_util.h"
 #include "fhirsync/audit_log.h"
+#include "sync/content_hash.h"
 
 namespace fhirsync {
 namespace {
@@ -67,6 +68,67 @@ std::int64_t ElapsedMs(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now() - start)
       .count();
+}
+
+// A pulled copy the store kept beside a pending or dead local change
+// (kConflict) that holds exactly that change's content (the same content
+// hash; e.g. both sides imported one file, or two children created the same
+// id alike): it is no conflict. The change is recorded as delivered and the
+// parent's version as agreed (the store then settles the conflict row it just
+// made), so that the push sends nothing. Returns whether it was so.
+StatusOr<bool> AgreeWhenTheSame(LocalStore& store, const PulledResource& in,
+                                const std::string& transport) {
+  if (in.deleted) return false;
+  StatusOr<Resource> local = store.Get(in.type, in.id);
+  if (!local.ok()) {
+    if (local.status().code() == StatusCode::kNotFound) return false;
+    return local.status();
+  }
+  if (local->deleted || local->content_hash != sync::ContentHashOf(in.format, in.body)) {
+    return false;
+  }
+  OutboxQuery query;
+  query.type = in.type;
+  query.id = in.id;
+  query.states = {kOutboxPending, kOutboxDead};
+  query.limit = 100000;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::vector<OutboxItem> open, store.ListOutbox(query));
+  // The newest waiting change must be the version compared; a newer local
+  // edit is left to the push (it goes as an update over this agreement).
+  if (open.empty() || open.back().version != local->version) return false;
+  PushRecord record;
+  const std::string message = "the parent's version " + EscapeForMessage(in.remote_version, 40) +
+                              " holds the same content as this change: agreed, nothing to send";
+  for (const OutboxItem& item : open) {
+    OutboxTransition t;
+    t.seq = item.seq;
+    t.state = kOutboxSent;
+    t.outcome = "accepted";
+    t.message = message;
+    t.force = false;
+    record.transitions.push_back(std::move(t));
+  }
+  SyncState agreed;
+  agreed.type = in.type;
+  agreed.id = in.id;
+  agreed.remote_version = in.remote_version;
+  agreed.content_hash = local->content_hash;
+  agreed.local_version = local->version;
+  record.agreed.push_back(std::move(agreed));
+  AuditRecord row;
+  row.operation = "pull-apply";
+  row.type = in.type;
+  row.id = in.id;
+  row.local_version = local->version;
+  row.remote_version = in.remote_version;
+  row.transport = transport;
+  row.outcome = "agreed";
+  row.message = message;
+  row.correlation_id = open.front().correlation_id;
+  record.audit.push_back(std::move(row));
+  record.parent_answered = true;
+  FHIRSYNC_RETURN_IF_ERROR(store.RecordPush(record).status());
+  return true;
 }
 
 }  // namespace
@@ -370,6 +432,20 @@ Status SyncPullService::PullOnePage(const std::string& position, PullSummary& su
   apply.audit.push_back(std::move(page_row));
   FHIRSYNC_ASSIGN_OR_RETURN(std::vector<PulledResult> results, store_->ApplyPull(apply));
   ++summary.pages;
+  for (PulledResult& result : results) {
+    if (result.outcome != PullOutcome::kConflict) continue;
+    auto in = std::find_if(apply.resources.begin(), apply.resources.end(),
+                           [&](const PulledResource& r) {
+                             return r.type == result.type && r.id == result.id &&
+                                    r.remote_version == result.remote_version;
+                           });
+    if (in == apply.resources.end()) continue;
+    FHIRSYNC_ASSIGN_OR_RETURN(bool same, AgreeWhenTheSame(*store_, *in, history_.plugin));
+    if (same) {
+      result.outcome = PullOutcome::kUnchanged;
+      result.message = "same content as the local change: agreed";
+    }
+  }
   for (const PulledResult& result : results) {
     switch (result.outcome) {
       case PullOutcome::kApplied: ++summary.applied; break;

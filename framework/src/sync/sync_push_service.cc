@@ -463,7 +463,7 @@ class SyncPushService::Impl {
     if (!copy.status.ok()) return false;
     if (!want_deleted && HoldsOurContent(group, copy)) {
       FHIRSYNC_RETURN_IF_ERROR(RecordAgreement(
-          group, copy, "the lost write had reached the parent (version " +
+          group, copy, 0, "the lost write had reached the parent (version " +
                            copy.resource.version + "); not sent again",
           report));
       return true;
@@ -495,11 +495,13 @@ class SyncPushService::Impl {
   // The parent already holds our content (a lost answer, or another node
   // that wrote the same, e.g. both imported one file): the item is
   // delivered and the parent's version is what we agree on; nothing is sent.
-  Status RecordAgreement(const Group& group, const ReadResult& copy, const std::string& message,
-                         PushReport& report) {
+  // `http_status`: the write's answer that led here (the 412), else 0 for
+  // the read-back's.
+  Status RecordAgreement(const Group& group, const ReadResult& copy, int http_status,
+                         const std::string& message, PushReport& report) {
     PushRecord record;
     RemoteWriteResult done;
-    done.http_status = copy.http_status;
+    done.http_status = http_status != 0 ? http_status : copy.http_status;
     done.version = copy.resource.version;
     AddAccepted(group, done, record);
     record.audit.back().message = message;
@@ -551,7 +553,7 @@ class SyncPushService::Impl {
       }
     }
     if (HoldsOurContent(group, copy)) {
-      return RecordAgreement(group, copy,
+      return RecordAgreement(group, copy, http_status,
                              (message.empty() ? std::string() : message + "; ") +
                                  "the parent already holds the same content (version " +
                                  copy.resource.version + "): agreed on it, nothing sent",

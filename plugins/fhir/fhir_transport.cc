@@ -77,6 +77,13 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
                    write_many.substr(0, 40) + "'");
   }
 
+  const std::string precondition = plugins::OptionOr(settings, "create_precondition", "if-none-match");
+  if (precondition != "if-none-match" && precondition != "none") {
+    return Invalid("options.create_precondition: expected if-none-match or none, got '" +
+                   precondition.substr(0, 40) + "'");
+  }
+  create_if_none_match_ = precondition == "if-none-match";
+
   const std::string capability = plugins::OptionOr(settings, "capability_statement", "auto");
   if (capability != "auto" && capability != "require" && capability != "ignore") {
     return Invalid("options.capability_statement: expected auto, require or ignore, got '" +
@@ -170,7 +177,9 @@ ReadManyResult FhirTransport::ReadMany(const std::string& type,
 
 RemoteWriteResult FhirTransport::Create(const RemoteResource& resource) {
   return kWriteGuard.Run(client_ != nullptr, resource, [&] {
-    return ToWriteResult(client_->CreateAt(resource.type, resource.id, resource.body));
+    return ToWriteResult(create_if_none_match_
+                             ? client_->CreateAt(resource.type, resource.id, resource.body)
+                             : client_->Update(resource.type, resource.id, resource.body, ""));
   });
 }
 
@@ -221,7 +230,7 @@ std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteR
         if (request.operation == TransportOperation::kUpdate) {
           write.expected_version = request.expected_version;
         } else {
-          write.if_none_match = true;
+          write.if_none_match = create_if_none_match_;
         }
         break;
       case TransportOperation::kDelete:

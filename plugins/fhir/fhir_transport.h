@@ -35,6 +35,11 @@
 //                         Configure(), or at the first WriteMany when it could
 //                         not be read then); "batch": always; "single": one
 //                         request per write
+//   create_precondition   "if-none-match" (default): a create is sent with
+//                         If-None-Match: * (see Create above); "none": a
+//                         plain PUT, for a parent that refuses the header
+//                         (a create then replaces what another node created
+//                         at the same id: only where ids cannot collide)
 //   read_connections      reads in flight at once, each on its own connection
 //                         (default 4; read_client_pool.h)
 //   feed, feed_url        the change feed behind ReadChanges: none (default),
@@ -104,6 +109,7 @@ class FhirTransport : public TransportPlugin {
   std::vector<TransportOperation> operations_;
   int priority_ = kDefaultFhirPriority;
   bool narrowed_ = false;
+  bool create_if_none_match_ = true;  // option create_precondition
   WriteManyMode write_many_ = WriteManyMode::kAuto;
   // Set when the server refused a batch Bundle as such (404/405/501) although
   // it was expected to take one: later calls write one at a time.

@@ -128,6 +128,8 @@ TEST(FhirTransportTest, BadSettingsNameTheOption) {
   };
   std::vector<Case> cases = {
       {"read_many", "sometimes", "options.read_many: expected auto, batch or id-search"},
+      {"create_precondition", "if-match",
+       "options.create_precondition: expected if-none-match or none, got 'if-match'"},
       {"capability_statement", "maybe", "options.capability_statement"},
       {"types", "patient", "options.types"},
       {"types", " , ", "options.types names no resource type"},
@@ -221,6 +223,38 @@ TEST(FhirTransportTest, CreateOfAnIdTheServerHoldsIsAConflictNamingTheResource) 
   EXPECT_THAT(created.status.message(), HasSubstr("PUT Patient/p1: HTTP 412"));
   EXPECT_FALSE(created.ambiguous);
   EXPECT_TRUE(created.version.empty());
+}
+
+// For a parent that refuses the header: creates become plain PUTs, one at a
+// time and in a batch Bundle alike.
+TEST(FhirTransportTest, CreatePreconditionNoneSendsAPlainPut) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  TransportSettings settings = Settings(peer);
+  settings.options["capability_statement"] = "ignore";
+  settings.options["write_many"] = "batch";
+  settings.options["create_precondition"] = "none";
+  ASSERT_TRUE(transport.Configure(settings).ok());
+  peer.Push(Reply{201, kPatient, {{"ETag", "W/\"1\""}}});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  ASSERT_TRUE(transport.Create(resource).status.ok());
+  peer.Push(Reply{200, R"({"resourceType":"Bundle","type":"batch-response","entry":[
+    {"response":{"status":"201 Created","etag":"W/\"1\""}},
+    {"response":{"status":"201 Created","etag":"W/\"1\""}}]})"});
+  WriteRequest a{TransportOperation::kCreate, resource, ""};
+  WriteRequest b = a;
+  b.resource.id = "p2";
+  b.resource.body = R"({"resourceType":"Patient","id":"p2"})";
+  std::vector<RemoteWriteResult> results = transport.WriteMany({a, b});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[1].status.ok()) << results[1].status;
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[0].headers.count("If-None-Match"), 0u);
+  EXPECT_EQ(requests[0].headers.count("If-Match"), 0u);
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].body.find("ifNoneMatch"), std::string::npos) << requests[1].body;
 }
 
 TEST(FhirTransportTest, UpdateSendsIfMatchAndNoIfNoneMatch) {

@@ -294,10 +294,25 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
   std::future<StatusOr<std::vector<PreparedOp>>> next;
   if (!chunks.empty()) next = std::async(std::launch::async, prepare, chunks[0]);
   std::size_t next_chunk = 0;
+  // The next chunk's preparation, and the one after it started. The
+  // future's destructor waits for the thread, on every return path.
+  auto take_next = [&] {
+    StatusOr<std::vector<PreparedOp>> prepared = next.get();
+    if (++next_chunk < chunks.size()) {
+      next = std::async(std::launch::async, prepare, chunks[next_chunk]);
+    }
+    return prepared;
+  };
   for (std::size_t start = 0; start < ops.size(); start += batch_size) {
     const std::size_t count = std::min(batch_size, ops.size() - start);
-    std::vector<WriteResult> results;
+    ImportSummary batch_summary;
     Status written = [&]() -> Status {
+      // The batch's first chunk is awaited before the write lock is taken,
+      // so other writers (and other processes) are not held up while it is
+      // prepared, and a batch that fails preparation opens no transaction.
+      std::size_t chunk_index = next_chunk;
+      StatusOr<std::vector<PreparedOp>> prepared = take_next();
+      if (!prepared.ok()) return prepared.status();
       // Locked per batch so other writers get a turn during a long import.
       std::lock_guard<std::mutex> lock(write_mutex_);
       bool began = false;
@@ -305,21 +320,24 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
         BeginWrite(write_session_);
         began = true;
         WriteContext context = StartWriteContext(options);
-        while (next_chunk < chunks.size() && chunks[next_chunk].first < start + count) {
-          const auto [chunk_start, chunk_count] = chunks[next_chunk];
-          StatusOr<std::vector<PreparedOp>> prepared = next.get();
-          // The future's destructor waits for the thread, on every return path.
-          if (++next_chunk < chunks.size()) {
-            next = std::async(std::launch::async, prepare, chunks[next_chunk]);
-          }
-          Status applied = prepared.status();
-          if (applied.ok()) {
-            applied = ApplyChunkLocked(ops.subspan(chunk_start, chunk_count), *prepared,
-                                       chunk_start, context, results);
-          }
+        while (true) {
+          const auto [chunk_start, chunk_count] = chunks[chunk_index];
+          std::vector<WriteResult> results;
+          Status applied = ApplyChunkLocked(ops.subspan(chunk_start, chunk_count), *prepared,
+                                            chunk_start, context, results);
           if (!applied.ok()) {
             RollbackQuietly();
             return applied;
+          }
+          for (const WriteResult& result : results) {
+            ++(result.changed ? batch_summary.written : batch_summary.unchanged);
+          }
+          if (next_chunk >= chunks.size() || chunks[next_chunk].first >= start + count) break;
+          chunk_index = next_chunk;
+          prepared = take_next();
+          if (!prepared.ok()) {
+            RollbackQuietly();
+            return prepared.status();
           }
         }
         CommitWrite(write_session_);
@@ -336,13 +354,8 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
           ") was not written; " + std::to_string(summary.written + summary.unchanged) +
           " earlier entries were");
     }
-    for (const WriteResult& result : results) {
-      if (result.changed) {
-        ++summary.written;
-      } else {
-        ++summary.unchanged;
-      }
-    }
+    summary.written += batch_summary.written;
+    summary.unchanged += batch_summary.unchanged;
   }
   return summary;
 }

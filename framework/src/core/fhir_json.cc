@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdio>
+
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -121,19 +123,27 @@ std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
 
 std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
                        std::string_view last_updated) {
-  const std::string version_text = std::to_string(version);
-  const std::string_view text = body.text;
   std::string out;
-  out.reserve(text.size() + version_text.size() + last_updated.size() + 48);
+  ApplyStampTo(body, version, last_updated, out);
+  return out;
+}
+
+void ApplyStampTo(const UnstampedBody& body, std::int64_t version, std::string_view last_updated,
+                  std::string& out) {
+  char version_text[24];
+  const int version_size = std::snprintf(version_text, sizeof version_text, "%lld",
+                                         static_cast<long long>(version));
+  const std::string_view text = body.text;
+  out.clear();
+  out.reserve(text.size() + static_cast<std::size_t>(version_size) + last_updated.size() + 48);
   out.append(text.substr(0, body.stamp_at));
   out += body.into_meta ? ",\"versionId\":\"" : ",\"meta\":{\"versionId\":\"";
-  out += version_text;
+  out.append(version_text, static_cast<std::size_t>(version_size));
   out += "\",\"lastUpdated\":\"";
   out += last_updated;
   out += '"';
   if (!body.into_meta) out += '}';
   out.append(text.substr(body.stamp_at));
-  return out;
 }
 
 StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t version,

@@ -59,6 +59,11 @@ std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
 std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
                        std::string_view last_updated);
 
+// The same into `out` (its old content replaced): a writer that stamps many
+// bodies reuses one buffer instead of allocating one per body.
+void ApplyStampTo(const UnstampedBody& body, std::int64_t version, std::string_view last_updated,
+                  std::string& out);
+
 // Both steps at once.
 // Sets `id`, removes any incoming meta.versionId/lastUpdated, hashes, then
 // stamps this node's version and time into the returned body. Modifies `doc`

@@ -4,20 +4,24 @@
 
 namespace fhirsync::store {
 
-void BatchWriter::Prefetch(const std::vector<PreparedOp>& ops) {
-  std::vector<ResourceKey> keys;
-  keys.reserve(ops.size());
-  for (const PreparedOp& op : ops) keys.emplace_back(op.op->type, op.id);
+void BatchWriter::Prefetch(std::span<const ResourceKey> keys) {
+  current_.reserve(current_.size() + keys.size());
   storage_.LoadCurrent(keys, current_);
   prefetched_ = true;
 }
 
-StatusOr<std::optional<CurrentVersion>> BatchWriter::Current(const std::string& type,
-                                                             const std::string& id) {
+void BatchWriter::Prefetch(std::span<const PreparedOp> ops) {
+  std::vector<ResourceKey> keys;
+  keys.reserve(ops.size());
+  for (const PreparedOp& op : ops) keys.emplace_back(op.op->type, op.id);
+  Prefetch(keys);
+}
+
+StatusOr<const CurrentVersion*> BatchWriter::Current(std::string_view type, std::string_view id) {
   if (!prefetched_) return InternalError("BatchWriter::Current before Prefetch");
   auto it = current_.find(ResourceKey(type, id));
-  if (it == current_.end()) return std::optional<CurrentVersion>();
-  return std::optional<CurrentVersion>(it->second);
+  if (it == current_.end()) return static_cast<const CurrentVersion*>(nullptr);
+  return &it->second;
 }
 
 Status BatchWriter::Append(NewVersion& version) {
@@ -25,10 +29,11 @@ Status BatchWriter::Append(NewVersion& version) {
   current.version = version.version;
   current.deleted = version.deleted;
   current.last_updated_ms = version.at_ms;
-  current.content_hash = version.content_hash;
+  current.content_hash.assign(version.content_hash);
   if (version.queue_outbox && version.correlation_id.empty()) {
     // Made by the batch preparer (PrepareBatch); an op prepared alone has none.
-    version.correlation_id = NewUuid();
+    made_correlation_id_ = NewUuid();
+    version.correlation_id = made_correlation_id_;
   }
   storage_.Add(version);
   return Status::Ok();

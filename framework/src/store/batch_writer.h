@@ -22,8 +22,12 @@
 #ifndef FHIRSYNC_STORE_BATCH_WRITER_H_
 #define FHIRSYNC_STORE_BATCH_WRITER_H_
 
-#include <map>
+#include <cstddef>
+#include <functional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -31,8 +35,18 @@
 
 namespace fhirsync::store {
 
-using ResourceKey = std::pair<std::string, std::string>;  // (type, id)
-using CurrentVersions = std::map<ResourceKey, CurrentVersion>;
+// (type, id), viewing strings that outlive the BatchWriter (the ops and
+// their prepared forms): the writer keeps one entry per resource of a chunk,
+// and owning copies cost two allocations each on the writer's thread.
+using ResourceKey = std::pair<std::string_view, std::string_view>;
+struct ResourceKeyHash {
+  std::size_t operator()(const ResourceKey& key) const {
+    const std::size_t type = std::hash<std::string_view>()(key.first);
+    return std::hash<std::string_view>()(key.second) ^ (type + 0x9e3779b97f4a7c15ULL +
+                                                         (type << 6) + (type >> 2));
+  }
+};
+using CurrentVersions = std::unordered_map<ResourceKey, CurrentVersion, ResourceKeyHash>;
 
 // How one backend reads and writes a chunk of a write transaction: one
 // LoadCurrent, an Add per new version in seq order, one Finish. A chunk
@@ -43,13 +57,14 @@ class BatchStorage {
  public:
   virtual ~BatchStorage() = default;
   // Adds to `current` the current version of each key of `keys` that
-  // exists (a key may be named twice).
-  virtual void LoadCurrent(const std::vector<ResourceKey>& keys, CurrentVersions& current) = 0;
-  // Stores `version` (moved from): its `changes` row and, when
+  // exists (a key may be named twice), keyed by the views in `keys`.
+  virtual void LoadCurrent(std::span<const ResourceKey> keys, CurrentVersions& current) = 0;
+  // Stores `version` (its views are valid only during the call): its
+  // `changes` row and, when
   // queue_outbox, its outbox row with the remote version last agreed with
   // the parent (sync_state) as its base. The storage may write it at once
   // or keep it until Finish.
-  virtual void Add(NewVersion& version) = 0;
+  virtual void Add(const NewVersion& version) = 0;
   // Writes whatever Add kept back.
   virtual void Finish() = 0;
 };
@@ -59,12 +74,14 @@ class BatchWriter final : public WriteTarget {
   // `storage` must be inside a write transaction for the writer's lifetime.
   explicit BatchWriter(BatchStorage& storage) : storage_(storage) {}
 
-  // Loads the current versions of the resources `ops` name. Throws Poco
-  // exceptions on database errors.
-  void Prefetch(const std::vector<PreparedOp>& ops);
+  // Loads the current versions of the resources `keys` name; the strings
+  // they view must outlive this writer. Throws Poco exceptions on database
+  // errors.
+  void Prefetch(std::span<const ResourceKey> keys);
+  // The same for the resources of `ops`.
+  void Prefetch(std::span<const PreparedOp> ops);
 
-  StatusOr<std::optional<CurrentVersion>> Current(const std::string& type,
-                                                  const std::string& id) override;
+  StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id) override;
   Status Append(NewVersion& version) override;
 
   // Writes every appended version that the storage kept back. Throws Poco
@@ -75,6 +92,8 @@ class BatchWriter final : public WriteTarget {
   BatchStorage& storage_;
   // Known state: a key absent from the map never existed.
   CurrentVersions current_;
+  // The text of a correlation id Append made (an op prepared alone has none).
+  std::string made_correlation_id_;
   bool prefetched_ = false;
 };
 

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include "fhirsync/local_store.h"
@@ -22,11 +23,12 @@ using Poco::Data::Keywords::use;
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void WriteString(JsonWriter& writer, std::string_view text) {
-  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  // An empty view may have no data pointer; RapidJSON wants one.
+  writer.String(text.empty() ? "" : text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
 // [[type, id], ...]
-std::string KeysJson(const std::vector<ResourceKey>& keys) {
+std::string KeysJson(std::span<const ResourceKey> keys) {
   rapidjson::StringBuffer buffer;
   JsonWriter writer(buffer);
   writer.StartArray();
@@ -42,7 +44,7 @@ std::string KeysJson(const std::vector<ResourceKey>& keys) {
 
 }  // namespace
 
-void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
+void PocoBatchStorage::LoadCurrent(std::span<const ResourceKey> keys,
                                    CurrentVersions& current) {
   Reset();  // what an abandoned chunk left
   std::string json = KeysJson(keys);
@@ -54,13 +56,18 @@ void PocoBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
   std::vector<std::string> hashes;
   session_ << sql_.select_current_many, use(json), into(types), into(ids), into(versions),
       into(deleted), into(last_updated), into(hashes), now;
+  const std::unordered_set<ResourceKey, ResourceKeyHash> asked_keys(keys.begin(), keys.end());
   for (std::size_t i = 0; i < types.size(); ++i) {
     CurrentVersion one;
     one.version = versions[i];
     one.deleted = deleted[i] != 0;
     one.last_updated_ms = last_updated[i];
     one.content_hash = std::move(hashes[i]);
-    current.emplace(ResourceKey(std::move(types[i]), std::move(ids[i])), std::move(one));
+    // Keyed by the caller's views, which outlive this call; the rows' own
+    // strings do not.
+    auto asked = asked_keys.find(ResourceKey(types[i], ids[i]));
+    if (asked == asked_keys.end()) continue;
+    current.emplace(*asked, std::move(one));
   }
 }
 
@@ -76,7 +83,7 @@ void PocoBatchStorage::Reset() {
   has_outbox_ = false;
 }
 
-void PocoBatchStorage::Add(NewVersion& version) {
+void PocoBatchStorage::Add(const NewVersion& version) {
   if (first_seq_ == 0) first_seq_ = version.seq;
   last_seq_ = version.seq;
   JsonWriter& row = changes_writer_;

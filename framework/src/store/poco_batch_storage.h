@@ -37,8 +37,8 @@ class PocoBatchStorage final : public BatchStorage {
     Reset();
   }
 
-  void LoadCurrent(const std::vector<ResourceKey>& keys, CurrentVersions& current) override;
-  void Add(NewVersion& version) override;
+  void LoadCurrent(std::span<const ResourceKey> keys, CurrentVersions& current) override;
+  void Add(const NewVersion& version) override;
   void Finish() override;
 
  private:

@@ -219,20 +219,22 @@ WriteContext PocoLocalStore::StartWriteContext(const WriteOptions& options) {
 }
 
 Status PocoLocalStore::ApplyChunkLocked(std::span<const WriteOp> ops,
-                                        std::vector<PreparedOp>& prepared,
+                                        const std::vector<PreparedOp>& prepared,
                                         std::size_t first_index, WriteContext& context,
-                                        std::vector<WriteResult>& results) {
+                                        std::vector<WriteResult>* results,
+                                        ImportSummary* counts) {
   std::size_t index = 0;
   try {
     BatchWriter batch(WriteStorage(write_session_));
-    batch.Prefetch(prepared);
+    batch.Prefetch(std::span<const PreparedOp>(prepared));
     for (; index < prepared.size(); ++index) {
-      StatusOr<WriteResult> result = ApplyPreparedOp(prepared[index], batch, context);
-      if (!result.ok()) {
-        return result.status().WithContext(
+      StatusOr<WriteOutcome> outcome = ApplyPreparedOp(prepared[index], batch, context);
+      if (!outcome.ok()) {
+        return outcome.status().WithContext(
             EntryLabel(first_index + index, ops[index].type, prepared[index].id));
       }
-      results.push_back(std::move(result).value());
+      if (results != nullptr) results->push_back(ToWriteResult(prepared[index], *outcome));
+      if (counts != nullptr) ++(outcome->changed ? counts->written : counts->unchanged);
     }
     batch.Flush();
   } catch (const Poco::Exception& error) {
@@ -256,7 +258,7 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::Write(std::span<const WriteOp
   try {
     BeginWrite(write_session_);
     WriteContext context = StartWriteContext(options);
-    Status applied = ApplyChunkLocked(ops, prepared, 0, context, results);
+    Status applied = ApplyChunkLocked(ops, prepared, 0, context, &results);
     if (!applied.ok()) {
       RollbackQuietly();
       return applied;
@@ -288,18 +290,26 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
       chunks.emplace_back(chunk, std::min(kImportChunk, batch_end - chunk));
     }
   }
-  auto prepare = [this, ops](std::pair<std::size_t, std::size_t> chunk) {
+  // `written` is the chunk the writer has just written: it is freed here, on
+  // the preparing thread, not on the writer's (the critical path).
+  auto prepare = [this, ops](std::pair<std::size_t, std::size_t> chunk,
+                             std::vector<PreparedOp> written) {
+    written.clear();
+    written.shrink_to_fit();
     return PrepareBatch(ops.subspan(chunk.first, chunk.second), chunk.first);
   };
   std::future<StatusOr<std::vector<PreparedOp>>> next;
-  if (!chunks.empty()) next = std::async(std::launch::async, prepare, chunks[0]);
+  if (!chunks.empty()) {
+    next = std::async(std::launch::async, prepare, chunks[0], std::vector<PreparedOp>());
+  }
   std::size_t next_chunk = 0;
+  std::vector<PreparedOp> spent;  // the last chunk written, until the next preparation frees it
   // The next chunk's preparation, and the one after it started. The
   // future's destructor waits for the thread, on every return path.
-  auto take_next = [&] {
+  auto take_next = [&](std::vector<PreparedOp> written) {
     StatusOr<std::vector<PreparedOp>> prepared = next.get();
     if (++next_chunk < chunks.size()) {
-      next = std::async(std::launch::async, prepare, chunks[next_chunk]);
+      next = std::async(std::launch::async, prepare, chunks[next_chunk], std::move(written));
     }
     return prepared;
   };
@@ -311,7 +321,7 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
       // so other writers (and other processes) are not held up while it is
       // prepared, and a batch that fails preparation opens no transaction.
       std::size_t chunk_index = next_chunk;
-      StatusOr<std::vector<PreparedOp>> prepared = take_next();
+      StatusOr<std::vector<PreparedOp>> prepared = take_next(std::move(spent));
       if (!prepared.ok()) return prepared.status();
       // Locked per batch so other writers get a turn during a long import.
       std::lock_guard<std::mutex> lock(write_mutex_);
@@ -322,25 +332,22 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
         WriteContext context = StartWriteContext(options);
         while (true) {
           const auto [chunk_start, chunk_count] = chunks[chunk_index];
-          std::vector<WriteResult> results;
           Status applied = ApplyChunkLocked(ops.subspan(chunk_start, chunk_count), *prepared,
-                                            chunk_start, context, results);
+                                            chunk_start, context, nullptr, &batch_summary);
           if (!applied.ok()) {
             RollbackQuietly();
             return applied;
           }
-          for (const WriteResult& result : results) {
-            ++(result.changed ? batch_summary.written : batch_summary.unchanged);
-          }
           if (next_chunk >= chunks.size() || chunks[next_chunk].first >= start + count) break;
           chunk_index = next_chunk;
-          prepared = take_next();
+          prepared = take_next(std::move(*prepared));
           if (!prepared.ok()) {
             RollbackQuietly();
             return prepared.status();
           }
         }
         CommitWrite(write_session_);
+        spent = std::move(*prepared);
       } catch (const Poco::Exception& error) {
         if (began) RollbackQuietly();
         return TranslateException(error, "write");

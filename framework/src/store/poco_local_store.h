@@ -131,12 +131,13 @@ class PocoLocalStore : public LocalStore {
   // transaction's time, the origin. Throws Poco exceptions.
   WriteContext StartWriteContext(const WriteOptions& options);
   // Applies `prepared` (PrepareBatch of `ops`, labels counting from
-  // `first_index`) in the open write transaction, appending to `results`.
-  // On an error the caller rolls the transaction back. Caller holds
-  // write_mutex_.
-  Status ApplyChunkLocked(std::span<const WriteOp> ops, std::vector<PreparedOp>& prepared,
+  // `first_index`) in the open write transaction, appending each op's
+  // result to `results` or, when that is null, only counting it in
+  // `counts` (an import, which has no use for the results' strings). On an
+  // error the caller rolls the transaction back. Caller holds write_mutex_.
+  Status ApplyChunkLocked(std::span<const WriteOp> ops, const std::vector<PreparedOp>& prepared,
                           std::size_t first_index, WriteContext& context,
-                          std::vector<WriteResult>& results);
+                          std::vector<WriteResult>* results, ImportSummary* counts = nullptr);
   void RollbackQuietly();
   // Push section helpers, inside an open write transaction (they throw Poco
   // exceptions): `ops` written with `options`; one audit row.

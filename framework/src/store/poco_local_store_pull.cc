@@ -222,15 +222,11 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
 
     BatchWriter batch(WriteStorage(write_session_));
     {
-      std::vector<PreparedOp> all;
+      std::vector<ResourceKey> keys;
       for (const auto& one : prepared) {
-        if (!one) continue;
-        PreparedOp key_only;  // Prefetch reads only the type and id
-        key_only.op = one->op;
-        key_only.id = one->id;
-        all.push_back(std::move(key_only));
+        if (one) keys.emplace_back(one->op->type, one->id);
       }
-      batch.Prefetch(all);
+      batch.Prefetch(keys);
     }
     WriteContext context;
     context.next_seq = ReadLastSeq(write_session_) + 1;
@@ -318,7 +314,7 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
         continue;
       }
 
-      StatusOr<WriteResult> written = ApplyPreparedOp(*prepared[index], batch, context);
+      StatusOr<WriteOutcome> written = ApplyPreparedOp(*prepared[index], batch, context);
       SyncState state;
       state.type = in.type;
       state.id = in.id;
@@ -343,9 +339,9 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
         out.action = written->action;
         out.local_version = written->version;
         out.seq = written->seq;
-        StatusOr<std::optional<CurrentVersion>> current = batch.Current(in.type, in.id);
+        StatusOr<const CurrentVersion*> current = batch.Current(in.type, in.id);
         state.local_version = written->version;
-        if (current.ok() && *current) state.content_hash = (*current)->content_hash;
+        if (current.ok() && *current != nullptr) state.content_hash = (*current)->content_hash;
         row.outcome = std::string(PullOutcomeName(out.outcome));
         row.local_version = written->version;
         audit.push_back(std::move(row));

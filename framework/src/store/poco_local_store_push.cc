@@ -191,7 +191,7 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteInOpenTransaction(
   FHIRSYNC_ASSIGN_OR_RETURN(std::vector<PreparedOp> prepared, PrepareBatch(ops, 0));
   WriteContext context = StartWriteContext(options);
   std::vector<WriteResult> results;
-  FHIRSYNC_RETURN_IF_ERROR(ApplyChunkLocked(ops, prepared, 0, context, results));
+  FHIRSYNC_RETURN_IF_ERROR(ApplyChunkLocked(ops, prepared, 0, context, &results));
   return results;
 }
 

@@ -7,7 +7,7 @@
 
 namespace fhirsync::store {
 
-void SqliteBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
+void SqliteBatchStorage::LoadCurrent(std::span<const ResourceKey> keys,
                                      CurrentVersions& current) {
   sqlite3* db = statements_.db();
   sqlite3_stmt* select = statements_.Get(sql_.select_current_one);
@@ -25,7 +25,7 @@ void SqliteBatchStorage::LoadCurrent(const std::vector<ResourceKey>& keys,
   }
 }
 
-void SqliteBatchStorage::Add(NewVersion& version) {
+void SqliteBatchStorage::Add(const NewVersion& version) {
   sqlite3* db = statements_.db();
   {
     sqlite3_stmt* change = statements_.Get(sql_.insert_change);

@@ -30,9 +30,9 @@ class SqliteBatchStorage final : public BatchStorage {
   // closes. `sql` must outlive this object.
   SqliteBatchStorage(sqlite3* db, const StoreSql& sql) : statements_(db), sql_(sql) {}
 
-  void LoadCurrent(const std::vector<ResourceKey>& keys, CurrentVersions& current) override;
+  void LoadCurrent(std::span<const ResourceKey> keys, CurrentVersions& current) override;
   // Writes the rows at once.
-  void Add(NewVersion& version) override;
+  void Add(const NewVersion& version) override;
   void Finish() override {}
 
  private:

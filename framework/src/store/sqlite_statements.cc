@@ -27,8 +27,9 @@ sqlite3_stmt* SqliteStatementCache::Get(const std::string& sql) {
 }
 
 void SqliteBindText(sqlite3* db, sqlite3_stmt* statement, int position, std::string_view text) {
-  int rc = sqlite3_bind_text(statement, position, text.data(), static_cast<int>(text.size()),
-                             SQLITE_STATIC);
+  // An empty view may have no data pointer, which SQLite would bind as NULL.
+  int rc = sqlite3_bind_text(statement, position, text.empty() ? "" : text.data(),
+                             static_cast<int>(text.size()), SQLITE_STATIC);
   if (rc != SQLITE_OK) Utility::throwException(db, rc);
 }
 

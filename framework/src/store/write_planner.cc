@@ -92,11 +92,22 @@ StatusOr<PreparedOp> PrepareOp(const WriteOp& op, std::size_t max_body_bytes) {
   return prepared;
 }
 
-StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
-                                      WriteContext& context) {
+WriteResult ToWriteResult(const PreparedOp& prepared, const WriteOutcome& outcome) {
+  WriteResult result;
+  result.type = prepared.op->type;
+  result.id = prepared.id;
+  result.version = outcome.version;
+  result.seq = outcome.seq;
+  result.action = outcome.action;
+  result.changed = outcome.changed;
+  result.last_updated_ms = outcome.last_updated_ms;
+  return result;
+}
+
+StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& target,
+                                       WriteContext& context) {
   const WriteOp& op = *prepared.op;
-  FHIRSYNC_ASSIGN_OR_RETURN(std::optional<CurrentVersion> current,
-                            target.Current(op.type, prepared.id));
+  FHIRSYNC_ASSIGN_OR_RETURN(const CurrentVersion* current, target.Current(op.type, prepared.id));
   const std::int64_t current_version = current ? current->version : 0;
   if (op.expected_version && *op.expected_version != current_version) {
     return AbortedError("version conflict: expected version " +
@@ -105,9 +116,16 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
                                  : std::string("0 (it does not exist)")));
   }
 
-  WriteResult result;
-  result.type = op.type;
-  result.id = prepared.id;
+  // Nothing written: the current version stays.
+  auto unchanged = [&](ChangeAction action) {
+    WriteOutcome outcome;
+    outcome.version = current->version;
+    outcome.seq = 0;
+    outcome.action = action;
+    outcome.changed = false;
+    outcome.last_updated_ms = current->last_updated_ms;
+    return outcome;
+  };
 
   NewVersion next;
   next.seq = context.next_seq;
@@ -118,51 +136,45 @@ StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
   next.origin = context.origin;
   next.format = op.format;
   next.queue_outbox = context.queue_outbox;
-  if (next.queue_outbox) next.correlation_id = std::move(prepared.correlation_id);
+  if (next.queue_outbox) next.correlation_id = prepared.correlation_id;
 
   if (op.kind == WriteOp::Kind::kDelete) {
     if (!current) {
       return NotFoundError(EscapeForMessage(op.type) + "/" + EscapeForMessage(prepared.id) +
                            " does not exist");
     }
-    if (current->deleted) {  // deleting a tombstone changes nothing
-      result.version = current->version;
-      result.seq = 0;
-      result.action = ChangeAction::kDelete;
-      result.changed = false;
-      result.last_updated_ms = current->last_updated_ms;
-      return result;
-    }
+    // Deleting a tombstone changes nothing.
+    if (current->deleted) return unchanged(ChangeAction::kDelete);
     next.action = ChangeAction::kDelete;
     next.deleted = true;
   } else {
     const std::string& hash = prepared.fhir ? prepared.fhir->content_hash : prepared.opaque_hash;
     if (current && !current->deleted && current->content_hash == hash) {
-      result.version = current->version;
-      result.seq = 0;
-      result.action = ChangeAction::kUpdate;
-      result.changed = false;
-      result.last_updated_ms = current->last_updated_ms;
-      return result;
+      return unchanged(ChangeAction::kUpdate);
     }
     next.content_hash = hash;
-    next.body = prepared.fhir ? (context.now_text.empty()
-                                  ? ApplyStamp(*prepared.fhir, next.version, context.now_ms)
-                                  : ApplyStamp(*prepared.fhir, next.version, context.now_text))
-                              : op.body;
+    if (prepared.fhir) {
+      ApplyStampTo(*prepared.fhir, next.version,
+                   context.now_text.empty() ? FormatInstant(context.now_ms) : context.now_text,
+                   context.body_buffer);
+      next.body = context.body_buffer;
+    } else {
+      next.body = op.body;
+    }
     // Writing over a tombstone brings the resource back: a create again.
     next.action =
         current && !current->deleted ? ChangeAction::kUpdate : ChangeAction::kCreate;
   }
 
-  result.version = next.version;
-  result.seq = next.seq;
-  result.action = next.action;
-  result.changed = true;
-  result.last_updated_ms = next.at_ms;
+  WriteOutcome outcome;
+  outcome.version = next.version;
+  outcome.seq = next.seq;
+  outcome.action = next.action;
+  outcome.changed = true;
+  outcome.last_updated_ms = next.at_ms;
   FHIRSYNC_RETURN_IF_ERROR(target.Append(next));
   ++context.next_seq;
-  return result;
+  return outcome;
 }
 
 }  // namespace fhirsync::store

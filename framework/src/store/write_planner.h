@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/fhir_json.h"
 #include "fhirsync/local_store.h"
@@ -60,30 +61,35 @@ struct CurrentVersion {
 
 // One new version to store: a `changes` row, the `resources` pointer and,
 // when `queue_outbox`, an `outbox` row, all in the caller's transaction.
+// Every text is a view: of the op, its prepared form or the write context,
+// all of which outlive the write target, so a row costs no string copies on
+// the writer's thread (the import's critical path, issue 2).
 struct NewVersion {
   std::int64_t seq = 0;
-  std::string type;
-  std::string id;
+  std::string_view type;
+  std::string_view id;
   std::int64_t version = 0;
   ChangeAction action = ChangeAction::kCreate;
   std::int64_t at_ms = 0;
-  std::string origin;
+  std::string_view origin;
   ResourceFormat format = ResourceFormat::kFhirJson;
   bool deleted = false;
-  std::string content_hash;
-  std::string body;  // empty for a tombstone
+  std::string_view content_hash;
+  std::string_view body;  // empty for a tombstone
   bool queue_outbox = false;
-  std::string correlation_id;  // of the outbox row, when queue_outbox
+  std::string_view correlation_id;  // of the outbox row, when queue_outbox
 };
 
 // The storage side of one open write transaction.
 class WriteTarget {
  public:
   virtual ~WriteTarget() = default;
-  // The current version, or nullopt if the resource never existed.
-  virtual StatusOr<std::optional<CurrentVersion>> Current(const std::string& type,
-                                                          const std::string& id) = 0;
-  // Stores `version` (moved from; the target may keep its strings).
+  // The current version, or nullptr if the resource never existed. The
+  // pointer stays valid for the target's life.
+  virtual StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id) = 0;
+  // Stores `version`. The target may fill in an empty correlation id (and
+  // keep the text it points to); it keeps no other view past the call,
+  // except of `type` and `id`, which must outlive the target.
   virtual Status Append(NewVersion& version) = 0;
 };
 
@@ -96,15 +102,31 @@ struct WriteContext {
   std::string now_text;       // FormatInstant(now_ms), formatted once
   std::string origin;         // this node's id or WriteOptions::from_node
   bool queue_outbox = true;   // false for a write from the parent
+  // The stamped body of the version being appended: reused from one op to
+  // the next, so stamping allocates nothing once it is large enough.
+  std::string body_buffer;
 };
+
+// What ApplyPreparedOp did: a WriteResult without the type and id (the
+// caller has them), so an import that only counts copies no strings.
+struct WriteOutcome {
+  std::int64_t version = 0;  // the version now current
+  std::int64_t seq = 0;      // its `changes` row; 0 when nothing changed
+  ChangeAction action = ChangeAction::kCreate;
+  bool changed = true;
+  std::int64_t last_updated_ms = 0;
+};
+
+// The WriteResult of `prepared` with `outcome`.
+WriteResult ToWriteResult(const PreparedOp& prepared, const WriteOutcome& outcome);
 
 // Applies the version rules to one prepared op: Aborted on an
 // expected_version mismatch (naming both versions), NotFound for a delete of
 // a resource that never existed, a no-op (changed = false) for a put with the
 // current content or a delete of a deleted resource; otherwise appends the
 // next version with the next seq. Errors carry no entry label.
-StatusOr<WriteResult> ApplyPreparedOp(PreparedOp& prepared, WriteTarget& target,
-                                      WriteContext& context);
+StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& target,
+                                       WriteContext& context);
 
 }  // namespace fhirsync::store
 

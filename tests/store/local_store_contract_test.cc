@@ -620,6 +620,67 @@ TEST_P(StoreContractTest, ImportBatchLargerThanThePipelineUnitIsOneTransaction) 
   ExpectIntegrity();
 }
 
+// An import over a store that holds some of its resources finds each one's
+// current version, whichever way the backend looks it up (SQLite assumes a
+// resource new and lets the insert find out): unchanged content is a no-op,
+// changed content the next version, a deleted resource comes back as a
+// create after its tombstone, a create-only put of an existing resource is
+// a conflict, and new resources start at version 1. Existing and new
+// resources alternate, then a long run of existing ones follows.
+TEST_P(StoreContractTest, ImportOverExistingResourcesFindsEachCurrentVersion) {
+  std::vector<WriteOp> first;
+  for (int i = 0; i < 120; ++i) {
+    first.push_back(FhirPut("Patient", "old" + std::to_string(i), PatientBody("Old")));
+  }
+  ASSERT_TRUE(store_->Write(first, {}).ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(store_->Delete("Patient", "old" + std::to_string(i)).ok());
+  }
+
+  std::vector<WriteOp> ops;
+  for (int i = 0; i < 60; ++i) {
+    ops.push_back(FhirPut("Patient", "new" + std::to_string(i), PatientBody("New")));
+    // old0-9 deleted, odd ones changed, even ones as they are.
+    ops.push_back(FhirPut("Patient", "old" + std::to_string(i),
+                          PatientBody(i < 10 || i % 2 == 1 ? "Changed" : "Old")));
+  }
+  for (int i = 60; i < 120; ++i) {
+    ops.push_back(FhirPut("Patient", "old" + std::to_string(i), PatientBody("Old")));
+  }
+  auto summary = store_->Import(ops, {}, 1000);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  // Written: 60 new, 10 recreated, 25 changed (odd of 10-59).
+  EXPECT_EQ(summary->written, 95);
+  EXPECT_EQ(summary->unchanged, 85);
+
+  auto expect = [&](const std::string& id, std::int64_t version, const std::string& family) {
+    auto got = store_->Get("Patient", id);
+    ASSERT_TRUE(got.ok()) << id << ": " << got.status();
+    EXPECT_EQ(got->version, version) << id;
+    EXPECT_THAT(got->body, HasSubstr(family)) << id;
+  };
+  expect("new0", 1, "New");
+  expect("new59", 1, "New");
+  expect("old3", 3, "Changed");
+  expect("old11", 2, "Changed");
+  expect("old12", 1, "Old");
+  expect("old119", 1, "Old");
+  auto recreated = store_->History("Patient", "old3");
+  ASSERT_TRUE(recreated.ok()) << recreated.status();
+  ASSERT_EQ(recreated->size(), 3u);
+  EXPECT_TRUE((*recreated)[1].deleted);
+
+  WriteOp create_only = FhirPut("Patient", "old50", PatientBody("Again"));
+  create_only.expected_version = 0;
+  std::vector<WriteOp> conflict = {FhirPut("Patient", "new100", PatientBody("New")), create_only};
+  auto refused = store_->Import(conflict, {}, 10);
+  EXPECT_EQ(refused.status().code(), StatusCode::kAborted);
+  EXPECT_THAT(refused.status().message(),
+              AllOf(HasSubstr("entry 2 (Patient/old50)"), HasSubstr("expected version 0")));
+  EXPECT_EQ(store_->Get("Patient", "new100").status().code(), StatusCode::kNotFound);
+  ExpectIntegrity();
+}
+
 // One import batch writes every kind of row at once (the backends write a
 // batch with one statement per table, PostgreSQL passing the rows as JSON):
 // bodies with quotes, backslashes, escapes and non-ASCII text come back

@@ -5,11 +5,20 @@
 // version of each resource and appends new versions one at a time, but the
 // database is cheapest when it gets a whole batch at once. A BatchWriter
 //   1. looks up the current version of every resource of the batch at once
-//      (BatchStorage::LoadCurrent),
+//      (Prefetch, through BatchStorage::LoadCurrent), or of each resource
+//      when the planner asks (LookUpOnDemand),
 //   2. answers the write planner from that in memory (including versions the
 //      batch itself wrote, so a resource may appear twice in one batch),
 //   3. hands each new version to BatchStorage::Add, and
 //   4. Flush() ends the chunk (BatchStorage::Finish).
+//
+// Assumed new: with LookUpOnDemand on a storage that can AddIfNew, a put
+// the planner allows it for is planned as version 1 without a lookup, and
+// the insert itself finds out whether the resource existed. An import of
+// new resources then costs one index search per row instead of two. A
+// refused version 1 is looked up and planned again; should most of a
+// chunk's assumptions fail (a re-import), the writer stops assuming for the
+// rest of the chunk.
 // How a backend stores the rows is its BatchStorage: PocoBatchStorage
 // (poco_batch_storage.h) collects them and runs a few set-wise statements
 // through Poco::Data; SqliteBatchStorage (sqlite_batch_storage.h) writes
@@ -24,6 +33,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +77,11 @@ class BatchStorage {
   virtual void Add(const NewVersion& version) = 0;
   // Writes whatever Add kept back.
   virtual void Finish() = 0;
+  // Whether AddIfNew may be called.
+  virtual bool CanAddIfNew() const { return false; }
+  // Stores `version` (version 1) as Add does, at once, unless the resource
+  // has a row already: then stores nothing and returns false.
+  virtual bool AddIfNew(const NewVersion& version);
 };
 
 class BatchWriter final : public WriteTarget {
@@ -80,21 +95,35 @@ class BatchWriter final : public WriteTarget {
   void Prefetch(std::span<const ResourceKey> keys);
   // The same for the resources of `ops`.
   void Prefetch(std::span<const PreparedOp> ops);
+  // Instead of Prefetch: each resource is looked up when the planner first
+  // asks for it, or assumed new (see above). The strings of the keys the
+  // planner names must outlive this writer. Throws Poco exceptions.
+  void LookUpOnDemand() { mode_ = Mode::kOnDemand; }
 
-  StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id) override;
-  Status Append(NewVersion& version) override;
+  StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id,
+                                          bool may_assume_new) override;
+  StatusOr<bool> Append(NewVersion& version) override;
 
   // Writes every appended version that the storage kept back. Throws Poco
   // exceptions.
   void Flush();
 
  private:
+  enum class Mode { kUnset, kPrefetched, kOnDemand };
+  // Whether the writer may still assume resources new.
+  bool AssumingNew() const;
+
   BatchStorage& storage_;
-  // Known state: a key absent from the map never existed.
+  Mode mode_ = Mode::kUnset;
+  // What is known: after Prefetch a key absent from the map never existed;
+  // on demand, a key absent is unknown and version 0 means never existed.
   CurrentVersions current_;
+  // The key Current last assumed new, until Append settles it.
+  std::optional<ResourceKey> assumed_;
+  std::size_t assumptions_ = 0;  // this chunk's, and how many were wrong
+  std::size_t wrong_assumptions_ = 0;
   // The text of a correlation id Append made (an op prepared alone has none).
   std::string made_correlation_id_;
-  bool prefetched_ = false;
 };
 
 }  // namespace fhirsync::store

@@ -225,8 +225,15 @@ Status PocoLocalStore::ApplyChunkLocked(std::span<const WriteOp> ops,
                                         ImportSummary* counts) {
   std::size_t index = 0;
   try {
-    BatchWriter batch(WriteStorage(write_session_));
-    batch.Prefetch(std::span<const PreparedOp>(prepared));
+    BatchStorage& storage = WriteStorage(write_session_);
+    BatchWriter batch(storage);
+    // SQLite: each resource looked up when its op comes, or assumed new;
+    // PostgreSQL: the whole chunk in one query.
+    if (storage.CanAddIfNew()) {
+      batch.LookUpOnDemand();
+    } else {
+      batch.Prefetch(std::span<const PreparedOp>(prepared));
+    }
     for (; index < prepared.size(); ++index) {
       StatusOr<WriteOutcome> outcome = ApplyPreparedOp(prepared[index], batch, context);
       if (!outcome.ok()) {

@@ -339,7 +339,7 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
         out.action = written->action;
         out.local_version = written->version;
         out.seq = written->seq;
-        StatusOr<const CurrentVersion*> current = batch.Current(in.type, in.id);
+        StatusOr<const CurrentVersion*> current = batch.Current(in.type, in.id, false);
         state.local_version = written->version;
         if (current.ok() && *current != nullptr) state.content_hash = (*current)->content_hash;
         row.outcome = std::string(PullOutcomeName(out.outcome));

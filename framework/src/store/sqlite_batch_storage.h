@@ -34,8 +34,15 @@ class SqliteBatchStorage final : public BatchStorage {
   // Writes the rows at once.
   void Add(const NewVersion& version) override;
   void Finish() override {}
+  bool CanAddIfNew() const override { return true; }
+  bool AddIfNew(const NewVersion& version) override;
 
  private:
+  // The `changes` row through `sql` (insert_change or insert_change_if_new);
+  // whether a row was inserted.
+  bool InsertChange(const NewVersion& version, const std::string& sql);
+  void InsertOutbox(const NewVersion& version);
+
   SqliteStatementCache statements_;
   const StoreSql& sql_;
 };

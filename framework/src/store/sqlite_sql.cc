@@ -86,6 +86,7 @@ StoreSql MakeSqliteSql() {
   sql.insert_change =
       "INSERT INTO changes (seq, type, id, version, action, at_ms, origin, format, deleted,"
       " content_hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  sql.insert_change_if_new = sql.insert_change + " ON CONFLICT (type, id, version) DO NOTHING";
   sql.select_current_one =
       "SELECT version, deleted, at_ms, content_hash FROM changes"
       " WHERE type = ? AND id = ? ORDER BY version DESC LIMIT 1";

@@ -68,6 +68,10 @@ struct StoreSql {
   // (seq, type, id, version, action, at_ms, origin, format, deleted,
   //  content_hash, body): one `changes` row.
   std::string insert_change;
+  // The same, inserting nothing (sqlite3_changes() == 0) when the row's
+  // (type, id, version) is taken. With version 1 that means the resource
+  // exists: versions start at 1 and no version row is ever removed.
+  std::string insert_change_if_new;
   // (type, id) -> version, deleted, last_updated_ms, content_hash of the
   // current version, if any.
   std::string select_current_one;

@@ -104,10 +104,14 @@ WriteResult ToWriteResult(const PreparedOp& prepared, const WriteOutcome& outcom
   return result;
 }
 
-StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& target,
-                                       WriteContext& context) {
+namespace {
+
+// The version rules for `prepared` given `current`; nullopt when the target
+// refused the new version (see WriteTarget::Append).
+StatusOr<std::optional<WriteOutcome>> PlanAndAppend(const PreparedOp& prepared,
+                                                    const CurrentVersion* current,
+                                                    WriteTarget& target, WriteContext& context) {
   const WriteOp& op = *prepared.op;
-  FHIRSYNC_ASSIGN_OR_RETURN(const CurrentVersion* current, target.Current(op.type, prepared.id));
   const std::int64_t current_version = current ? current->version : 0;
   if (op.expected_version && *op.expected_version != current_version) {
     return AbortedError("version conflict: expected version " +
@@ -117,7 +121,7 @@ StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& 
   }
 
   // Nothing written: the current version stays.
-  auto unchanged = [&](ChangeAction action) {
+  auto unchanged = [&](ChangeAction action) -> std::optional<WriteOutcome> {
     WriteOutcome outcome;
     outcome.version = current->version;
     outcome.seq = 0;
@@ -172,9 +176,34 @@ StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& 
   outcome.action = next.action;
   outcome.changed = true;
   outcome.last_updated_ms = next.at_ms;
-  FHIRSYNC_RETURN_IF_ERROR(target.Append(next));
+  FHIRSYNC_ASSIGN_OR_RETURN(bool appended, target.Append(next));
+  if (!appended) return std::optional<WriteOutcome>();
   ++context.next_seq;
-  return outcome;
+  return std::optional<WriteOutcome>(outcome);
+}
+
+}  // namespace
+
+StatusOr<WriteOutcome> ApplyPreparedOp(const PreparedOp& prepared, WriteTarget& target,
+                                       WriteContext& context) {
+  const WriteOp& op = *prepared.op;
+  // A put that does not need the current version to be right may let the
+  // target assume the resource is new (an import of new resources then
+  // looks nothing up); if it exists after all, the target says so at
+  // Append and this op is planned again, from what the target now knows.
+  const bool may_assume_new =
+      op.kind == WriteOp::Kind::kPut && (!op.expected_version || *op.expected_version == 0);
+  for (int attempt = 0;; ++attempt) {
+    FHIRSYNC_ASSIGN_OR_RETURN(const CurrentVersion* current,
+                              target.Current(op.type, prepared.id, may_assume_new && attempt == 0));
+    FHIRSYNC_ASSIGN_OR_RETURN(std::optional<WriteOutcome> outcome,
+                              PlanAndAppend(prepared, current, target, context));
+    if (outcome) return *outcome;
+    if (attempt > 0) {
+      return InternalError("the store refused version 1 of " + EscapeForMessage(op.type) + "/" +
+                           EscapeForMessage(prepared.id) + " after looking it up");
+    }
+  }
 }
 
 }  // namespace fhirsync::store

@@ -85,12 +85,18 @@ class WriteTarget {
  public:
   virtual ~WriteTarget() = default;
   // The current version, or nullptr if the resource never existed. The
-  // pointer stays valid for the target's life.
-  virtual StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id) = 0;
-  // Stores `version`. The target may fill in an empty correlation id (and
-  // keep the text it points to); it keeps no other view past the call,
-  // except of `type` and `id`, which must outlive the target.
-  virtual Status Append(NewVersion& version) = 0;
+  // pointer stays valid for the target's life. With `may_assume_new` a
+  // target may answer nullptr without looking (a lookup can cost more than
+  // being wrong now and then); should the resource exist after all, Append
+  // refuses its version 1 and the next Current knows better.
+  virtual StatusOr<const CurrentVersion*> Current(std::string_view type, std::string_view id,
+                                                  bool may_assume_new) = 0;
+  // Stores `version`: true, or false (nothing stored) when it is version 1
+  // of a resource Current assumed new that exists. The target may fill in
+  // an empty correlation id (and keep the text it points to); it keeps no
+  // other view past the call, except of `type` and `id`, which must outlive
+  // the target.
+  virtual StatusOr<bool> Append(NewVersion& version) = 0;
 };
 
 // Per-transaction state: the next seq to hand out (dense, starting at the

@@ -4,7 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cstdio>
+#include <charconv>
 
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
@@ -131,14 +131,15 @@ std::string ApplyStamp(const UnstampedBody& body, std::int64_t version,
 void ApplyStampTo(const UnstampedBody& body, std::int64_t version, std::string_view last_updated,
                   std::string& out) {
   char version_text[24];
-  const int version_size = std::snprintf(version_text, sizeof version_text, "%lld",
-                                         static_cast<long long>(version));
+  const std::size_t version_size = static_cast<std::size_t>(
+      std::to_chars(version_text, version_text + sizeof version_text, version).ptr -
+      version_text);
   const std::string_view text = body.text;
   out.clear();
-  out.reserve(text.size() + static_cast<std::size_t>(version_size) + last_updated.size() + 48);
+  out.reserve(text.size() + version_size + last_updated.size() + 48);
   out.append(text.substr(0, body.stamp_at));
   out += body.into_meta ? ",\"versionId\":\"" : ",\"meta\":{\"versionId\":\"";
-  out.append(version_text, static_cast<std::size_t>(version_size));
+  out.append(version_text, version_size);
   out += "\",\"lastUpdated\":\"";
   out += last_updated;
   out += '"';

@@ -38,9 +38,9 @@ StatusOr<const CurrentVersion*> BatchWriter::Current(std::string_view type, std:
   }
   const ResourceKey key(type, id);
   assumed_.reset();
-  auto it = current_.find(key);
-  if (it != current_.end()) {
-    return it->second.version == 0 ? nullptr : &it->second;
+  if (!current_.empty()) {
+    auto it = current_.find(key);
+    if (it != current_.end()) return it->second.version == 0 ? nullptr : &it->second;
   }
   if (mode_ == Mode::kPrefetched) return static_cast<const CurrentVersion*>(nullptr);
   if (may_assume_new && AssumingNew()) {
@@ -65,18 +65,22 @@ StatusOr<bool> BatchWriter::Append(NewVersion& version) {
   if (assumed_ && *assumed_ == key) {
     assumed_.reset();
     if (version.version != 1) return InternalError("an assumed-new resource at version > 1");
-    if (!storage_.AddIfNew(version)) {
-      ++wrong_assumptions_;
-      const ResourceKey keys[] = {key};
-      storage_.LoadCurrent(keys, current_);
-      if (current_.find(key) == current_.end()) {
-        return InternalError("the store refused version 1 of a resource it does not hold");
-      }
-      return false;
+    if (storage_.AddIfNew(version)) {
+      // Not remembered: the storage wrote the row at once, so should the
+      // resource come again in this chunk, its version 1 is refused and
+      // the lookup finds this row. Remembering each would cost the
+      // writer's thread more than the rare second lookup.
+      return true;
     }
-  } else {
-    storage_.Add(version);
+    ++wrong_assumptions_;
+    const ResourceKey keys[] = {key};
+    storage_.LoadCurrent(keys, current_);
+    if (current_.find(key) == current_.end()) {
+      return InternalError("the store refused version 1 of a resource it does not hold");
+    }
+    return false;
   }
+  storage_.Add(version);
   CurrentVersion& current = current_[key];
   current.version = version.version;
   current.deleted = version.deleted;

@@ -116,7 +116,8 @@ class BatchWriter final : public WriteTarget {
   BatchStorage& storage_;
   Mode mode_ = Mode::kUnset;
   // What is known: after Prefetch a key absent from the map never existed;
-  // on demand, a key absent is unknown and version 0 means never existed.
+  // on demand, a key absent is unknown (a version written as assumed new is
+  // not entered) and version 0 means never existed.
   CurrentVersions current_;
   // The key Current last assumed new, until Append settles it.
   std::optional<ResourceKey> assumed_;

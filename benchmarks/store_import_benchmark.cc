@@ -13,13 +13,13 @@
 // (parse, stamp, hash, version lookup, change and outbox rows).
 //
 // Both SQLite timings end with the database closed, so each pays for all of
-// its work. A commit copies the WAL into the database file (a checkpoint)
-// only once the WAL holds more pages than the connection's threshold: the
-// floor's one large commit always does, while the store (8192 pages)
-// leaves up to that many pages in the WAL for a later write, or for the
-// close, to copy. Timing the store without its close compared a store that
-// had not yet copied its data with a floor that had (issue 2's figures
-// before 2026-11-22).
+// its work. The WAL is copied into the database file (a checkpoint) only
+// once it holds more pages than a threshold: the floor's one large commit
+// always does so itself, while the store copies in the background from
+// 1024 pages and leaves what is left at the end for the close (or a later
+// write). Timing the store without its close compared a store that had not
+// yet copied its data with a floor that had (issue 2's figures before
+// 2026-11-22).
 //
 // Batch sizes: 1,000 and 10,000 resources per transaction, and 100,000 (each
 // set in one transaction, as the floor writes it).

@@ -13,6 +13,7 @@
 #include "store/sqlite_batch_storage.h"
 #include "store/sqlite_prepared_reads.h"
 #include "store/store_sql.h"
+#include "store/wal_checkpointer.h"
 
 namespace fhirsync::store {
 namespace {
@@ -48,12 +49,10 @@ void ConfigureConnection(Poco::Data::Session& session, bool set_wal) {
   // per connection holds the hot index pages; imports and pulls ran no
   // slower than with 64 MiB, and the OS file cache still holds the rest.
   session << "PRAGMA cache_size = " + std::to_string(-kPageCacheKib), now;
-  // Checkpoint when the WAL reaches 8192 pages (32 MiB; the default is
-  // 1000). A checkpoint copies each page once however many commits rewrote
-  // it, and an import rewrites the same index pages in every batch, so
-  // rarer checkpoints copy and fsync far less. The WAL file keeps its size
-  // after a checkpoint; journal_size_limit trims it back to 32 MiB.
-  session << "PRAGMA wal_autocheckpoint = 8192", now;
+  // No checkpoint at commit: on the write connection WalCheckpointer
+  // (wal_checkpointer.h) replaces SQLite's, and the read connections never
+  // commit a write. The WAL file keeps its size after a checkpoint;
+  // journal_size_limit trims it back to 32 MiB.
   session << "PRAGMA journal_size_limit = 33554432", now;
 }
 
@@ -87,9 +86,18 @@ class SqliteLocalStore final : public PocoLocalStore {
  public:
   SqliteLocalStore(Poco::Data::Session write_session, ReadSessionPool::Factory read_sessions,
                    std::size_t max_body_bytes, std::string path)
-      : PocoLocalStore(SqliteSql(), std::move(write_session), std::move(read_sessions),
-                       max_body_bytes),
-        path_(std::move(path)) {}
+      : PocoLocalStore(SqliteSql(), write_session, std::move(read_sessions), max_body_bytes),
+        path_(std::move(path)),
+        write_db_(Poco::Data::SQLite::Utility::dbHandle(write_session)),
+        checkpointer_(std::make_unique<WalCheckpointer>(path_)) {
+    checkpointer_->Install(write_db_);
+  }
+  ~SqliteLocalStore() override {
+    // Before the write connection closes (in the base class), which must be
+    // the last one so that it folds the WAL into the file and removes it.
+    sqlite3_wal_hook(write_db_, nullptr, nullptr);
+    checkpointer_.reset();
+  }
 
   Status Open(const std::string& node_id) {
     return Initialize(node_id, "SQLite store '" + EscapeForMessage(path_, 200) + "'");
@@ -126,6 +134,8 @@ class SqliteLocalStore final : public PocoLocalStore {
 
  private:
   std::string path_;
+  sqlite3* write_db_;  // the write session's handle
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   // Made on the first write; destroyed (its statements finalized) before the
   // base class closes the write session.
   std::unique_ptr<SqliteBatchStorage> batch_storage_;

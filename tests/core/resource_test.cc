@@ -48,6 +48,21 @@ TEST(InspectFhirBodyTest, NamesEachProblem) {
   EXPECT_NE(big.status().message().find("over the cap of 10 bytes"), std::string::npos);
 }
 
+// The body is parsed in place up to a terminating NUL, so a NUL byte in it
+// must be refused first: what follows it would otherwise go unread, and a
+// valid object followed by a NUL and garbage would pass.
+TEST(InspectFhirBodyTest, RefusesANulByteWherever) {
+  const std::string after(R"({"resourceType":"Patient"})" "\0" "garbage", 34);
+  StatusOr<ParsedBodyInfo> trailing = InspectFhirBody(after);
+  EXPECT_EQ(trailing.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(trailing.status().message(), "body is not valid JSON: a NUL byte (at byte 26)");
+  const std::string inside(R"({"resourceType":"Pat)" "\0" R"(ient"})", 27);
+  EXPECT_EQ(InspectFhirBody(inside).status().message(),
+            "body is not valid JSON: a NUL byte (at byte 20)");
+  // An escaped NUL is JSON's way to write one, and is kept.
+  EXPECT_TRUE(InspectFhirBody(R"({"resourceType":"Patient","text":"a\u0000b"})").ok());
+}
+
 TEST(InstantTest, RoundTrips) {
   EXPECT_EQ(FormatInstant(0), "1970-01-01T00:00:00.000Z");
   auto t = ParseInstant("2026-11-22T10:15:30.123Z");

@@ -5,6 +5,8 @@
 #include <rapidjson/writer.h>
 
 #include <charconv>
+#include <cstring>
+#include <memory>
 
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
@@ -17,11 +19,21 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
                                   " bytes, over the cap of " + std::to_string(max_body_bytes) +
                                   " bytes (store.max_body_bytes)");
   }
+  // The in-situ parse below reads up to a NUL: one inside the body would
+  // hide what follows it (JSON allows none outside a string's escapes).
+  if (const void* nul = std::memchr(body.data(), '\0', body.size()); nul != nullptr) {
+    return InvalidArgumentError(
+        "body is not valid JSON: a NUL byte (at byte " +
+        std::to_string(static_cast<const char*>(nul) - body.data()) + ")");
+  }
   FhirDocument doc;
+  doc.text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
+  std::memcpy(doc.text.get(), body.data(), body.size());
+  doc.text[body.size()] = '\0';
   // kParseStopWhenDoneFlag is not used: trailing garbage is an error.
   // Full precision: the body is re-serialised after stamping, and FHIR
   // decimals (coordinates, doses) must come back as the same number.
-  doc.json.Parse<rapidjson::kParseFullPrecisionFlag>(body.data(), body.size());
+  doc.json.ParseInsitu<rapidjson::kParseFullPrecisionFlag>(doc.text.get());
   if (doc.json.HasParseError()) {
     return InvalidArgumentError(std::string("body is not valid JSON: ") +
                                 rapidjson::GetParseError_En(doc.json.GetParseError()) +

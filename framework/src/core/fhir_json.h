@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,10 @@
 namespace fhirsync {
 
 struct FhirDocument {
+  // A copy of the body that the parse decoded in place (RapidJSON's in-situ
+  // parse): the document's strings point into it, so no string is copied
+  // into the document. Declared first so that it outlives `json`.
+  std::unique_ptr<char[]> text;
   rapidjson::Document json;
   std::string resource_type;
   std::string id;  // empty when the body has none

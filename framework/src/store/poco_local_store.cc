@@ -293,8 +293,10 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
   std::vector<std::pair<std::size_t, std::size_t>> chunks;  // (start, count)
   for (std::size_t start = 0; start < ops.size(); start += batch_size) {
     const std::size_t batch_end = std::min(ops.size(), start + batch_size);
-    for (std::size_t chunk = start; chunk < batch_end; chunk += kImportChunk) {
-      chunks.emplace_back(chunk, std::min(kImportChunk, batch_end - chunk));
+    for (std::size_t chunk = start; chunk < batch_end;) {
+      const std::size_t limit = chunks.empty() ? kImportFirstChunk : kImportChunk;
+      chunks.emplace_back(chunk, std::min(limit, batch_end - chunk));
+      chunk += chunks.back().second;
     }
   }
   // `written` is the chunk the writer has just written: it is freed here, on

@@ -85,6 +85,9 @@ class PocoLocalStore : public LocalStore {
   // Import prepares and writes at most this many ops at a time, whatever the
   // batch (transaction) size: the unit of its pipeline.
   static constexpr std::size_t kImportChunk = 1000;
+  // The import's first chunk: nothing can be written until it is prepared,
+  // so it is small, and the writer starts while the next is prepared.
+  static constexpr std::size_t kImportFirstChunk = 200;
 
   // Takes ownership of the write session (already connected and configured);
   // `read_sessions` makes each read session (connected and configured). It

@@ -68,10 +68,8 @@ void WalCheckpointer::Run() {
     return;
   }
   lock.unlock();
-  // The connection checkpoints only once it has read the WAL's header, which
-  // the first statement does; and it must sync as the store does.
-  sqlite3_exec(db, "PRAGMA synchronous = FULL; SELECT count(*) FROM sqlite_master", nullptr,
-               nullptr, nullptr);
+  // It must sync as the store does.
+  sqlite3_exec(db, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
   lock.lock();
   while (true) {
     wake_.wait(lock, [this] { return stop_ || requested_; });
@@ -80,15 +78,21 @@ void WalCheckpointer::Run() {
     running_ = true;
     lock.unlock();
     if (before_checkpoint_) before_checkpoint_();
-    int log_frames = 0;
-    int copied = 0;
-    const int rc =
-        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+    // A connection checkpoints only once it has read the WAL's header, which
+    // any read does (until then it answers SQLITE_OK and -1 frames).
+    int rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    int log_frames = -1;
+    int copied = -1;
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                     &copied);
+    }
     lock.lock();
     running_ = false;
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && copied >= 0) {
       copied_frames_ = copied;
-    } else if (rc != SQLITE_BUSY) {
+    } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+      // The writer checkpoints in its commits from now on.
       failed_ = true;
     }
   }

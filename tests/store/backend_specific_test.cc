@@ -167,22 +167,6 @@ TEST(SqliteStoreTest, TwoStoreObjectsOnOneFileKeepSeqsDense) {
   EXPECT_TRUE((*first)->CheckIntegrity().ok());
 }
 
-// The WAL header's checkpoint sequence number: how many times the WAL was
-// started over (big-endian, bytes 12-15; see sqlite.org/fileformat2.html).
-std::uint32_t WalRestarts(const std::string& wal) {
-  std::ifstream in(wal, std::ios::binary);
-  unsigned char header[16] = {};
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return 0;
-  return (std::uint32_t{header[12]} << 24) | (std::uint32_t{header[13]} << 16) |
-         (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
-}
-
-std::uintmax_t FileSizeOrZero(const std::string& path) {
-  std::error_code ignored;
-  const std::uintmax_t size = std::filesystem::file_size(path, ignored);
-  return ignored ? 0 : size;
-}
-
 // The WAL is copied into the database file on a thread of the store's own
 // (store/wal_checkpointer.h), while the store is open and being written:
 // the file grows during the import, the WAL is started over again and
@@ -204,21 +188,22 @@ TEST(SqliteStoreTest, ImportIsCopiedIntoTheFileWhileTheStoreIsOpen) {
     ASSERT_EQ(summary->written, 6000);
     // The last background checkpoint may still be running.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (FileSizeOrZero(path) < 8'000'000 && std::chrono::steady_clock::now() < deadline) {
+    while (testing::FileSizeOrZero(path) < 8'000'000 &&
+           std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    EXPECT_GE(FileSizeOrZero(path), 8'000'000u) << "the WAL was not copied while open";
+    EXPECT_GE(testing::FileSizeOrZero(path), 8'000'000u) << "the WAL was not copied while open";
     // The WAL starts over at a write after a checkpoint that copied all of
     // it; the import's own writes may all have come before that.
     int extra = 0;
-    while (WalRestarts(wal) == 0 && std::chrono::steady_clock::now() < deadline) {
+    while (testing::WalRestarts(wal) == 0 && std::chrono::steady_clock::now() < deadline) {
       ASSERT_TRUE((*store)->Put(Put("extra" + std::to_string(extra++), "z")).ok());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    EXPECT_GE(WalRestarts(wal), 1u) << "the WAL was never started over";
+    EXPECT_GE(testing::WalRestarts(wal), 1u) << "the WAL was never started over";
     EXPECT_TRUE((*store)->CheckIntegrity().ok());
   }
-  EXPECT_EQ(FileSizeOrZero(wal), 0u);  // removed (or emptied) at close
+  EXPECT_EQ(testing::FileSizeOrZero(wal), 0u);  // removed (or emptied) at close
   auto reopened = OpenLocalStore(SqliteConfig(path), "", "n1");
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_GE(*(*reopened)->LastSeq(), 6000);

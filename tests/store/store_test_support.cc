@@ -71,4 +71,18 @@ PostgresSchema::~PostgresSchema() {
   }
 }
 
+std::uintmax_t FileSizeOrZero(const std::string& path) {
+  std::error_code ignored;
+  const std::uintmax_t size = std::filesystem::file_size(path, ignored);
+  return ignored ? 0 : size;
+}
+
+std::uint32_t WalRestarts(const std::string& wal_path) {
+  std::ifstream in(wal_path, std::ios::binary);
+  unsigned char header[16] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return 0;
+  return (std::uint32_t{header[12]} << 24) | (std::uint32_t{header[13]} << 16) |
+         (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
+}
+
 }  // namespace fhirsync::testing

@@ -1,5 +1,6 @@
-// Helpers the store tests share: scratch folders and throwaway PostgreSQL
-// schemas on the cluster that the ctest fixture `postgres` starts.
+// Helpers the store tests share: scratch folders, throwaway PostgreSQL
+// schemas on the cluster that the ctest fixture `postgres` starts, and a
+// look at SQLite's files.
 //
 // The fixture (tests/store/CMakeLists.txt) runs pg_cluster.sh before the
 // tests and passes the connection file's path in the environment variable
@@ -9,6 +10,7 @@
 #ifndef FHIRSYNC_TESTS_STORE_STORE_TEST_SUPPORT_H_
 #define FHIRSYNC_TESTS_STORE_STORE_TEST_SUPPORT_H_
 
+#include <cstdint>
 #include <string>
 
 namespace fhirsync::testing {
@@ -47,6 +49,14 @@ class PostgresSchema {
   std::string name_;
   std::string connection_;
 };
+
+// The size of a file, 0 if it does not exist.
+std::uintmax_t FileSizeOrZero(const std::string& path);
+
+// How many times a SQLite WAL file was started over: its header's
+// checkpoint sequence number (big-endian, bytes 12-15; see
+// sqlite.org/fileformat2.html). 0 if the file is missing or short.
+std::uint32_t WalRestarts(const std::string& wal_path);
 
 }  // namespace fhirsync::testing
 

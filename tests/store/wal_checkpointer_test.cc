@@ -10,8 +10,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,21 +20,6 @@ namespace fhirsync::store {
 namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(20);
-
-std::uintmax_t FileSize(const std::string& path) {
-  std::error_code ignored;
-  const std::uintmax_t size = std::filesystem::file_size(path, ignored);
-  return ignored ? 0 : size;
-}
-
-// How many times the WAL was started over (WAL header bytes 12-15).
-std::uint32_t WalRestarts(const std::string& wal) {
-  std::ifstream in(wal, std::ios::binary);
-  unsigned char header[16] = {};
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return 0;
-  return (std::uint32_t{header[12]} << 24) | (std::uint32_t{header[13]} << 16) |
-         (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
-}
 
 class Gate {
  public:
@@ -100,7 +83,7 @@ TEST_F(WalCheckpointerTest, CommitsLeaveTheCheckpointToTheBackgroundThread) {
   checkpointer_ = std::make_unique<WalCheckpointer>(path_);
   checkpointer_->SetBeforeBackgroundCheckpointForTest([&gate] { gate.Wait(); });
   checkpointer_->Install(db_);
-  const std::uintmax_t empty = FileSize(path_);
+  const std::uintmax_t empty = testing::FileSizeOrZero(path_);
 
   // Past the start size: the background thread is asked, and held.
   Commit(WalCheckpointer::kStartFrames + 100);
@@ -109,19 +92,19 @@ TEST_F(WalCheckpointerTest, CommitsLeaveTheCheckpointToTheBackgroundThread) {
   // checkpoint at commit, 1000 pages by default, would have).
   Commit(1500);
   Commit(1500);
-  EXPECT_EQ(FileSize(path_), empty);
-  EXPECT_EQ(WalRestarts(wal()), 0u);
+  EXPECT_EQ(testing::FileSizeOrZero(path_), empty);
+  EXPECT_EQ(testing::WalRestarts(wal()), 0u);
 
   gate.Open();
   // The background copies what it found; commits then finish the rest and
   // the WAL starts over.
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (WalRestarts(wal()) == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (testing::WalRestarts(wal()) == 0 && std::chrono::steady_clock::now() < deadline) {
     Commit(10);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_GE(WalRestarts(wal()), 1u);
-  EXPECT_GT(FileSize(path_), std::uintmax_t{4000} * 4096);
+  EXPECT_GE(testing::WalRestarts(wal()), 1u);
+  EXPECT_GT(testing::FileSizeOrZero(path_), std::uintmax_t{4000} * 4096);
 }
 
 TEST_F(WalCheckpointerTest, WriterCopiesEverythingWhenTheThreadCannotOpenTheFile) {
@@ -130,12 +113,12 @@ TEST_F(WalCheckpointerTest, WriterCopiesEverythingWhenTheThreadCannotOpenTheFile
   checkpointer_ = std::make_unique<WalCheckpointer>(dir_.path() + "/no/such/file.sqlite");
   checkpointer_->Install(db_);
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (WalRestarts(wal()) == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (testing::WalRestarts(wal()) == 0 && std::chrono::steady_clock::now() < deadline) {
     Commit(600);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_GE(WalRestarts(wal()), 1u);
-  EXPECT_GT(FileSize(path_), std::uintmax_t{1000} * 4096);
+  EXPECT_GE(testing::WalRestarts(wal()), 1u);
+  EXPECT_GT(testing::FileSizeOrZero(path_), std::uintmax_t{1000} * 4096);
 }
 
 }  // namespace

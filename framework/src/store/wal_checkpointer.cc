@@ -15,7 +15,9 @@ WalCheckpointer::~WalCheckpointer() {
   if (thread_.joinable()) thread_.join();
 }
 
-void WalCheckpointer::Install(sqlite3* db) { sqlite3_wal_hook(db, &WalCheckpointer::OnCommit, this); }
+void WalCheckpointer::Install(sqlite3* db) {
+  sqlite3_wal_hook(db, &WalCheckpointer::OnCommit, this);
+}
 
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* /*schema*/, int frames) {
   static_cast<WalCheckpointer*>(self)->Commit(db, frames);

@@ -30,6 +30,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   doc.text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
   std::memcpy(doc.text.get(), body.data(), body.size());
   doc.text[body.size()] = '\0';
+  doc.text_size = body.size();
   // kParseStopWhenDoneFlag is not used: trailing garbage is an error.
   // Full precision: the body is re-serialised after stamping, and FHIR
   // decimals (coordinates, doses) must come back as the same number.
@@ -97,7 +98,8 @@ UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id) {
   // in where a second serialisation would put it (the end of `meta`, or a
   // new `meta` member at the end). Writing members one by one produces the
   // same bytes as Accept() on the whole document.
-  rapidjson::StringBuffer buffer;
+  // Sized for the body as it came, so the buffer does not grow as it fills.
+  rapidjson::StringBuffer buffer(nullptr, doc.text_size + id.size() + 64);
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   std::size_t meta_end = std::string::npos;  // offset of meta's closing brace
   writer.StartObject();

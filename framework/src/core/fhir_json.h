@@ -25,6 +25,7 @@ struct FhirDocument {
   // parse): the document's strings point into it, so no string is copied
   // into the document. Declared first so that it outlives `json`.
   std::unique_ptr<char[]> text;
+  std::size_t text_size = 0;  // the body's size, a hint for serialising it
   rapidjson::Document json;
   std::string resource_type;
   std::string id;  // empty when the body has none

@@ -28,8 +28,9 @@
 // if unset the benchmark starts its own cluster with tests/store/pg_cluster.sh
 // (fsync on) and removes it at exit.
 //
-// Counter `resources_per_second` (wall clock) is the issue's figure; compare
-// BM_SqliteImport/... with BM_SqliteFloor/... of the same set.
+// Counter `resources_per_second` (wall clock) is the issue's figure; the
+// summary printed at the end gives each SQLite import as a percentage of the
+// floor of the same set (medians with --benchmark_repetitions).
 // `resources_per_cpu_second` (the CPU time of the whole benchmark process,
 // every thread: the import prepares the next batch on a second thread; for
 // PostgreSQL the client side only) is steadier on a shared machine.
@@ -46,11 +47,13 @@
 #include <Poco/Data/Session.h>
 
 #include <algorithm>
-#include <ctime>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -369,12 +372,62 @@ BENCHMARK(BM_PostgresImport)
     ->UseRealTime()
     ->Iterations(1);
 
+// Prints the usual table, then each SQLite import's rate as a percentage of
+// the floor's for the same set (issue 2's figure): per run, or per median
+// with --benchmark_repetitions. Needs the floor in the same invocation.
+class FloorReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.repetitions > 1 ? !median : run.run_type != Run::RT_Iteration) continue;
+      auto rate = run.counters.find("resources_per_second");
+      if (rate == run.counters.end() || run.error_occurred) continue;
+      const std::string& name = run.run_name.function_name;
+      const std::string set = run.run_name.args.substr(0, run.run_name.args.find('/'));
+      if (name == "BM_SqliteFloor") {
+        floor_[set] = rate->second.value;
+      } else if (name == "BM_SqliteImport") {
+        imports_.push_back({run.run_name.args, set, rate->second.value});
+      }
+    }
+  }
+  void PrintRatios() const {
+    if (imports_.empty()) return;
+    std::cout << "\nSQLite import / floor (resources/s):\n";
+    for (const Import& import : imports_) {
+      auto floor = floor_.find(import.set);
+      if (floor == floor_.end() || floor->second <= 0) {
+        std::cout << "  " << import.args << ": no floor run for " << import.set << "\n";
+        continue;
+      }
+      char line[160];
+      std::snprintf(line, sizeof line, "  %-22s %9.0f vs floor %9.0f = %5.1f%%\n",
+                    import.args.c_str(), import.rate, floor->second,
+                    100.0 * import.rate / floor->second);
+      std::cout << line;
+    }
+  }
+
+ private:
+  struct Import {
+    std::string args;  // "set:10/batch:1000"
+    std::string set;   // "set:10"
+    double rate;
+  };
+  std::map<std::string, double> floor_;
+  std::vector<Import> imports_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  FloorReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintRatios();
   benchmark::Shutdown();
   PostgresServer::StopOwnCluster();
   return 0;

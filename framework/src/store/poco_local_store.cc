@@ -303,8 +303,7 @@ StatusOr<ImportSummary> PocoLocalStore::Import(std::span<const WriteOp> ops,
   // the preparing thread, not on the writer's (the critical path).
   auto prepare = [this, ops](std::pair<std::size_t, std::size_t> chunk,
                              std::vector<PreparedOp> written) {
-    written.clear();
-    written.shrink_to_fit();
+    written = {};
     return PrepareBatch(ops.subspan(chunk.first, chunk.second), chunk.first);
   };
   std::future<StatusOr<std::vector<PreparedOp>>> next;

@@ -158,9 +158,12 @@ StatusOr<std::optional<WriteOutcome>> PlanAndAppend(const PreparedOp& prepared,
     }
     next.content_hash = hash;
     if (prepared.fhir) {
-      ApplyStampTo(*prepared.fhir, next.version,
-                   context.now_text.empty() ? FormatInstant(context.now_ms) : context.now_text,
-                   context.body_buffer);
+      // A view, not `empty() ? FormatInstant(..) : now_text`: that
+      // expression is a new string, an allocation per row.
+      std::string formatted;
+      std::string_view now = context.now_text;
+      if (now.empty()) now = formatted = FormatInstant(context.now_ms);
+      ApplyStampTo(*prepared.fhir, next.version, now, context.body_buffer);
       next.body = context.body_buffer;
     } else {
       next.body = op.body;

@@ -29,15 +29,19 @@ std::string EscapeForMessage(std::string_view text, std::size_t max_chars) {
   return out;
 }
 
+std::string_view TrimSpaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
 std::vector<std::string> SplitList(std::string_view text, char separator) {
   std::vector<std::string> parts;
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t end = text.find(separator, start);
     if (end == std::string_view::npos) end = text.size();
-    std::string_view part = text.substr(start, end - start);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    std::string_view part = TrimSpaces(text.substr(start, end - start));
     if (!part.empty()) parts.emplace_back(part);
     start = end + 1;
   }

@@ -13,7 +13,11 @@ namespace fhirsync {
 // non-ASCII bytes become \xNN and the result is cut at `max_chars` with "...".
 std::string EscapeForMessage(std::string_view text, std::size_t max_chars = 80);
 
-// Splits "a,b,,c" into {"a","b","c"} (empty parts dropped).
+// `text` without the spaces at its ends.
+std::string_view TrimSpaces(std::string_view text);
+
+// Splits "a, b,,c" into {"a","b","c"} (parts trimmed of spaces, empty ones
+// dropped).
 std::vector<std::string> SplitList(std::string_view text, char separator = ',');
 
 // Lower-case hex of bytes.

@@ -22,9 +22,7 @@ std::string HttpDate(std::int64_t epoch_ms) {
 
 StatusOr<std::optional<std::int64_t>> ParseIfMatch(const std::string* value) {
   if (value == nullptr) return std::optional<std::int64_t>();
-  std::string_view text = *value;
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  std::string_view text = TrimSpaces(*value);
   if (text.size() >= 2 && (text[0] == 'W' || text[0] == 'w') && text[1] == '/') {
     text.remove_prefix(2);
   }
@@ -100,10 +98,7 @@ StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string&
 Status ApplyIfNoneMatch(const ServerContext& context, const std::string* if_none_match,
                         WriteOp* op) {
   if (if_none_match == nullptr) return Status::Ok();
-  std::string_view value = *if_none_match;
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-  if (value != "*") {
+  if (TrimSpaces(*if_none_match) != "*") {
     return InvalidArgumentError("If-None-Match '" + EscapeForMessage(*if_none_match) +
                                 "' is not supported on a write; only '*' (create only if "
                                 "absent)");

@@ -120,11 +120,17 @@ UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id) {
   const std::size_t object_end = buffer.GetSize();
   writer.EndObject(doc.json.MemberCount());
 
-  UnstampedBody out;
-  out.text.assign(buffer.GetString(), buffer.GetSize());
-  out.content_hash = Sha256Hex(out.text);
   // meta is never empty when present: an empty one was removed above; and
   // resourceType is always there, so a new meta is never the first member.
+  return MakeUnstampedBody(std::string_view(buffer.GetString(), buffer.GetSize()), meta_end,
+                           object_end);
+}
+
+UnstampedBody MakeUnstampedBody(std::string_view text, std::size_t meta_end,
+                                std::size_t object_end) {
+  UnstampedBody out;
+  out.text.assign(text);
+  out.content_hash = Sha256Hex(out.text);
   out.into_meta = meta_end != std::string::npos;
   out.stamp_at = out.into_meta ? meta_end : object_end;
   return out;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,33 @@ struct UnstampedBody {
 // Sets `id` and removes any incoming meta.versionId/lastUpdated (modifies
 // `doc`), serialises once and hashes.
 UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id);
+
+// The text (canonical, without the stamp) hashed, with where the stamp goes:
+// before `meta_end` (meta's closing brace) if there is a meta (npos: none),
+// else as a new meta before `object_end` (the body's closing brace).
+UnstampedBody MakeUnstampedBody(std::string_view text, std::size_t meta_end,
+                                std::size_t object_end);
+
+// What ParseFhirBody() and PrepareFhirBodyForStamp() give together.
+struct PreparedFhirBody {
+  std::string resource_type;
+  std::string id;  // the body's own id; empty when it has none
+  UnstampedBody unstamped;  // with `stamp_id` as its id
+};
+
+// ParseFhirBody(body, max_body_bytes), then PrepareFhirBodyForStamp(doc,
+// stamp_id): the same result and the same errors, in one pass without a
+// document for the common shape of body (fhir_prepare.cc). `stamp_id` must
+// be a valid id (ValidateId).
+StatusOr<PreparedFhirBody> PrepareFhirBody(std::string_view body, std::string_view stamp_id,
+                                           std::size_t max_body_bytes);
+
+// The one pass alone: nullopt for a body it does not take (its shape is
+// uncommon, or it has an error), which PrepareFhirBody() then hands to the
+// document path. For tests.
+std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
+                                                         std::string_view stamp_id,
+                                                         std::size_t max_body_bytes);
 
 // The stored body: `body.text` with this node's version and time added to
 // meta. Byte for byte what serialising the stamped document would give.

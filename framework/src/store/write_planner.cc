@@ -22,20 +22,23 @@ Status CheckBodySize(const WriteOp& op, std::size_t max_body_bytes) {
 
 StatusOr<PreparedOp> PrepareFhirPut(const WriteOp& op, std::size_t max_body_bytes,
                                     PreparedOp prepared) {
-  FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc, ParseFhirBody(op.body, max_body_bytes));
-  if (doc.resource_type != op.type) {
-    return InvalidArgumentError("body resourceType '" + EscapeForMessage(doc.resource_type) +
+  // The id it is stored under, known before the body is read. A body with
+  // another id is refused below, so a new one is wasted only then.
+  std::string id = op.id.empty() ? NewUuid() : op.id;
+  FHIRSYNC_ASSIGN_OR_RETURN(PreparedFhirBody body, PrepareFhirBody(op.body, id, max_body_bytes));
+  if (body.resource_type != op.type) {
+    return InvalidArgumentError("body resourceType '" + EscapeForMessage(body.resource_type) +
                                 "' does not match the type '" + EscapeForMessage(op.type) +
                                 "' it is written as");
   }
-  if (!doc.id.empty() && doc.id != op.id) {
+  if (!body.id.empty() && body.id != op.id) {
     return InvalidArgumentError(
-        "body id '" + EscapeForMessage(doc.id) + "' does not match the id '" +
+        "body id '" + EscapeForMessage(body.id) + "' does not match the id '" +
         EscapeForMessage(op.id) + "' it is written as" +
         (op.id.empty() ? " (none given: give the id, or leave it out of the body)" : ""));
   }
-  prepared.id = op.id.empty() ? NewUuid() : op.id;
-  prepared.fhir.emplace(PrepareFhirBodyForStamp(doc, prepared.id));
+  prepared.id = std::move(id);
+  prepared.fhir.emplace(std::move(body.unstamped));
   return prepared;
 }
 

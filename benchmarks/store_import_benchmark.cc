@@ -10,7 +10,10 @@
 // into a bare SQLite table (type, id, body) by a plain sqlite3 loop in one
 // transaction, with the same page size, WAL and synchronous=FULL settings:
 // the cost of getting the bytes into the file, with none of the store's work
-// (parse, stamp, hash, version lookup, change and outbox rows).
+// (parse, stamp, hash, version lookup, change and outbox rows). The floor
+// writes through SQLite's default VFS, as a plain program would; the
+// store's write connection gathers its WAL writes into large ones
+// (store/wal_write_buffer.h), which is part of what is measured.
 //
 // Both SQLite timings end with the database closed, so each pays for all of
 // its work. The WAL is copied into the database file (a checkpoint) only
@@ -30,7 +33,10 @@
 //
 // Counter `resources_per_second` (wall clock) is the figure; the
 // summary printed at the end gives each SQLite import as a percentage of the
-// floor of the same set (medians with --benchmark_repetitions).
+// floor of the same set (medians with --benchmark_repetitions; add
+// --benchmark_enable_random_interleaving=true so that the repetitions of the
+// imports and of the floor alternate, and a slow spell of a shared machine
+// falls on both).
 // `resources_per_cpu_second` (the CPU time of the whole benchmark process,
 // every thread: the import prepares the next batch on a second thread; for
 // PostgreSQL the client side only) is steadier on a shared machine.

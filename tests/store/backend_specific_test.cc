@@ -19,6 +19,7 @@ namespace fhirsync {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 WriteOp Put(const std::string& id, const std::string& family) {
@@ -52,6 +53,26 @@ TEST(SqliteStoreTest, RelativePathIsResolvedAgainstTheNodeFolder) {
   auto store = OpenLocalStore(SqliteConfig("data.sqlite"), dir.path(), "n1");
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(dir.path()) / "data.sqlite"));
+}
+
+// The write connection opens the file by a URI (to choose its VFS): a path
+// with URI syntax in it still names that file.
+TEST(SqliteStoreTest, PathWithUriCharactersNamesThatFile) {
+  testing::ScratchDir dir;
+  const std::string path = dir.path() + "/a ?b=c#d%41 .sqlite";
+  {
+    auto store = OpenLocalStore(SqliteConfig(path), "", "n1");
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->Put(Put("p1", "x")).ok());
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_THAT(names, ElementsAre("a ?b=c#d%41 .sqlite"));
+  auto reopened = OpenLocalStore(SqliteConfig(path), "", "n1");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_TRUE((*reopened)->Get("Patient", "p1").ok());
 }
 
 TEST(SqliteStoreTest, MissingFolderIsInvalidArgument) {

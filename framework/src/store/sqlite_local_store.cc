@@ -14,6 +14,7 @@
 #include "store/sqlite_prepared_reads.h"
 #include "store/store_sql.h"
 #include "store/wal_checkpointer.h"
+#include "store/wal_write_buffer.h"
 
 namespace fhirsync::store {
 namespace {
@@ -39,6 +40,8 @@ void ConfigureConnection(Poco::Data::Session& session, bool set_wal) {
     std::string mode;
     session << "PRAGMA journal_mode = WAL", into(mode), now;
   }
+  // FULL: a commit returns once the WAL is synced. The write connection's
+  // VFS (wal_write_buffer.h) relies on it.
   session << "PRAGMA synchronous = FULL", now;
   session << "PRAGMA busy_timeout = " + std::to_string(kBusyTimeoutMs), now;
   session << "PRAGMA foreign_keys = ON", now;
@@ -149,7 +152,10 @@ StatusOr<std::unique_ptr<LocalStore>> OpenSqliteLocalStore(const std::string& pa
   RegisterSqliteConnector();
   std::unique_ptr<SqliteLocalStore> store;
   try {
-    Poco::Data::Session write_session(Poco::Data::SQLite::Connector::KEY, path);
+    // Through the VFS that gathers WAL writes (wal_write_buffer.h), which
+    // relies on the synchronous = FULL that ConfigureConnection sets.
+    Poco::Data::Session write_session(Poco::Data::SQLite::Connector::KEY,
+                                      WalWriteBufferUri(path));
     ConfigureConnection(write_session, /*set_wal=*/true);
     auto read_sessions = [path] {
       Poco::Data::Session read_session(Poco::Data::SQLite::Connector::KEY, path);

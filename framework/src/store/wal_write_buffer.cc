@@ -46,8 +46,15 @@ int Close(sqlite3_file* file) {
 }
 
 int Read(sqlite3_file* file, void* out, int size, sqlite3_int64 offset) {
-  if (const int rc = Drain(Self(file)); rc != SQLITE_OK) return rc;
-  return Real(file)->pMethods->xRead(Real(file), out, size, offset);
+  // Only a read of buffered bytes needs them in the file first. A large
+  // transaction reads pages back from the WAL between its writes, and
+  // draining at each of those reads cost most of what the buffer saves.
+  BufferedFile* self = Self(file);
+  if (self->buffered > 0 && offset < self->buffer_offset + self->buffered &&
+      self->buffer_offset < offset + size) {
+    if (const int rc = Drain(self); rc != SQLITE_OK) return rc;
+  }
+  return self->real->pMethods->xRead(self->real, out, size, offset);
 }
 
 int Write(sqlite3_file* file, const void* data, int size, sqlite3_int64 offset) {

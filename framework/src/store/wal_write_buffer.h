@@ -9,8 +9,9 @@
 // kWalBufferBytes, which it hands on as one write.
 //
 // Why it is safe: the buffer is handed on before anything that could see
-// the file without it: a sync, a read, a truncate, a size query, a file
-// control, a close, and a write that does not continue it. The default VFS
+// the file without it: a sync, a read of any buffered byte, a truncate, a
+// size query, a file control, a close, and a write that does not continue
+// it. The default VFS
 // therefore receives the same bytes in the same order, in fewer calls, and
 // the file is the same as without the buffer whenever it is synced. SQLite
 // publishes a commit to other connections (in the WAL index) only after it

@@ -243,13 +243,14 @@ const char* RegisterWalWriteBufferVfs() {
 }
 
 std::string WalWriteBufferUri(const std::string& path) {
-  // Absolute, so the URI always reads "file://" + an empty authority + the
-  // path; '%', '?' and '#' would otherwise be read as URI syntax.
+  // Made absolute, the URI reads "file://" + an empty authority + the path
+  // (a path that starts with "//" would otherwise be read as an authority);
+  // '%', '?' and '#' are escaped, as URI syntax.
   std::error_code error;
-  std::string absolute = std::filesystem::absolute(path, error).string();
-  if (error || absolute.empty() || absolute[0] != '/') absolute = path;
-  std::string uri = "file://";
-  for (char c : absolute) {
+  const std::string absolute = std::filesystem::absolute(path, error).string();
+  const bool rooted = !error && !absolute.empty() && absolute[0] == '/';
+  std::string uri = rooted ? "file://" : "file:";
+  for (char c : rooted ? absolute : path) {
     switch (c) {
       case '%': uri += "%25"; break;
       case '?': uri += "%3f"; break;

@@ -214,6 +214,27 @@ TEST_F(WalWriteBufferTest, SpilledPagesAreReadBackAndRolledBack) {
   sqlite3_close(again);
 }
 
+// Pages a rolled-back transaction had spilled into the WAL must not be
+// written after another writer has put its own frames in their place.
+TEST_F(WalWriteBufferTest, ARolledBackSpillNeverLandsOnAnotherWritersFrames) {
+  sqlite3* first = Open(RegisterWalWriteBufferVfs());
+  Exec(first, "PRAGMA cache_size = 10; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)");
+  Exec(first, "BEGIN; " + InsertSql(1, 1000, 'r'));
+  Exec(first, "ROLLBACK");
+  // More than the rollback spilled, so its frames cover the same stretch.
+  sqlite3* second = Open(RegisterWalWriteBufferVfs());
+  InsertRows(second, 1, 1500);
+  sqlite3_close(second);
+  EXPECT_EQ(Count(first, "SELECT count(*) FROM t"), 1500);
+  sqlite3_close(first);
+
+  sqlite3* check = Open("");
+  EXPECT_EQ(Count(check, "SELECT count(*) FROM t"), 1500);
+  EXPECT_EQ(Count(check, "SELECT count(*) FROM t WHERE v LIKE 'r%'"), 0);
+  EXPECT_EQ(IntegrityProblems(check), 0);
+  sqlite3_close(check);
+}
+
 // Runs `work` in a child process that then kills itself with SIGKILL.
 template <typename Work>
 void InAKilledChild(Work work) {

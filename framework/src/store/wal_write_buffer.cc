@@ -22,6 +22,9 @@ struct BufferedFile {
   char* buffer;        // WAL files only; null otherwise
   int buffered;        // bytes in `buffer`
   sqlite3_int64 buffer_offset;  // where they go in the file
+  // A database file and its connection's WAL file, while both are open.
+  BufferedFile* wal;
+  BufferedFile* database;
 };
 
 BufferedFile* Self(sqlite3_file* file) { return reinterpret_cast<BufferedFile*>(file); }
@@ -38,6 +41,8 @@ int Drain(BufferedFile* file) {
 
 int Close(sqlite3_file* file) {
   BufferedFile* self = Self(file);
+  if (self->database != nullptr) self->database->wal = nullptr;
+  if (self->wal != nullptr) self->wal->database = nullptr;
   const int drained = Drain(self);
   const int closed = self->real->pMethods->xClose(self->real);
   delete[] self->buffer;
@@ -113,7 +118,16 @@ int ShmMap(sqlite3_file* file, int region, int size, int extend, void volatile**
   return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
 }
 int ShmLock(sqlite3_file* file, int offset, int count, int flags) {
-  return Real(file)->pMethods->xShmLock(Real(file), offset, count, flags);
+  // Nothing buffered may outlive the lock it was written under. A commit
+  // has drained the buffer at its sync; what a rolled-back transaction
+  // wrote into the WAL (pages it spilled) may still be here, and written
+  // later it would land on frames another writer has committed meanwhile.
+  // Written now, it lands where it belongs: past the WAL's last frame, as
+  // unbuffered it would have. A failure to write it loses nothing: it is
+  // not part of the database.
+  BufferedFile* self = Self(file);
+  if ((flags & SQLITE_SHM_UNLOCK) != 0 && self->wal != nullptr) Drain(self->wal);
+  return self->real->pMethods->xShmLock(self->real, offset, count, flags);
 }
 void ShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
 int ShmUnmap(sqlite3_file* file, int remove) {
@@ -168,6 +182,12 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
     if (self->buffer == nullptr) {
       self->real->pMethods->xClose(self->real);
       return SQLITE_NOMEM;
+    }
+    // The connection's database file, opened through this VFS too.
+    sqlite3_file* database = sqlite3_database_file_object(name);
+    if (database != nullptr && database->pMethods == &kMethods) {
+      self->database = Self(database);
+      self->database->wal = self;
     }
   }
   self->base.pMethods = &kMethods;

@@ -18,8 +18,12 @@
 // has synced the WAL when synchronous is FULL, which is why only the store's
 // write connection, always FULL, uses this VFS (with NORMAL a commit is
 // published unsynced, and other connections would miss frames still in the
-// buffer). A process killed with frames in the buffer loses only frames of
-// a transaction that had not committed, which recovery discards anyway.
+// buffer). Nor does anything buffered outlive the connection's WAL locks:
+// pages that a rolled-back transaction had spilled into the WAL are written
+// before its write lock is released, since written later they would land on
+// frames that another writer has committed meanwhile. A process killed with
+// frames in the buffer loses only frames of a transaction that had not
+// committed, which recovery discards anyway.
 
 #ifndef FHIRSYNC_STORE_WAL_WRITE_BUFFER_H_
 #define FHIRSYNC_STORE_WAL_WRITE_BUFFER_H_

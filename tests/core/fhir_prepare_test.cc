@@ -114,6 +114,12 @@ TEST(PrepareFhirBodyTest, OnePassWritesEscapesNumbersAndSpacingAsTheWriterDoes) 
       R"({"resourceType":"Bundle","id":"b1","entry":[{"resource":{"resourceType":"Patient","id":"x","meta":{"versionId":"7","lastUpdated":"2020-01-01T00:00:00Z"}}}]})",
       R"({"resourceType":"Patient","id":"p1","meta":{"source":"s","extension":[{"versionId":"1","lastUpdated":"x","meta":{}}]}})",
       R"({"resourceType":"Patient","id":"p1","contained":[{"resourceType":"Organization","id":"o","meta":{}}]})",
+      // No id (a create): it goes in right after resourceType, wherever
+      // that is, and meta after it moves along.
+      R"({"resourceType":"Patient","active":true})",
+      R"({"active":true,"resourceType":"Patient","meta":{"source":"s"}})",
+      R"({"meta":{"source":"s"},"resourceType":"Patient","name":[{"text":"n\u00e9"}]})",
+      R"({"resourceType":"Patient"})",
   };
   for (const std::string& body : bodies) {
     StatusOr<PreparedFhirBody> want = ByDocument(body, "p1");
@@ -129,9 +135,6 @@ TEST(PrepareFhirBodyTest, OnePassWritesEscapesNumbersAndSpacingAsTheWriterDoes) 
 // same as it always did.
 TEST(PrepareFhirBodyTest, UncommonShapesGoTheDocumentPath) {
   const std::vector<std::string> bodies = {
-      // No id: it goes in after resourceType.
-      R"({"resourceType":"Patient","active":true})",
-      R"({"active":true,"resourceType":"Patient","meta":{"source":"s"}})",
       // An incoming stamp: removing it moves members.
       R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"9","lastUpdated":"2020-01-01T00:00:00Z","source":"x"},"active":true})",
       R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"9","profile":["a"],"source":"x","lastUpdated":"y"},"b":1})",

@@ -13,6 +13,13 @@
 
 namespace fhirsync {
 
+std::unique_ptr<char[]> InsituCopy(std::string_view body) {
+  auto text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
+  std::memcpy(text.get(), body.data(), body.size());
+  text[body.size()] = '\0';
+  return text;
+}
+
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes) {
   if (body.size() > max_body_bytes) {
     return ResourceExhaustedError("body is " + std::to_string(body.size()) +
@@ -27,9 +34,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
         std::to_string(static_cast<const char*>(nul) - body.data()) + ")");
   }
   FhirDocument doc;
-  doc.text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
-  std::memcpy(doc.text.get(), body.data(), body.size());
-  doc.text[body.size()] = '\0';
+  doc.text = InsituCopy(body);
   doc.text_size = body.size();
   // kParseStopWhenDoneFlag is not used: trailing garbage is an error.
   // Full precision: the body is re-serialised after stamping, and FHIR

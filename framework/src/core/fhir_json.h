@@ -32,6 +32,10 @@ struct FhirDocument {
   std::string id;  // empty when the body has none
 };
 
+// `body` copied with a NUL after it, for RapidJSON's in-situ parse (which
+// decodes strings where they stand and stops at the NUL).
+std::unique_ptr<char[]> InsituCopy(std::string_view body);
+
 // Size check, parse, object check, resourceType and id checks; see
 // InspectFhirBody() in fhirsync/resource.h for the errors.
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes);

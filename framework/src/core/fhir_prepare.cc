@@ -9,10 +9,11 @@
 // writes: the same writer writes the same values in the same order.
 //
 // The handler takes only the common shape: an object with one resourceType,
-// one id and at most one meta, where meta is an object that holds neither
-// versionId nor lastUpdated. Anything else (a body with no id, an incoming
-// stamp, a duplicate key, and every error) goes the document path, which
-// handles it and words the errors. An incoming stamp is left to it because
+// at most one id and at most one meta, where meta is an object that holds
+// neither versionId nor lastUpdated. A body without an id (a create) gets
+// one after resourceType, where the document path puts it. Anything else
+// (an incoming stamp, a duplicate key, and every error) goes the document
+// path, which handles it and words the errors. An incoming stamp is left to it because
 // the document path's edits move members (RapidJSON's RemoveMember puts the
 // object's last member in the removed one's place), and that order is part
 // of the canonical text.
@@ -88,7 +89,9 @@ class OnePassHandler {
           break;
         case Member::kType:
           resource_type_ = std::string_view(text, size);
-          break;
+          if (!WriteText(text, size)) return false;
+          type_end_ = buffer_.GetSize();
+          return true;
         case Member::kId:
           body_id_ = std::string_view(text, size);
           return out_.String(stamp_id_.data(), static_cast<rapidjson::SizeType>(stamp_id_.size()));
@@ -156,10 +159,15 @@ class OnePassHandler {
 
   // After a parse that succeeded: true when the body has the shape this
   // pass takes.
-  bool Handled() const { return seen_type_ && seen_id_; }
+  bool Handled() const { return seen_type_; }
 
   std::string_view resource_type() const { return resource_type_; }
+  // Without one, the output has no id either, and the stamp id goes in at
+  // type_end().
+  bool has_id() const { return seen_id_; }
   std::string_view body_id() const { return body_id_; }
+  // Offset in the output just after resourceType's value.
+  std::size_t type_end() const { return type_end_; }
   // Offsets in the output of meta's closing brace (npos without a meta) and
   // of the body's.
   std::size_t meta_end() const { return meta_end_; }
@@ -211,6 +219,7 @@ class OnePassHandler {
   int meta_members_ = 0;
   std::string_view resource_type_;
   std::string_view body_id_;
+  std::size_t type_end_ = 0;
   std::size_t meta_end_ = std::string::npos;
   std::size_t object_end_ = 0;
 };
@@ -223,9 +232,7 @@ std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
   if (body.size() > max_body_bytes || std::memchr(body.data(), '\0', body.size()) != nullptr) {
     return std::nullopt;
   }
-  auto text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
-  std::memcpy(text.get(), body.data(), body.size());
-  text[body.size()] = '\0';
+  std::unique_ptr<char[]> text = InsituCopy(body);
   // Sized for the body as it came, so the buffer does not grow as it fills.
   rapidjson::StringBuffer buffer(nullptr, body.size() + stamp_id.size() + 64);
   CanonicalWriter writer(buffer);
@@ -234,17 +241,31 @@ std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
   rapidjson::Reader reader;
   // The flags of ParseFhirBody's parse, so numbers come out the same.
   constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseFullPrecisionFlag;
-  if (reader.Parse<kFlags>(in, handler).IsError() || !handler.Handled() ||
-      !ValidateResourceType(handler.resource_type()).ok() ||
+  if (reader.Parse<kFlags>(in, handler).IsError() || !handler.Handled()) return std::nullopt;
+  const std::string_view body_id = handler.body_id();
+  if (!ValidateResourceType(handler.resource_type()).ok() ||
       // The caller vouches for `stamp_id`, so an equal body id is valid.
-      (handler.body_id() != stamp_id && !ValidateId(handler.body_id()).ok())) {
+      (handler.has_id() && body_id != stamp_id && !ValidateId(body_id).ok())) {
     return std::nullopt;
   }
   PreparedFhirBody out;
   out.resource_type = handler.resource_type();
-  out.id = handler.body_id();
-  out.unstamped = MakeUnstampedBody(std::string_view(buffer.GetString(), buffer.GetSize()),
-                                    handler.meta_end(), handler.object_end());
+  out.id = body_id;
+  std::string_view written(buffer.GetString(), buffer.GetSize());
+  std::size_t meta_end = handler.meta_end();
+  std::size_t object_end = handler.object_end();
+  std::string with_id;
+  if (!handler.has_id()) {
+    // The member the writer would write there: a valid id needs no escape.
+    const std::size_t at = handler.type_end();
+    const std::string member = ",\"id\":\"" + std::string(stamp_id) + "\"";
+    with_id.reserve(written.size() + member.size());
+    with_id.append(written.substr(0, at)).append(member).append(written.substr(at));
+    written = with_id;
+    if (meta_end != std::string::npos && meta_end > at) meta_end += member.size();
+    object_end += member.size();
+  }
+  out.unstamped = MakeUnstampedBody(written, meta_end, object_end);
   return out;
 }
 

@@ -478,6 +478,70 @@ TYPED_TEST_P(InteractionTest, AuthenticationAndRoles) {
   EXPECT_EQ(token.Put("/fhir/Patient/r2", PatientJson("r2", "R")).status, 201);
 }
 
+// Authorisation is decided on the routed path: every spelling of an admin
+// route that the router dispatches to the admin handlers needs the admin
+// role, and spellings it refuses are refused for everyone alike.
+TYPED_TEST_P(InteractionTest, AdminRoutesNeedTheAdminRoleHoweverSpelled) {
+  struct Route {
+    const char* method;
+    const char* path;   // without the leading "/admin"
+    const char* query;  // "" or "?..."
+  };
+  const Route routes[] = {
+      {"GET", "/outbox", ""},           {"GET", "/conflicts", ""},
+      {"GET", "/audit", "?status=ok"},  {"GET", "/conflicts/1", ""},
+      {"POST", "/outbox/_retry-all", "?force=1"}, {"POST", "/outbox/1/retry", "?force=1"},
+      {"POST", "/outbox/1/discard", ""}, {"POST", "/resubmit", ""},
+  };
+  // Spellings the router takes for the same route.
+  auto same_route = [](const std::string& path) {
+    return std::vector<std::string>{
+        "/admin" + path,   "//admin" + path,         "/%61dmin" + path, "/%61%64%6D%69%6E" + path,
+        "/admin/" + path,  "//admin//" + path + "/", "/admin" + path + "/"};
+  };
+  // Spellings with dot segments: refused before routing.
+  auto dotted = [](const std::string& path) {
+    return std::vector<std::string>{"/./admin" + path, "/fhir/../admin" + path,
+                                    "/admin/." + path, "/%2e%2e/admin" + path};
+  };
+  TestClient reader = this->As(kReader);
+  TestClient writer = this->Writer();
+  TestClient admin = this->As(kAdmin);
+  for (const Route& route : routes) {
+    const std::string method = route.method;
+    const int canonical = admin.Call(method, "/admin" + std::string(route.path) + route.query).status;
+    EXPECT_NE(canonical, 401) << method << " " << route.path;
+    EXPECT_NE(canonical, 403) << method << " " << route.path;
+    for (const std::string& target : same_route(route.path)) {
+      const std::string url = target + route.query;
+      Reply as_reader = reader.Call(method, url);
+      EXPECT_EQ(as_reader.status, 403) << method << " " << url << ": " << as_reader.body;
+      EXPECT_NE(as_reader.Diagnostics().find("lacks the admin role"), std::string::npos)
+          << method << " " << url;
+      Reply as_writer = writer.Call(method, url);
+      EXPECT_EQ(as_writer.status, 403) << method << " " << url << ": " << as_writer.body;
+      EXPECT_EQ(admin.Call(method, url).status, canonical) << method << " " << url;
+    }
+    for (const std::string& target : dotted(route.path)) {
+      const std::string url = target + route.query;
+      for (TestClient* client : {&reader, &writer, &admin}) {
+        Reply reply = client->Call(method, url);
+        EXPECT_EQ(reply.status, 400) << method << " " << url << ": " << reply.body;
+        EXPECT_NE(reply.Diagnostics().find("dot segment"), std::string::npos) << url;
+      }
+    }
+    // Upper case is another path, which no route serves: 404 for whoever
+    // may use the method, 403 for a reader's POST.
+    const std::string upper = "/ADMIN" + std::string(route.path) + route.query;
+    EXPECT_EQ(reader.Call(method, upper).status, method == "GET" ? 404 : 403) << upper;
+    EXPECT_EQ(writer.Call(method, upper).status, 404) << upper;
+    EXPECT_EQ(admin.Call(method, upper).status, 404) << upper;
+  }
+  // The admin API answers nothing to a non-admin, whatever the spelling:
+  // the outbox listing was patient data.
+  EXPECT_EQ(reader.Get("//admin/outbox").body.find("\"items\""), std::string::npos);
+}
+
 // A child pulls with read-many, a batch Bundle of GETs: a user with only the
 // read role may send that, and nothing that writes.
 TYPED_TEST_P(InteractionTest, ReaderMayPostOnlyBundlesOfReads) {
@@ -827,6 +891,7 @@ TYPED_TEST_P(InteractionTest, PutWithIfNoneMatchStarOnlyCreates) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(InteractionTest, CreateReadUpdateWithVersions,
+                            AdminRoutesNeedTheAdminRoleHoweverSpelled,
                             DeleteGivesGoneAndUnknownGivesNotFound,
                             CreateAssignsIdAndHonoursIfNoneExist,
                             MetadataListsTypesAndInteractions,

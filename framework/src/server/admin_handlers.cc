@@ -259,10 +259,6 @@ HttpResponse NotAllowed(const char* allow) {
 
 }  // namespace
 
-bool IsAdminTarget(std::string_view uri) {
-  return uri == "/admin" || uri.rfind("/admin/", 0) == 0 || uri.rfind("/admin?", 0) == 0;
-}
-
 HttpResponse DispatchAdmin(ServerContext& context, const HttpRequest& request) {
   const auto& s = request.segments;
   const bool get = request.method == "GET" || request.method == "HEAD";

@@ -25,9 +25,6 @@
 
 namespace fhirsync::server {
 
-// True for a request target under /admin (which needs the admin role).
-bool IsAdminTarget(std::string_view uri);
-
 // Routes and runs one /admin request (segments[0] == "admin").
 HttpResponse DispatchAdmin(ServerContext& context, const HttpRequest& request);
 

@@ -82,22 +82,24 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
       return out;
     }
-    const Role needed = IsAdminTarget(request.getURI())                     ? Role::kAdmin
-                        : in.method == "GET" || in.method == "HEAD" ? Role::kRead
-                                                                    : Role::kWrite;
+    // The target is parsed before the role is chosen, and the role is chosen
+    // from the same decoded segments the router dispatches on, so no
+    // spelling of a path ("//admin", "/%61dmin") reaches a route with
+    // another route's role.
+    if (Status target = ParseRequestTarget(request.getURI(), &in); !target.ok()) {
+      *body_consumed = DrainRefusedBody(request);
+      return ErrorResponse(target);
+    }
+    const Role needed = RequiredRole(in);
     const Status allowed = Authenticator::Authorize(*identity, needed);
     // A child's read-many is a POST of a batch Bundle of GETs: it only
     // reads, so a reader may send it. Only the body tells, so a reader's
     // POST to the Bundle endpoint is read before the decision.
-    const bool read_only_bundle_check =
-        !allowed.ok() && IsBundleEndpointPost(in.method, request.getURI()) &&
-        needed == Role::kWrite && identity->Has(Role::kRead);
+    const bool read_only_bundle_check = !allowed.ok() && IsBundleEndpointPost(in) &&
+                                        needed == Role::kWrite && identity->Has(Role::kRead);
     if (!allowed.ok() && !read_only_bundle_check) {
       *body_consumed = DrainRefusedBody(request);
       return ErrorResponse(allowed);
-    }
-    if (Status target = ParseRequestTarget(request.getURI(), &in); !target.ok()) {
-      return ErrorResponse(target);
     }
     if (HasBody(in.method)) {
       Status read = ReadBody(request, &in.body, body_consumed);
@@ -109,14 +111,6 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
           allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
     }
     return Dispatch(state_.context, in);
-  }
-
-  // POST /fhir (the batch/transaction endpoint), whatever the query.
-  static bool IsBundleEndpointPost(const std::string& method, const std::string& uri) {
-    if (method != "POST") return false;
-    HttpRequest target;
-    return ParseRequestTarget(uri, &target).ok() && target.segments.size() == 1 &&
-           target.segments[0] == "fhir";
   }
 
   // The body of a request refused after authentication is read and dropped

@@ -28,6 +28,12 @@ Status ParseRequestTarget(std::string_view target, HttpRequest* request) {
     for (const std::string& raw : SplitList(path, '/')) {
       std::string decoded;
       Poco::URI::decode(raw, decoded);
+      // "." and ".." would name one route in several ways (and mean
+      // something else to a proxy in front); no route has such a segment.
+      if (decoded == "." || decoded == "..") {
+        return InvalidArgumentError("request URL '" + EscapeForMessage(target) +
+                                    "' has a dot segment ('" + decoded + "'); none is allowed");
+      }
       request->segments.push_back(std::move(decoded));
     }
   } catch (const Poco::Exception& e) {

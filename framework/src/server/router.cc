@@ -113,4 +113,16 @@ HttpResponse Dispatch(ServerContext& context, const HttpRequest& request) {
   }
 }
 
+Role RequiredRole(const HttpRequest& request) {
+  const auto& s = request.segments;
+  if (!s.empty() && s[0] == "admin") return Role::kAdmin;
+  if (request.method == "GET" || request.method == "HEAD") return Role::kRead;
+  return Role::kWrite;
+}
+
+bool IsBundleEndpointPost(const HttpRequest& request) {
+  return request.method == "POST" && request.segments.size() == 1 &&
+         request.segments[0] == "fhir";
+}
+
 }  // namespace fhirsync::server

@@ -1,15 +1,10 @@
 #include "init_child.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
 
+#include "core/private_file.h"
 #include "core/text_util.h"
 #include "fhirsync/plugin_loader.h"
 #include "fhirsync/sync_resource_manager.h"
@@ -112,30 +107,7 @@ void ConfigureChild(const ChildOptions& child, NodeConfig* config) {
 
 Status WritePasswordFile(const std::string& dir, const std::string& file,
                          const std::string& password) {
-  const std::string path = (std::filesystem::path(dir) / file).string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return UnavailableError(path + ": cannot write the password file: " + std::strerror(errno));
-  }
-  Status status;
-  if (::fchmod(fd, 0600) != 0) {
-    status = UnavailableError(path + ": cannot make it private: " + std::strerror(errno));
-  }
-  std::size_t written = 0;
-  while (status.ok() && written < password.size()) {
-    const ssize_t n = ::write(fd, password.data() + written, password.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      status = UnavailableError(path + ": cannot write the password file: " +
-                                std::strerror(errno));
-      break;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0 && status.ok()) {
-    status = UnavailableError(path + ": cannot write the password file: " + std::strerror(errno));
-  }
-  return status;
+  return WritePrivateFile((std::filesystem::path(dir) / file).string(), password);
 }
 
 std::string JoinTypes(const std::vector<std::string>& types) {

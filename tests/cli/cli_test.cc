@@ -1,6 +1,8 @@
 // The `fhirsync` program run as a real process: help, usage errors, init,
 // bad configuration, and the single-resource verbs.
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "cli_harness.h"
@@ -99,6 +101,34 @@ TEST_F(CliTest, InitWritesAValidConfigWithAUuidNodeId) {
   StatusOr<NodeConfig> other = LoadNodeConfig(tmp_.Sub("other"));
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->node_id, config->node_id);
+}
+
+// The configuration holds password hashes and the store patient data:
+// neither may be readable by other users, whatever the umask.
+TEST_F(CliTest, NodeFilesAreOwnerOnly) {
+  const mode_t old_umask = ::umask(0);  // the child inherits the loosest umask
+  ProcessResult r = Fhirsync({"init", "--dir", node_, "--node-id", "private"});
+  ::umask(old_umask);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  WriteTextFile(tmp_.Sub("p.json"), kPatient);
+  ASSERT_EQ(Run("put", {tmp_.Sub("p.json")}).exit_code, 0);
+  ProcessOptions password;
+  password.stdin_data = "a long enough password\n";
+  ProcessResult added = Run("user", {"add", "nurse", "--role", "read"}, password);
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  auto mode_of = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(node_)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(mode_of(entry.path().string()), 0600u) << entry.path();
+  }
+  EXPECT_GE(files, 2);  // fhirsync.json and the store, at least
+  EXPECT_EQ(mode_of(node_ + "/fhirsync.json"), 0600u);
 }
 
 TEST_F(CliTest, InitJsonAndGivenNodeId) {

@@ -11,6 +11,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "core/private_file.h"
 #include "core/text_util.h"
 
 namespace fhirsync {
@@ -509,20 +510,9 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
 }
 
 Status SaveNodeConfig(const std::string& dir, const NodeConfig& config) {
-  std::filesystem::path file = std::filesystem::path(dir) / kConfigFileName;
-  std::filesystem::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return UnavailableError(tmp.string() + ": cannot write");
-    out << SerializeNodeConfig(config);
-    out.flush();
-    if (!out) return UnavailableError(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) return UnavailableError(file.string() + ": cannot replace: " + ec.message());
-  return Status::Ok();
+  // The file holds the users' password hashes: owner only.
+  const std::filesystem::path file = std::filesystem::path(dir) / kConfigFileName;
+  return WritePrivateFile(file.string(), SerializeNodeConfig(config));
 }
 
 }  // namespace fhirsync

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <utility>
 
+#include "core/private_file.h"
 #include "core/text_util.h"
 #include "store/poco_local_store.h"
 #include "store/sqlite_batch_storage.h"
@@ -150,6 +151,11 @@ StatusOr<std::unique_ptr<LocalStore>> OpenSqliteLocalStore(const std::string& pa
                                                            const std::string& node_id,
                                                            std::size_t max_body_bytes) {
   RegisterSqliteConnector();
+  // The store holds patient data: a new one is made owner-only before
+  // SQLite opens it (SQLite would create it 0644 under the usual umask).
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    FHIRSYNC_RETURN_IF_ERROR(CreatePrivateFileIfAbsent(path));
+  }
   std::unique_ptr<SqliteLocalStore> store;
   try {
     // Through the VFS that gathers WAL writes (wal_write_buffer.h), which

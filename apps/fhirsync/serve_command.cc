@@ -78,6 +78,12 @@ int RunServe(const Invocation& invocation) {
   options.parent_node_id = ParentNodeId(node->config);
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
+  // Said at every start: an operator must not learn from a capture that
+  // Basic passwords and patient data went over the wire in clear.
+  PrintError(cl.command_name(),
+             "warning: serving plain HTTP on " + server.base_url() +
+                 ": passwords, tokens and patient data cross the network unencrypted; serve "
+                 "only on a trusted network, or behind a reverse proxy that terminates TLS");
   std::cout << "listening on " << server.base_url() << std::endl;  // flushes
 
   int received = 0;

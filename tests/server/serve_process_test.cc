@@ -347,7 +347,7 @@ TEST(ServeCommandTest, UserVerbsManageWhoMayConnect) {
   EXPECT_NE(relisted.out.find("sync-bot"), std::string::npos);
 }
 
-TEST(ServeCommandTest, RefusesABusyPortAndWarnsWithoutUsers) {
+TEST(ServeCommandTest, RefusesABusyPortAndWarnsWithoutUsersAndOfPlainHttp) {
   TempDir tmp("fhirsync-busy");
   const std::string dir = tmp.path() + "/node";
   ASSERT_EQ(Fhirsync({"init", "--dir", dir, "--node-id", "p"}).exit_code, 0);
@@ -356,6 +356,11 @@ TEST(ServeCommandTest, RefusesABusyPortAndWarnsWithoutUsers) {
   std::string error;
   ASSERT_TRUE(StartServe(&first, dir, &port, &error)) << error;
   EXPECT_NE(first.Stderr().find("no users or tokens are configured"), std::string::npos);
+  EXPECT_NE(first.Stderr().find("warning: serving plain HTTP on http://127.0.0.1:" +
+                                std::to_string(port) + ": passwords, tokens and patient data "
+                                "cross the network unencrypted"),
+            std::string::npos)
+      << first.Stderr();
   ProcessOptions quick;
   quick.timeout = std::chrono::seconds(30);
   ProcessResult second = Fhirsync({"serve", "--dir", dir, "--port", std::to_string(port)}, quick);

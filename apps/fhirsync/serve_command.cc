@@ -15,7 +15,7 @@ namespace fhirsync::cli {
 namespace {
 
 constexpr char kHelp[] =
-    "usage: fhirsync serve [--bind ADDR] [--port N] [--dir D]\n"
+    "usage: fhirsync serve [--bind ADDR] [--port N] [--log-format text|json] [--dir D]\n"
     "\n"
     "Serves the node to its children over HTTP until stopped with SIGTERM or SIGINT\n"
     "(Ctrl-C), then finishes the requests in progress and exits 0:\n"
@@ -26,10 +26,16 @@ constexpr char kHelp[] =
     "                 update, DELETE void or ?purge=true) for resources held in\n"
     "                 OpenMRS REST representation\n"
     "Every request needs credentials: add users or tokens with 'fhirsync user add'.\n"
+    "Users and tokens added or removed while it runs take effect within a second.\n"
+    "After 5 failed logins of one user from one address, that pair waits (429 with\n"
+    "Retry-After: 1 s, doubling with each further failure, up to 300 s).\n"
+    "Each request is logged on stderr: time, client, user, method, path (without\n"
+    "the query), status, bytes sent, duration.\n"
     "Once listening it prints one line 'listening on http://ADDR:PORT' on stdout.\n"
     "\n"
     "  --bind ADDR   address to listen on (default: server.bind, 127.0.0.1)\n"
     "  --port N      port (default: server.port; 0 picks any free port)\n"
+    "  --log-format text|json   the access log's form on stderr (default text)\n"
     "  --dir D       the node folder (default: the current folder)\n";
 
 int RunServe(const Invocation& invocation) {
@@ -38,7 +44,12 @@ int RunServe(const Invocation& invocation) {
   std::int64_t port = -1;
   cl.flags().AddString("bind", "ADDR", &bind);
   cl.flags().AddInt("port", "N", &port, 0, 65535);
+  std::string log_format = "text";
+  cl.flags().AddString("log-format", "text|json", &log_format);
   if (auto exit = cl.Parse(0, 0)) return *exit;
+  if (log_format != "text" && log_format != "json") {
+    return cl.UsageError("--log-format: expected text or json, got '" + log_format + "'");
+  }
 
   StatusOr<Node> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
@@ -76,6 +87,10 @@ int RunServe(const Invocation& invocation) {
   }
   options.push_routes = push_routes.get();
   options.parent_node_id = ParentNodeId(node->config);
+  options.access_log_format =
+      log_format == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText;
+  options.log = [](std::string_view line) { std::cerr << line << '\n'; };
+  options.reload_users_from = cl.dir();
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
   // Said at every start: an operator must not learn from a capture that

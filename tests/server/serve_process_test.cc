@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -334,11 +335,50 @@ TEST(ServeCommandTest, UserVerbsManageWhoMayConnect) {
   EXPECT_EQ(nurse.Put("/fhir/Patient/n", PatientJson("n", "N")).status, 403);
   TestClient bot("127.0.0.1", port, BearerAuth(bearer));
   EXPECT_EQ(bot.Put("/fhir/Patient/n", PatientJson("n", "N")).status, 201);
+  // The access log names every request, with who made it.
+  auto logged = [&server](const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (server.Stderr().find(text) == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return server.Stderr().find(text) != std::string::npos;
+  };
+  EXPECT_TRUE(logged(" 127.0.0.1 nurse GET /fhir/metadata 200 ")) << server.Stderr();
+  EXPECT_TRUE(logged(" 127.0.0.1 nurse PUT /fhir/Patient/n 403 ")) << server.Stderr();
+  EXPECT_TRUE(logged(" 127.0.0.1 sync-bot PUT /fhir/Patient/n 201 ")) << server.Stderr();
+
+  // Removed while the server runs: refused from then on, within a second.
+  ProcessResult removed = Fhirsync({"user", "remove", "--dir", dir, "nurse"});
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int status = 200;
+  while ((status = nurse.Get("/fhir/metadata").status) == 200 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 401);
+  EXPECT_EQ(bot.Get("/fhir/Patient/n").status, 200);
+
+  // Guessing: after 5 failures of one user from one address, 429 with
+  // Retry-After, before any password is checked; logged.
+  TestClient guesser("127.0.0.1", port, BasicAuth("sync-bot", "guess"));
+  Reply reply;
+  for (int i = 0; i < 5; ++i) {
+    reply = guesser.Get("/fhir/metadata");
+    EXPECT_EQ(reply.status, i < 4 ? 401 : 429) << i;
+  }
+  EXPECT_EQ(reply.Header("retry-after"), "1");
+  EXPECT_NE(reply.Diagnostics().find("5 failures in a row"), std::string::npos) << reply.body;
+  Reply throttled = guesser.Get("/fhir/metadata");
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_NE(throttled.Diagnostics().find("too many failed logins for 'sync-bot' from 127.0.0.1"),
+            std::string::npos)
+      << throttled.body;
+  EXPECT_TRUE(logged(" 127.0.0.1 sync-bot GET /fhir/metadata 429 ")) << server.Stderr();
   server.Signal(SIGTERM);
   EXPECT_EQ(server.Wait(std::chrono::seconds(20)).exit_code, 0);
 
-  ProcessResult removed = Fhirsync({"user", "remove", "--dir", dir, "nurse"});
-  EXPECT_EQ(removed.exit_code, 0) << removed.err;
   ProcessResult missing = Fhirsync({"user", "remove", "--dir", dir, "nurse"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("no user or token named 'nurse'"), std::string::npos);
@@ -369,6 +409,50 @@ TEST(ServeCommandTest, RefusesABusyPortAndWarnsWithoutUsersAndOfPlainHttp) {
       << second.err;
   first.Signal(SIGTERM);
   EXPECT_EQ(first.Wait(std::chrono::seconds(20)).exit_code, 0);
+  ProcessResult bad_format = Fhirsync({"serve", "--dir", dir, "--log-format", "xml"}, quick);
+  EXPECT_EQ(bad_format.exit_code, 2);
+  EXPECT_NE(bad_format.err.find("--log-format: expected text or json, got 'xml'"),
+            std::string::npos)
+      << bad_format.err;
+}
+
+TEST(ServeCommandTest, AccessLogAsJson) {
+  TempDir tmp("fhirsync-json-log");
+  const std::string dir = tmp.path() + "/node";
+  ASSERT_EQ(Fhirsync({"init", "--dir", dir, "--node-id", "p"}).exit_code, 0);
+  ChildProcess server;
+  std::string error;
+  ASSERT_TRUE(server.Start({kBinary, "serve", "--dir", dir, "--port", "0", "--log-format", "json"},
+                           {}, &error))
+      << error;
+  const std::string prefix = "listening on http://127.0.0.1:";
+  ASSERT_TRUE(server.WaitForStdout(prefix, std::chrono::milliseconds(20000))) << server.Stderr();
+  const std::string out = server.Stdout();
+  const int port = std::stoi(out.substr(out.find(prefix) + prefix.size()));
+  TestClient anonymous("127.0.0.1", port, "");
+  EXPECT_EQ(anonymous.Get("/fhir/Patient?name=Okafor").status, 401);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string line;
+  while (line.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::istringstream lines(server.Stderr());
+    for (std::string l; std::getline(lines, l);) {
+      if (l.rfind("{", 0) == 0) line = l;
+    }
+    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  rapidjson::Document doc;
+  doc.Parse(line.c_str());
+  ASSERT_TRUE(doc.IsObject()) << server.Stderr();
+  EXPECT_STREQ(doc["method"].GetString(), "GET");
+  EXPECT_STREQ(doc["path"].GetString(), "/fhir/Patient");  // no query: names stay out
+  EXPECT_STREQ(doc["user"].GetString(), "-");
+  EXPECT_STREQ(doc["client"].GetString(), "127.0.0.1");
+  EXPECT_EQ(doc["status"].GetInt(), 401);
+  EXPECT_TRUE(doc["bytes"].IsUint64());
+  EXPECT_TRUE(doc["duration_ms"].IsNumber());
+  EXPECT_EQ(server.Stderr().find("Okafor"), std::string::npos);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(std::chrono::seconds(20)).exit_code, 0);
 }
 
 }  // namespace

@@ -1,20 +1,41 @@
 // Unit tests of the server's internal parts, without sockets.
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
 
 #include "fake_store.h"
 #include "fhirsync/credentials.h"
+#include "server/access_log.h"
 #include "server/auth.h"
+#include "server/login_throttle.h"
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
 #include "server/json_depth.h"
 #include "server/request_target.h"
 #include "server/router.h"
 #include "server/search_params.h"
+#include "support/temp_dir.h"
 #include "test_client.h"
 
 namespace fhirsync::server {
 namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
 
 TEST(GzipTest, RoundTripsAndRefusesTruncationAndBombs) {
   std::string text;
@@ -93,6 +114,12 @@ TEST(RequestTargetTest, DecodesSegmentsAfterSplitting) {
   EXPECT_NE(huge.message().find("over the limit"), std::string::npos);
 }
 
+StatusOr<Identity> Auth(Authenticator& auth, const std::string* header,
+                        const std::string& address = "192.0.2.1") {
+  Authenticator::Attempt attempt;
+  return auth.Authenticate(header, address, &attempt);
+}
+
 TEST(AuthenticatorTest, BasicBearerAndRoles) {
   ServerConfig config;
   config.users.push_back(*MakeUser("ann", "ann-pw", {"read"}));
@@ -100,31 +127,209 @@ TEST(AuthenticatorTest, BasicBearerAndRoles) {
   config.tokens.push_back(token->config);
   Authenticator auth(config);
   std::string basic = testing::BasicAuth("ann", "ann-pw");
-  auto ann = auth.Authenticate(&basic);
+  auto ann = Auth(auth, &basic);
   ASSERT_TRUE(ann.ok()) << ann.status();
   EXPECT_EQ(ann->name, "ann");
   EXPECT_TRUE(Authenticator::Authorize(*ann, Role::kRead).ok());
   Status denied = Authenticator::Authorize(*ann, Role::kWrite);
   EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
   EXPECT_NE(denied.message().find("'ann' lacks the write role"), std::string::npos);
-  auto again = auth.Authenticate(&basic);  // from the cache
+  auto again = Auth(auth, &basic);  // from the cache
   ASSERT_TRUE(again.ok());
 
   std::string wrong = testing::BasicAuth("ann", "ann-pX");
-  EXPECT_EQ(auth.Authenticate(&wrong).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(Auth(auth, &wrong).status().code(), StatusCode::kUnauthenticated);
   std::string nobody = testing::BasicAuth("bob", "ann-pw");
-  EXPECT_NE(auth.Authenticate(&nobody).status().message().find("unknown user or wrong password"),
+  EXPECT_NE(Auth(auth, &nobody).status().message().find("unknown user or wrong password"),
             std::string::npos);
   std::string bearer = testing::BearerAuth(token->token);
-  auto bot = auth.Authenticate(&bearer);
+  auto bot = Auth(auth, &bearer);
   ASSERT_TRUE(bot.ok());
   EXPECT_TRUE(bot->Has(Role::kWrite));
   EXPECT_FALSE(bot->Has(Role::kRead));
   std::string digest = "Digest username=ann";
-  EXPECT_NE(auth.Authenticate(&digest).status().message().find("unsupported authorization scheme"),
+  EXPECT_NE(Auth(auth, &digest).status().message().find("unsupported authorization scheme"),
             std::string::npos);
-  EXPECT_NE(auth.Authenticate(nullptr).status().message().find("credentials required"),
+  EXPECT_NE(Auth(auth, nullptr).status().message().find("credentials required"),
             std::string::npos);
+}
+
+
+// A known answer (RFC 7914 section 11: PBKDF2-HMAC-SHA256, P="passwd",
+// S="salt", c=1): the rounds stored with a user are the rounds used.
+TEST(CredentialsTest, CheckPasswordUsesTheUsersOwnRounds) {
+  UserConfig user;
+  user.name = "legacy";
+  user.salt = "73616c74";  // "salt"
+  user.iterations = 1;
+  user.password_hash = "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc";
+  EXPECT_TRUE(CheckPassword(user, "passwd"));
+  EXPECT_FALSE(CheckPassword(user, "passwe"));
+  user.iterations = 2;
+  EXPECT_FALSE(CheckPassword(user, "passwd"));
+  user.iterations = 0;
+  EXPECT_FALSE(CheckPassword(user, "passwd"));
+
+  auto fresh = MakeUser("new", "pw", {"read"});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(fresh->iterations, 600000);
+  EXPECT_TRUE(CheckPassword(*fresh, "pw"));
+}
+
+// A file written before users kept their rounds still loads, at 60,000.
+TEST(CredentialsTest, AConfigWithoutIterationsMeansTheOldRounds) {
+  testing::TempDir tmp("fhirsync-iterations");
+  NodeConfig config;
+  config.node_id = "n";
+  UserConfig user = *MakeUser("ann", "pw", {"read"});
+  config.server.users.push_back(user);
+  ASSERT_TRUE(SaveNodeConfig(tmp.path(), config).ok());
+  std::string text = ReadFile(tmp.path() + "/fhirsync.json");
+  const std::string key = "\"iterations\": 600000,";
+  ASSERT_NE(text.find(key), std::string::npos) << text;
+  text.erase(text.find(key), key.size());
+  WriteFile(tmp.path() + "/fhirsync.json", text);
+  StatusOr<NodeConfig> loaded = LoadNodeConfig(tmp.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->server.users.at(0).iterations, 60000);
+}
+
+TEST(AuthenticatorTest, FailedLoginsOfOnePairAreThrottled) {
+  ServerConfig config;
+  config.users.push_back(*MakeUser("ann", "ann-pw", {"read"}));
+  config.users.push_back(*MakeUser("bea", "bea-pw", {"read"}));
+  Authenticator auth(config);
+  const std::string wrong = testing::BasicAuth("ann", "guess");
+  const std::string right = testing::BasicAuth("ann", "ann-pw");
+  Authenticator::Attempt attempt;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(auth.Authenticate(&wrong, "192.0.2.7", &attempt).ok());
+    EXPECT_EQ(attempt.retry_after_seconds, 0) << i;
+    EXPECT_EQ(attempt.user, "ann");
+  }
+  auto fifth = auth.Authenticate(&wrong, "192.0.2.7", &attempt);
+  EXPECT_EQ(attempt.retry_after_seconds, 1);
+  EXPECT_NE(fifth.status().message().find("5 failures in a row"), std::string::npos)
+      << fifth.status();
+  // Now even the right password waits, from that address...
+  auto waiting = auth.Authenticate(&right, "192.0.2.7", &attempt);
+  EXPECT_FALSE(waiting.ok());
+  EXPECT_GE(attempt.retry_after_seconds, 1);
+  EXPECT_NE(waiting.status().message().find("too many failed logins for 'ann' from 192.0.2.7"),
+            std::string::npos)
+      << waiting.status();
+  // ...but not from another address, nor for another user.
+  EXPECT_TRUE(auth.Authenticate(&right, "192.0.2.8", &attempt).ok());
+  const std::string bea = testing::BasicAuth("bea", "bea-pw");
+  EXPECT_TRUE(auth.Authenticate(&bea, "192.0.2.7", &attempt).ok());
+}
+
+TEST(LoginThrottleTest, WaitsDoubleUpToTheCapAndSuccessClears) {
+  LoginThrottle::Options options;
+  options.free_failures = 2;
+  options.first_wait = std::chrono::seconds(1);
+  options.max_wait = std::chrono::seconds(8);
+  options.forget_after = std::chrono::seconds(100);
+  LoginThrottle throttle(options);
+  auto t = LoginThrottle::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_EQ(throttle.RecordFailure("u", "a", t), 1);
+  EXPECT_EQ(throttle.RetryAfterSeconds("u", "a", t), 0);
+  throttle.RecordFailure("u", "a", t);
+  EXPECT_EQ(throttle.RetryAfterSeconds("u", "a", t), 1);
+  std::int64_t expected[] = {2, 4, 8, 8};
+  for (std::int64_t wait : expected) {
+    t += std::chrono::seconds(10);
+    EXPECT_EQ(throttle.RetryAfterSeconds("u", "a", t), 0);
+    throttle.RecordFailure("u", "a", t);
+    EXPECT_EQ(throttle.RetryAfterSeconds("u", "a", t), wait);
+  }
+  EXPECT_EQ(throttle.RetryAfterSeconds("u", "b", t), 0);
+  throttle.RecordSuccess("u", "a");
+  EXPECT_EQ(throttle.RetryAfterSeconds("u", "a", t), 0);
+  // A long quiet spell forgets the count.
+  throttle.RecordFailure("v", "a", t);
+  throttle.RecordFailure("v", "a", t);
+  t += std::chrono::seconds(200);
+  EXPECT_EQ(throttle.RecordFailure("v", "a", t), 1);
+}
+
+TEST(LoginThrottleTest, MemoryStaysBoundedUnderAFloodOfPairs) {
+  LoginThrottle::Options options;
+  options.max_pairs = 100;
+  LoginThrottle throttle(options);
+  auto t = LoginThrottle::Clock::now();
+  for (int i = 0; i < 10000; ++i) {
+    throttle.RecordFailure("user" + std::to_string(i), "addr", t + std::chrono::milliseconds(i));
+  }
+  // The newest pair is remembered; the oldest were dropped.
+  EXPECT_EQ(throttle.RecordFailure("user9999", "addr", t + std::chrono::seconds(20)), 2);
+  EXPECT_EQ(throttle.RecordFailure("user0", "addr", t + std::chrono::seconds(20)), 1);
+}
+
+TEST(AuthenticatorTest, UsersAreReloadedWhenTheFileChanges) {
+  testing::TempDir tmp("fhirsync-reload");
+  NodeConfig config;
+  config.node_id = "n";
+  config.server.users.push_back(*MakeUser("ann", "ann-pw", {"read"}));
+  ASSERT_TRUE(SaveNodeConfig(tmp.path(), config).ok());
+  Authenticator::Options options;
+  options.reload_dir = tmp.path();
+  std::vector<std::string> warnings;
+  options.warn = [&warnings](std::string_view line) { warnings.emplace_back(line); };
+  Authenticator auth(config.server, options);
+  const std::string ann = testing::BasicAuth("ann", "ann-pw");
+  ASSERT_TRUE(Auth(auth, &ann).ok());
+
+  // ann removed, bea added: within a second, the cache notwithstanding.
+  config.server.users = {*MakeUser("bea", "bea-pw", {"write"})};
+  ASSERT_TRUE(SaveNodeConfig(tmp.path(), config).ok());
+  const std::string bea = testing::BasicAuth("bea", "bea-pw");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (Auth(auth, &ann).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(Auth(auth, &ann).ok());
+  EXPECT_TRUE(Auth(auth, &bea).ok());
+
+  // A broken file keeps the users in force, and says so.
+  WriteFile(tmp.path() + "/fhirsync.json", "{ not json");
+  const auto later = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (warnings.empty() && std::chrono::steady_clock::now() < later) {
+    ASSERT_TRUE(Auth(auth, &bea).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("users not reloaded"), std::string::npos) << warnings[0];
+  EXPECT_TRUE(Auth(auth, &bea).ok());
+}
+
+TEST(AccessLogTest, TextAndJsonLinesCarryEveryFieldAndNoQuery) {
+  AccessRecord record;
+  record.time = std::chrono::system_clock::time_point{} + std::chrono::seconds(1796630400);
+  record.client = "192.0.2.1";
+  record.user = "ann";
+  record.method = "GET";
+  record.target = "/fhir/Patient?name=Okafor\nforged";
+  record.status = 200;
+  record.bytes = 512;
+  record.duration_ms = 1.25;
+  const std::string text = FormatAccessLine(record, AccessLogFormat::kText);
+  EXPECT_EQ(text, "2026-12-07T08:00:00.000000Z 192.0.2.1 ann GET /fhir/Patient 200 512 1.2ms")
+      << text;
+  record.target = "/fhir/a\nb";
+  record.user.clear();
+  const std::string escaped = FormatAccessLine(record, AccessLogFormat::kText);
+  EXPECT_EQ(escaped.find('\n'), std::string::npos) << escaped;
+  EXPECT_NE(escaped.find(" - GET "), std::string::npos) << escaped;
+  rapidjson::Document doc;
+  doc.Parse(FormatAccessLine(record, AccessLogFormat::kJson).c_str());
+  ASSERT_TRUE(doc.IsObject());
+  EXPECT_STREQ(doc["path"].GetString(), "/fhir/a\nb");
+  EXPECT_STREQ(doc["user"].GetString(), "-");
+  EXPECT_EQ(doc["status"].GetInt(), 200);
+  EXPECT_EQ(doc["bytes"].GetUint64(), 512u);
+  EXPECT_DOUBLE_EQ(doc["duration_ms"].GetDouble(), 1.25);
+  EXPECT_STREQ(doc["time"].GetString(), "2026-12-07T08:00:00.000000Z");
 }
 
 TEST(RouterTest, UnknownPathsAndMethods) {

@@ -36,6 +36,9 @@ struct UserConfig {
   std::string name;
   std::string salt;           // hex
   std::string password_hash;  // hex PBKDF2-HMAC-SHA256 of the password
+  // The PBKDF2 rounds password_hash was made with. A file written before
+  // this key existed used 60,000 rounds, which is what a missing key means.
+  std::int64_t iterations = 60000;
   std::vector<std::string> roles;  // "read", "write", "admin"
 };
 

@@ -1,15 +1,19 @@
 // Credentials for NodeServer: making and checking the salted password hashes
 // and bearer-token hashes kept in config.server.users / config.server.tokens.
 //
-// Passwords are stored as PBKDF2-HMAC-SHA256 (kPasswordIterations rounds,
-// 16-byte random salt); tokens as their SHA-256, since a token is already a
-// long random secret. No plaintext secret is ever stored.
+// Passwords are stored as PBKDF2-HMAC-SHA256 (kPasswordIterations rounds
+// for a new password, the OWASP floor for this hash; 16-byte random salt);
+// each user keeps the rounds its hash was made with, so older hashes still
+// verify. Tokens are stored as their SHA-256, since a token is already a
+// long random secret. No plaintext secret is ever stored. The server pays
+// the password check once per credential, not per request (server/auth.h).
 //
 // Thread safety: free functions, thread-safe.
 
 #ifndef FHIRSYNC_CREDENTIALS_H_
 #define FHIRSYNC_CREDENTIALS_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +23,7 @@
 
 namespace fhirsync {
 
-inline constexpr unsigned kPasswordIterations = 60000;
+inline constexpr std::int64_t kPasswordIterations = 600000;
 
 // Checks a role list: non-empty, each one of "read", "write", "admin".
 // InvalidArgument naming the bad role.
@@ -31,7 +35,8 @@ Status ValidateRoles(const std::vector<std::string>& roles);
 StatusOr<UserConfig> MakeUser(std::string_view name, std::string_view password,
                               const std::vector<std::string>& roles);
 
-// True when `password` is this user's password (constant-time compare).
+// True when `password` is this user's password (constant-time compare), at
+// the user's own PBKDF2 rounds.
 bool CheckPassword(const UserConfig& user, std::string_view password);
 
 // A new random bearer token. `token` is the secret to hand out once;

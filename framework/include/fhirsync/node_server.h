@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "fhirsync/atom_feed_page.h"
 #include "fhirsync/config.h"
@@ -39,6 +40,9 @@
 #include "fhirsync/sync_resource_manager.h"
 
 namespace fhirsync {
+
+// How NodeServer::Options::log receives the access log.
+enum class AccessLogFormat { kNone, kText, kJson };
 
 class NodeServer {
  public:
@@ -62,6 +66,16 @@ class NodeServer {
     // message, which a child dead-letters. Called on worker threads, many at
     // once, so it must be thread-safe; it must not throw. Empty: no hook.
     std::function<Status(const Resource& incoming)> check_write;
+    // The access log: one line per request (time, client address, user,
+    // method, path without its query, status, bytes sent, duration), and
+    // the server's warnings, are passed to `log` (from worker threads, one
+    // call at a time). kNone or an empty `log`: nothing is logged.
+    AccessLogFormat access_log_format = AccessLogFormat::kNone;
+    std::function<void(std::string_view line)> log;
+    // The node folder whose fhirsync.json is re-read when it changes, so
+    // that users and tokens added or removed take effect within a second.
+    // Empty: the users and tokens of `config` stay for the server's life.
+    std::string reload_users_from;
   };
 
   // Copies `config` (node_id and the server section are used). `store` is

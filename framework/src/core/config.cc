@@ -222,6 +222,7 @@ void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
       u.String("name", &user.name);
       u.String("salt", &user.salt);
       u.String("password_hash", &user.password_hash);
+      u.Integer("iterations", &user.iterations, 1, 100000000);
       ReadRoles(u, &user.roles);
       u.Finish();
       c->users.push_back(std::move(user));
@@ -429,6 +430,7 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
     WriteString(w, "name", u.name);
     WriteString(w, "salt", u.salt);
     WriteString(w, "password_hash", u.password_hash);
+    WriteInt(w, "iterations", u.iterations);
     WriteStrings(w, "roles", u.roles);
     w.EndObject();
   }

@@ -4,9 +4,11 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <chrono>
 #include <istream>
 
 #include "core/text_util.h"
+#include "server/access_log.h"
 #include "server/admin_handlers.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
@@ -44,6 +46,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
+    const auto arrived = std::chrono::system_clock::now();
+    const auto started = std::chrono::steady_clock::now();
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {
@@ -64,7 +68,21 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     if (state_.http != nullptr && state_.http->queuedConnections() > 0) {
       response.setKeepAlive(false);
     }
-    Send(request, out, response);
+    const std::uint64_t sent = Send(request, out, response);
+    if (state_.access_log_format != AccessLogFormat::kNone && state_.log->enabled()) {
+      AccessRecord record;
+      record.time = arrived;
+      record.client = ClientAddress(request);
+      record.user = user_;
+      record.method = request.getMethod();
+      record.target = request.getURI();
+      record.status = out.status;
+      record.bytes = sent;
+      record.duration_ms = std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - started)
+                               .count();
+      state_.log->Write(FormatAccessLine(record, state_.access_log_format));
+    }
   }
 
  private:
@@ -76,8 +94,18 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
                       ? "http://" + request.getHost()
                       : state_.fallback_base_url;
 
-    auto identity = state_.authenticator.Authenticate(in.Header("Authorization"));
+    Authenticator::Attempt attempt;
+    auto identity = state_.authenticator.Authenticate(in.Header("Authorization"),
+                                                      ClientAddress(request), &attempt);
+    user_ = attempt.user;
     if (!identity.ok()) {
+      // The body of an unauthenticated request is not read: the connection
+      // closes after the answer instead (body_consumed stays false).
+      if (attempt.retry_after_seconds > 0) {
+        HttpResponse out = ErrorResponse(429, "throttled", identity.status().message());
+        out.SetHeader("Retry-After", std::to_string(attempt.retry_after_seconds));
+        return out;
+      }
       HttpResponse out = ErrorResponse(identity.status());
       out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
       return out;
@@ -191,8 +219,17 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     return Status::Ok();
   }
 
-  void Send(Poco::Net::HTTPServerRequest& request, const HttpResponse& out,
-            Poco::Net::HTTPServerResponse& response) {
+  static std::string ClientAddress(const Poco::Net::HTTPServerRequest& request) {
+    try {
+      return request.clientAddress().host().toString();
+    } catch (const Poco::Exception&) {
+      return "unknown";
+    }
+  }
+
+  // Returns the body bytes sent.
+  std::uint64_t Send(Poco::Net::HTTPServerRequest& request, const HttpResponse& out,
+                     Poco::Net::HTTPServerResponse& response) {
     response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(out.status));
     if (!out.content_type.empty()) response.setContentType(out.content_type);
     for (const auto& [name, value] : out.headers) response.add(name, value);
@@ -214,12 +251,14 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     if (out.status == 204 || out.status == 304) {
       response.setContentLength(0);
       response.send();
-      return;
+      return 0;
     }
     response.sendBuffer(body->data(), body->size());
+    return body->size();
   }
 
   ServerState& state_;
+  std::string user_;  // who the request claimed to be, for the access log
 };
 
 }  // namespace

@@ -5,12 +5,17 @@
 #ifndef FHIRSYNC_SERVER_HTTP_ADAPTER_H_
 #define FHIRSYNC_SERVER_HTTP_ADAPTER_H_
 
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 
+#include "fhirsync/node_server.h"
 #include "server/auth.h"
 #include "server/server_context.h"
 
@@ -20,14 +25,35 @@ namespace fhirsync::server {
 // its header and CPU.
 inline constexpr std::size_t kMinGzipBytes = 512;
 
+// Passes lines (the access log, warnings) to one callback, one at a time,
+// so lines from worker threads never interleave. Thread-safe.
+class LogSink {
+ public:
+  explicit LogSink(std::function<void(std::string_view)> write) : write_(std::move(write)) {}
+  bool enabled() const { return static_cast<bool>(write_); }
+  void Write(std::string_view line) {
+    if (!write_) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    write_(line);
+  }
+
+ private:
+  const std::function<void(std::string_view)> write_;
+  std::mutex mutex_;
+};
+
 struct ServerState {
   ServerContext context;
   Authenticator authenticator;
   std::string fallback_base_url;  // when a request has no usable Host
   // Set before the server starts; read to see whether connections queue.
   Poco::Net::HTTPServer* http = nullptr;
+  AccessLogFormat access_log_format = AccessLogFormat::kNone;
+  std::shared_ptr<LogSink> log;  // never null
 
-  explicit ServerState(const ServerConfig& config) : authenticator(config) {}
+  ServerState(const ServerConfig& config, Authenticator::Options auth_options,
+              std::shared_ptr<LogSink> log_sink)
+      : authenticator(config, std::move(auth_options)), log(std::move(log_sink)) {}
 };
 
 class RequestHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {

@@ -83,7 +83,12 @@ Status NodeServer::Start() {
     return UnavailableError("cannot listen on " + address.toString() + ": " +
                             EscapeForMessage(e.displayText()));
   }
-  auto state = std::make_unique<server::ServerState>(sc);
+  auto log_sink = std::make_shared<server::LogSink>(impl_->options.log);
+  server::Authenticator::Options auth_options;
+  auth_options.reload_dir = impl_->options.reload_users_from;
+  auth_options.warn = [log_sink](std::string_view line) { log_sink->Write(line); };
+  auto state = std::make_unique<server::ServerState>(sc, std::move(auth_options), log_sink);
+  state->access_log_format = impl_->options.access_log_format;
   state->context.store = impl_->store;
   state->context.node_id = impl_->config.node_id;
   state->context.config = sc;

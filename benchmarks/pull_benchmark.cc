@@ -1,4 +1,4 @@
-// Pull speed and child memory (issue 5).
+// Pull speed and child memory.
 //
 // A parent PROCESS (`fhirsync serve`) holds ../shared/testdata/fhir-r4-bulk
 // (x1: 5,945 FHIR R4 resources) or a x10 set derived from it by this program

@@ -1,4 +1,4 @@
-// Push throughput (issue 6): 10,000 local changes pushed from a child to a
+// Push throughput: 10,000 local changes pushed from a child to a
 // parent PROCESS over 127.0.0.1, batched (the default push.batch_size, 100:
 // one FHIR batch Bundle per round) against one request per change
 // (batch_size 1), in the same run.

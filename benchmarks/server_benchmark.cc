@@ -1,4 +1,4 @@
-// NodeServer throughput (issue 3): GET-resource requests/s and Atom feed
+// NodeServer throughput: GET-resource requests/s and Atom feed
 // pages/s over keep-alive connections, each beside a floor: a trivial Poco
 // HTTPServer handler, with the same server parameters, that answers every
 // request with the same bytes (same body, same content type) and does

@@ -1,4 +1,4 @@
-// Import speed of the LocalStore backends (issue 2).
+// Import speed of the LocalStore backends.
 //
 // Data: ../shared/testdata/fhir-r4-bulk (5,945 FHIR R4 resources of 10
 // Synthea patients) and a x10 set derived from it in memory: every resource
@@ -21,7 +21,7 @@
 // always does so itself, while the store copies in the background from
 // 1024 pages and leaves what is left at the end for the close (or a later
 // write). Timing the store without its close compared a store that had not
-// yet copied its data with a floor that had (issue 2's figures before
+// yet copied its data with a floor that had (the published figures before
 // 2026-11-22).
 //
 // Batch sizes: 1,000 and 10,000 resources per transaction, and 100,000 (each
@@ -379,7 +379,7 @@ BENCHMARK(BM_PostgresImport)
     ->Iterations(1);
 
 // Prints the usual table, then each SQLite import's rate as a percentage of
-// the floor's for the same set (issue 2's figure): per run, or per median
+// the floor's for the same set (the figure the store is judged by): per run, or per median
 // with --benchmark_repetitions. Needs the floor in the same invocation.
 class FloorReporter : public benchmark::ConsoleReporter {
  public:

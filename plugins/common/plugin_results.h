@@ -59,7 +59,7 @@ struct WriteGuard {
   }
 };
 
-// The ABI's view of one answer: its status (codes per DESIGN §5), HTTP
+// The ABI's view of one answer: its status (codes per architecture §5), HTTP
 // status, the remote's explanation (OperationOutcome text, OpenMRS error
 // message) and whether the write may have landed although its answer was lost.
 CallOutcome OutcomeOf(const Status& status, int http_status, const std::string& explanation,

@@ -1,5 +1,5 @@
 // Narrowing the FHIR plugin's claimed resource types from the remote's
-// CapabilityStatement ("chosen by capability", DESIGN §3).
+// CapabilityStatement ("chosen by capability", architecture §3).
 //
 // Thread safety: a pure function.
 

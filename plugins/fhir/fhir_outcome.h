@@ -19,7 +19,7 @@ namespace fhirsync::fhirplugin {
 void CopyOutcome(const fhir::FhirResult& result, CallOutcome* outcome);
 
 // A read's answer as a ReadResult: the resource (version, lastUpdated,
-// body) when found; a 410 Gone is an OK read of a deleted resource (DESIGN
+// body) when found; a 410 Gone is an OK read of a deleted resource (architecture
 // §5: server deletes must reach the child), with the version from its ETag.
 ReadResult ToReadResult(const std::string& type, const std::string& id,
                         fhir::FhirResult result);

@@ -5,7 +5,7 @@
 //   Read       GET [base]/Type/id (410 Gone: an OK read with `deleted` set)
 //   ReadMany   a batch Bundle or `_id` search, whichever the remote supports
 //              (its CapabilityStatement lists `batch`, or not)
-//   Create     PUT [base]/Type/id at the client's id (DESIGN §4) with
+//   Create     PUT [base]/Type/id at the client's id (architecture §4) with
 //              If-None-Match: *, so that a resource another node created at
 //              the same id is not replaced: the server answers 412 (kAborted)
 //              and the push service compares the copies
@@ -16,7 +16,7 @@
 //              or request.ifNoneMatch "*" (a create), each answered on its
 //              own (fhir::FhirClient::WriteBatch), when the remote's
 //              CapabilityStatement lists `batch`; else one request per write
-// Every result keeps fhir-client's Status (codes per DESIGN §5), the HTTP
+// Every result keeps fhir-client's Status (codes per architecture §5), the HTTP
 // status, the OperationOutcome text and the `ambiguous` flag.
 //
 // Settings: the common HTTP options (plugins/common/http_plugin_settings.h;
@@ -84,7 +84,7 @@ class FhirTransport : public TransportPlugin {
   // carry gets its own kInvalidArgument and is not sent. When the server
   // refuses the Bundle as such (404, 405, 501: no batch after all; 413: too
   // big) the writes are sent one at a time instead; every other failure of
-  // the round trip is every write's result (DESIGN §5: 401/403 pause the
+  // the round trip is every write's result (architecture §5: 401/403 pause the
   // push, a lost answer marks every write ambiguous).
   std::vector<RemoteWriteResult> WriteMany(const std::vector<WriteRequest>& requests) override;
 

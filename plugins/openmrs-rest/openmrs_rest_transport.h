@@ -12,7 +12,7 @@
 //   Update     POST {base}/{resource}/{uuid}, If-Match W/"n" when a version
 //              is expected (a fhirsync node honours it; OpenMRS ignores it)
 //   Delete     DELETE: voids (default) or purges (options.delete = "purge")
-// Every result keeps rest-client's Status (DESIGN §5 codes), the HTTP status,
+// Every result keeps rest-client's Status (architecture §5 codes), the HTTP status,
 // OpenMRS's error message (as `operation_outcome`) and `ambiguous`.
 //
 // Settings: the common HTTP options (plugins/common/http_plugin_settings.h;

@@ -1,4 +1,4 @@
-// StatusCodeForHttpStatus: the DESIGN §5 table, class by class.
+// StatusCodeForHttpStatus: the architecture §5 table, class by class.
 
 #include "fhirsync/http_status.h"
 

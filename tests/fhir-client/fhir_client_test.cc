@@ -1,5 +1,5 @@
 // FhirClient against ScriptedPeer: the mapping of every answer class to a
-// Status (DESIGN §5), lost answers, timeouts, keep-alive, gzip, paging,
+// Status (architecture §5), lost answers, timeouts, keep-alive, gzip, paging,
 // read-many and the CapabilityStatement.
 
 #include "fhirsync/fhir/fhir_client.h"

@@ -1,5 +1,5 @@
 // A child's memory while it pulls must not grow with the length of the feed
-// (issue 5: streaming, not buffering). Two real parent processes serve a
+// (streaming, not buffering). Two real parent processes serve a
 // small and a large generated set; a fresh child process pulls each; the
 // peak resident memory of the child (VmHWM, sampled while it runs) is
 // compared. The large set carries far more body bytes than the bound, so a

@@ -228,7 +228,7 @@ TEST_F(PullServiceTest, PullsEverythingInBatchesWithRequestsInFlight) {
   EXPECT_EQ(parent_->read_many_calls_, calls);
 }
 
-// Streaming, not buffering (issue 5): the service asks the feed for one
+// Streaming, not buffering: the service asks the feed for one
 // page of at most batch_size x in_flight entries and applies it before it
 // reads the next, so what it holds is bounded by the page, not the feed.
 TEST_F(PullServiceTest, HoldsOnePageAtATimeWhateverTheFeedLength) {

@@ -1,5 +1,5 @@
 // SyncPushService on a real SQLite store and an in-memory parent
-// (FakeParent): every answer class of DESIGN §5 and what it leaves behind.
+// (FakeParent): every answer class of architecture §5 and what it leaves behind.
 
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/push_operations.h"

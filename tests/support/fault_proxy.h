@@ -1,7 +1,7 @@
 // FaultProxy: an HTTP proxy for tests, on 127.0.0.1 port 0, that sits
 // between a child and its parent and forwards every request unchanged
 // unless a rule says to misbehave: answer a status itself (each class of
-// DESIGN §5), cut the connection mid-request (before forwarding: the parent
+// architecture §5), cut the connection mid-request (before forwarding: the parent
 // never sees it) or mid-response (after forwarding: the parent applied it
 // but the child gets half an answer), or stall. It records what it saw.
 //

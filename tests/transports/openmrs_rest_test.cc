@@ -1,7 +1,7 @@
 // OpenmrsRestClient (rest-client) and OpenmrsRestTransport (the openmrs-rest
 // plugin's class) against ScriptedPeer, with the real OpenMRS REST bodies
 // from ../shared/testdata/openmrs-rest/: the requests the OpenMRS REST v1
-// API expects, the DESIGN §5 status of each answer, OpenMRS error messages
+// API expects, the architecture §5 status of each answer, OpenMRS error messages
 // and lost answers.
 
 #include <fstream>

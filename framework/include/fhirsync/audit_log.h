@@ -1,7 +1,7 @@
 // AuditLog: the node's record of every sync step (pull, push, retry,
 // discard, resubmit, resolution), kept in the node's own store so that an
 // audit row is written in the same transaction as the effect it describes
-// (DESIGN §1, §5).
+// (architecture §1, §5).
 //
 // The sync services write their audit rows through the store's
 // transactional operations (e.g. LocalStore::RecordPush), never after the

@@ -55,7 +55,7 @@ struct TokenConfig {
 // crossed) must hold a value (not null, "", [] or {}) in at least one place.
 // A write that breaks a rule is refused with 422 Unprocessable Entity and an
 // OperationOutcome (issue code "business-rule") naming the rule, `message`
-// and the missing elements; the child dead-letters it (DESIGN §5).
+// and the missing elements; the child dead-letters it (architecture §5).
 struct RuleConfig {
   std::string name;   // required; names the rule in the OperationOutcome
   std::string type;   // required; the resource type it applies to

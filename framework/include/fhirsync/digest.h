@@ -4,7 +4,7 @@
 // Each side sorts its live resources of one type by id (byte order) and
 // hashes ranges of them: SHA-256 over "id\ncontent_hash\n" per resource.
 // Versions are left out on purpose: each node numbers its own versions
-// (DESIGN §4), while the store's content hash is the same on every node for
+// (architecture §4), while the store's content hash is the same on every node for
 // the same content. Deleted resources are left out too: a child that never
 // held a resource the parent deleted holds exactly what it should.
 //

@@ -1,5 +1,5 @@
 // The one mapping from an HTTP answer status to a fhirsync StatusCode
-// (DESIGN §5), shared by every HTTP transport (FHIR, OpenMRS REST, the Atom
+// (architecture §5), shared by every HTTP transport (FHIR, OpenMRS REST, the Atom
 // feed fetcher) so that retry, conflict and dead-letter decisions do not
 // depend on which transport carried the request.
 //

@@ -1,5 +1,5 @@
 // LocalStore: a node's own copy of the resources it holds, its change feed
-// and its outbox (DESIGN §1, §4).
+// and its outbox (architecture §1, §4).
 //
 // Every write is one transaction that (a) gives the resource its next
 // version, (b) appends one row to `changes` (the node's change sequence,
@@ -173,7 +173,7 @@ struct OutboxQuery {
 };
 
 
-// ---- Pull (issue 5): what the child side of a sync needs. ----
+// ---- Pull: what the child side of a sync needs. ----
 
 // The parent's copy of one resource, as a pull applies it.
 struct PulledResource {
@@ -336,7 +336,7 @@ struct ParentContact {
   std::int64_t last_pull_ms = 0;
 };
 
-// ---- Verify (issue 7): ordered range scans with content hashes. ----
+// ---- Verify: ordered range scans with content hashes. ----
 
 // One live resource as `fhirsync verify` compares it: the content hash is
 // the same on every node for the same content, while versions are per node.
@@ -432,7 +432,7 @@ class LocalStore {
   // Stores that cannot check return Unimplemented.
   virtual Status CheckIntegrity();
 
-  // ---- Pull (issue 5). The defaults return Unimplemented, so a store that
+  // ---- Pull. The defaults return Unimplemented, so a store that
   // is never pulled into (a test fake) need not implement them. ----
 
   // Applies `page` and moves the cursor of page.parent_node_id to
@@ -465,7 +465,7 @@ class LocalStore {
   // otherwise; Unimplemented by default.
   virtual StatusOr<ParentContact> GetParentContact();
 
-  // ---- Verify (issue 7). ----
+  // ---- Verify. ----
   // The live (not deleted) resources in the range, ascending by id, at most
   // query.limit of them. InvalidArgument for a negative limit; the store's
   // error otherwise. The default returns Unimplemented (test fakes).

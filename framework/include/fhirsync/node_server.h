@@ -1,5 +1,5 @@
 // NodeServer: the parent role. It serves a node's LocalStore over HTTP to its
-// children (DESIGN §1 step 4):
+// children (architecture §1 step 4):
 //   /fhir/...        FHIR R4 REST API (metadata, read, vread, update, create,
 //                    delete, _history, search, batch and transaction Bundles)
 //   /feed/recent     the Atom feed of the store's change sequence

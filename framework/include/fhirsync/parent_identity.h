@@ -1,4 +1,4 @@
-// Learning a parent's node id: the key of this node's pull cursor (DESIGN
+// Learning a parent's node id: the key of this node's pull cursor (architecture
 // §4: cursors are keyed by the parent's node id, not its URL, so a parent
 // that moves keeps the child's place).
 //

@@ -1,5 +1,5 @@
 // PushOperations: the operator's actions on what pushing left behind
-// (DESIGN §5), shared by the `fhirsync` verbs and the admin HTTP API:
+// (architecture §5), shared by the `fhirsync` verbs and the admin HTTP API:
 //   Retry     re-queue a dead letter (and the later items of its resource);
 //             `force` sends it without If-Match, overwriting the server copy
 //   Discard   "leave server version": drop the resource's queued items AND

@@ -7,7 +7,7 @@
 // bytes without re-serialising them. `content_hash` is the SHA-256 (hex) of
 // the body with `meta.versionId` and `meta.lastUpdated` removed, so it is the
 // same on every node that holds the same content, whatever the local version
-// numbers are (DESIGN §4).
+// numbers are (architecture §4).
 //
 // Thread safety: values; the free functions are thread-safe.
 

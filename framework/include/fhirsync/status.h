@@ -1,8 +1,9 @@
 // Status and StatusOr<T>: how every fhirsync operation reports success or
 // failure. The code, not the message, drives what the sync services do next
-// (DESIGN §5): kUnavailable and kDeadlineExceeded are retried with backoff,
-// kAborted is a version conflict, kInvalidArgument, kFailedPrecondition and
-// kPermissionDenied dead-letter an item, kUnauthenticated pauses pushing.
+// (docs/architecture.md §5): kUnavailable, kDeadlineExceeded, kInternal are
+// retried with backoff; kAborted is a version conflict; kInvalidArgument and
+// kFailedPrecondition dead-letter an item; kUnauthenticated and
+// kPermissionDenied pause pushing.
 //
 // Thread safety: both are values; distinct objects may be used from distinct
 // threads, a single object needs external synchronisation like any value.

@@ -2,7 +2,7 @@
 // feed from the durable cursor, keeps the types this node subscribes to,
 // fetches the resources in batches with several requests in flight, and
 // applies each page with the advanced cursor in one store transaction
-// (DESIGN §1 step 3).
+// (architecture §1 step 3).
 //
 // Where the pieces come from: the change feed is the `history` operation of
 // the transport SyncResourceManager routes the subscribed types to
@@ -11,7 +11,7 @@
 // does not carry come from each type's `read-many` transport (`read`, one
 // resource per call, where a transport has no read-many).
 //
-// What it never does (DESIGN §8): one request per feed event (bodies are
+// What it never does (architecture §8): one request per feed event (bodies are
 // fetched `batch_size` at a time, `in_flight` requests at once); key the
 // cursor by URL (it is keyed by the parent's node id); move the cursor past
 // a failure (a page whose feed read or any body fetch fails is not applied

@@ -1,4 +1,4 @@
-// SyncPushService: sends this node's outbox to its parent (DESIGN §1, §5).
+// SyncPushService: sends this node's outbox to its parent (architecture §1, §5).
 //
 // Each round takes the due outbox items in seq order, groups the items of
 // one resource (they go together, as the newest version, so an older
@@ -8,7 +8,7 @@
 // TransportPlugin::Create, which must not replace a resource the remote
 // already holds (FHIR: If-None-Match: *), in batches where the transport can
 // (TransportPlugin::WriteMany), classifies every answer as in the table of
-// DESIGN §5 and records the outcome, its sync_state and its audit rows in
+// architecture §5 and records the outcome, its sync_state and its audit rows in
 // one store transaction:
 //   2xx          sent; sync_state = the parent's new version
 //   409/412      fetch the server copy. Same content as ours (by content
@@ -97,7 +97,7 @@ class SyncPushService {
   std::unique_ptr<Impl> impl_;
 };
 
-// The outcome class of one answer, as in DESIGN §5: "accepted", "conflict",
+// The outcome class of one answer, as in architecture §5: "accepted", "conflict",
 // "business-rule", "invalid", "not-found", "gone", "auth", "transient".
 // HTTP status wins when there is one; otherwise the status code decides.
 std::string ClassifyPushAnswer(const Status& status, int http_status);

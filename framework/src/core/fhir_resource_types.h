@@ -3,7 +3,7 @@
 //
 // A fhirsync node stores any resource type, so its CapabilityStatement must
 // name every R4 type, not only those it happens to hold: a child's FHIR
-// transport claims the types the parent lists (DESIGN §3, "chosen by
+// transport claims the types the parent lists (architecture §3, "chosen by
 // capability"), and a parent that listed only what it holds would refuse
 // the first resource of a new type a child pushes up.
 //

@@ -4,7 +4,7 @@
 // client libraries (fhirsync::fhir_client, fhirsync::rest_client), which
 // add their wire formats on top. Also the helpers every such client needs:
 // parsing a base URL, Basic credentials, and deciding whether a failed
-// write is ambiguous (DESIGN §5).
+// write is ambiguous (architecture §5).
 //
 // Thread safety: Exchange() serialises callers with a mutex; the free
 // functions are pure.
@@ -101,7 +101,7 @@ bool IsWriteMethod(std::string_view method);
 // timeout while waiting, response cut short, a 2xx answer too big or not
 // decodable) or was replaced by a gateway's
 // 502/504: the server may have applied it, so the caller must read the
-// server copy back before sending again (DESIGN §5).
+// server copy back before sending again (architecture §5).
 bool IsAmbiguousWrite(std::string_view method, const HttpAnswer& answer);
 
 // The version in an entity tag: W/"3" or "3" -> "3"; empty for anything

@@ -1,5 +1,5 @@
 // The admin API (internal): the operator's push-side actions over HTTP, so
-// a host application can offer them as buttons (DESIGN §5). Every endpoint
+// a host application can offer them as buttons (architecture §5). Every endpoint
 // needs the `admin` role (checked before dispatch).
 //
 //   GET  /admin/outbox[?all=true]            pending and dead items, pause

@@ -3,7 +3,7 @@
 // from server.rules in fhirsync.json (RuleConfig) and from the embedding
 // host's NodeServer::Options::check_write hook. A broken rule is answered
 // 422 Unprocessable Entity with an OperationOutcome of issue code
-// "business-rule", which a child classifies as a dead letter (DESIGN §5).
+// "business-rule", which a child classifies as a dead letter (architecture §5).
 //
 // Thread safety: pure functions over the immutable ServerContext.
 

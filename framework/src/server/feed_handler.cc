@@ -1,5 +1,5 @@
 // GET /feed/recent and /feed/{n}: the node's change sequence as Atom pages
-// in the OpenMRS/ICT4H atomfeed layout (DESIGN §6).
+// in the OpenMRS/ICT4H atomfeed layout (architecture §6).
 //
 // Page n holds the changes with seq in ((n-1)*size, n*size]. The store
 // assigns seqs densely and in commit order, so once a change with a seq past

@@ -27,7 +27,7 @@ rapidjson::Value OperationOutcomeValue(std::string_view severity, std::string_vi
 HttpResponse ErrorResponse(int http_status, std::string_view issue_code,
                            std::string_view diagnostics);
 
-// The HTTP status a store/handler Status maps to (DESIGN §5 read backwards):
+// The HTTP status a store/handler Status maps to (architecture §5 read backwards):
 // InvalidArgument 400, Unauthenticated 401, PermissionDenied 403,
 // NotFound 404, AlreadyExists 409, Aborted/FailedPrecondition 412,
 // ResourceExhausted 413, Unimplemented 501, Unavailable 503, others 500.

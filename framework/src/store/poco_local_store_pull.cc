@@ -260,7 +260,7 @@ StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& pa
       }
       auto blocker = blocking.find(key);
       if (blocker != blocking.end()) {
-        // DESIGN §5: a pull never overwrites a pending or dead-lettered local
+        // architecture §5: a pull never overwrites a pending or dead-lettered local
         // change; the server copy is kept beside it and the change stays
         // queued. One open conflict per resource holds the newest copy.
         out.outcome = PullOutcome::kConflict;

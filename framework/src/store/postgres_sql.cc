@@ -38,7 +38,7 @@ StoreSql MakePostgresSql() {
       " last_http_status INTEGER NOT NULL DEFAULT 0,"
       " outcome TEXT NOT NULL DEFAULT '', correlation_id TEXT NOT NULL,"
       " base_remote_version TEXT NOT NULL DEFAULT '')",
-      // No index on state: delivered items leave the outbox (DESIGN §5), so
+      // No index on state: delivered items leave the outbox (architecture §5), so
       // it stays short, and an index would cost every local write.
       // Later issues fill these; they exist now so no migration is needed.
       "CREATE TABLE conflicts ("

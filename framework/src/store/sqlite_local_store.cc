@@ -49,7 +49,7 @@ void ConfigureConnection(Poco::Data::Session& session, bool set_wal) {
   // The page cache keeps every page a connection touched until it is full,
   // so its size, not the work, sets a long-running node's memory: at 64 MiB
   // a pull of 59,450 resources peaked at 2.4 times the memory of a pull of
-  // 5,945, although each page of the pull is the same size (issue 5). 8 MiB
+  // 5,945, although each page of the pull is the same size. 8 MiB
   // per connection holds the hot index pages; imports and pulls ran no
   // slower than with 64 MiB, and the OS file cache still holds the rest.
   session << "PRAGMA cache_size = " + std::to_string(-kPageCacheKib), now;

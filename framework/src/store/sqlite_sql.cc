@@ -8,13 +8,13 @@ namespace {
 
 // `changes` is both the change feed and the history: each version's body is
 // written exactly once, here, instead of into the current row and a separate
-// resource_history table as DESIGN §4 sketches. That halves the bytes written
+// resource_history table as architecture §4 sketches. That halves the bytes written
 // per version. Since schema version 3 `changes` is also the current state:
 // the current version of a resource is its newest row, one seek in the
 // (type, id, version) index. `resources` is a view, not a table, so a write
 // stores no pointer: a table keyed by (type, id) gets its rows at random
 // places (ids are UUIDs), and rewriting those pages at every commit cost an
-// import more than all of its other work (issue 2). Nor is there an index
+// import more than all of its other work. Nor is there an index
 // of the outbox by resource: per-resource questions about the outbox go
 // through the same (type, id, version) index of `changes` and then the
 // outbox row of each change by seq.
@@ -38,7 +38,7 @@ StoreSql MakeSqliteSql() {
       " last_http_status INTEGER NOT NULL DEFAULT 0,"
       " outcome TEXT NOT NULL DEFAULT '', correlation_id TEXT NOT NULL,"
       " base_remote_version TEXT NOT NULL DEFAULT '')",
-      // No index on state: delivered items leave the outbox (DESIGN §5), so
+      // No index on state: delivered items leave the outbox (architecture §5), so
       // it stays short, and an index would cost every local write.
       // Later issues fill these; they exist now so no migration is needed.
       "CREATE TABLE conflicts ("

@@ -63,7 +63,7 @@ struct CurrentVersion {
 // when `queue_outbox`, an `outbox` row, all in the caller's transaction.
 // Every text is a view: of the op, its prepared form or the write context,
 // all of which outlive the write target, so a row costs no string copies on
-// the writer's thread (the import's critical path, issue 2).
+// the writer's thread (the import's critical path).
 struct NewVersion {
   std::int64_t seq = 0;
   std::string_view type;

@@ -1,5 +1,5 @@
 // Three-way merge of two JSON documents that both started from one base
-// (internal header): the conflict step of a push (DESIGN §5), and of a pull
+// (internal header): the conflict step of a push (architecture §5), and of a pull
 // that meets a pending local change.
 //
 // Rules, applied recursively from the top object:

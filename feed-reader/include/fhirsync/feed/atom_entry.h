@@ -1,6 +1,6 @@
 // What the Atom feed reader hands out: the metadata of one feed page
 // (RFC 5005 paging links, feed id, updated) and its entries, in the
-// OpenMRS/ICT4H atomfeed layout (DESIGN §6).
+// OpenMRS/ICT4H atomfeed layout (architecture §6).
 //
 // An entry carries two kinds of category: one names the resource type
 // ("patient", "Patient"), the other, where the publisher writes one, names

@@ -1,5 +1,5 @@
 // The Atom page writer a parent uses: renders an AtomFeedPage (fhirsync/atom_feed_page.h)
-// as an Atom document in the OpenMRS/ICT4H atomfeed layout (DESIGN §6):
+// as an Atom document in the OpenMRS/ICT4H atomfeed layout (architecture §6):
 //
 //   <feed xmlns="http://www.w3.org/2005/Atom">
 //     <title/> <link rel="self|via|first|prev-archive|next-archive"

@@ -3,7 +3,7 @@
 // id (If-None-Match: *), conditional create, versioned update (If-Match), delete,
 // `_history?_since=` paging and the CapabilityStatement.
 //
-// Every answer becomes a FhirResult whose `status` code follows DESIGN §5
+// Every answer becomes a FhirResult whose `status` code follows architecture §5
 // (StatusCodeForHttpStatus in fhirsync/http_status.h):
 //   2xx                 OK
 //   400 (other 4xx)     kInvalidArgument (dead letter)
@@ -20,7 +20,7 @@
 // (connection cut, timeout while waiting, response cut short, 502/504) is
 // *ambiguous*: the server may have applied it. Then `ambiguous` is set and the
 // message says "ambiguous"; the caller reads the server copy back before
-// sending again (DESIGN §5). A read is never ambiguous.
+// sending again (architecture §5). A read is never ambiguous.
 // Status messages name the interaction and the HTTP status, e.g.
 // "PUT Patient/1: HTTP 422 Unprocessable Entity: Negative stock".
 //
@@ -173,7 +173,7 @@ class FhirClient {
   // client's id only where the server holds no live resource there (a
   // deleted one may be created again). A server that holds one answers 412:
   // kAborted, like a version conflict, so the caller reads the server copy
-  // and compares (DESIGN §5). A server that ignores the header replaces the
+  // and compares (architecture §5). A server that ignores the header replaces the
   // resource instead ("update as create"), which is what a PUT without it
   // does: Update() with an empty expected_version.
   FhirResult CreateAt(std::string_view type, std::string_view id, std::string_view body);

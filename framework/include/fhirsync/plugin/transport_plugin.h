@@ -10,7 +10,7 @@
 // its own mutex).
 //
 // Only value types and Status cross the boundary, never an exception: every
-// result carries a Status. Status codes follow DESIGN §5, because the sync
+// result carries a Status. Status codes follow architecture §5, because the sync
 // services decide retry, conflict or dead letter from the code alone:
 //   kUnavailable / kDeadlineExceeded  transient (network, 5xx): retried
 //   kAborted                          version conflict (409, 412)

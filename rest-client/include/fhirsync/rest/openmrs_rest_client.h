@@ -2,7 +2,7 @@
 // (`/ws/rest/v1`), over one keep-alive HTTP connection:
 //   Get       GET  {base}/{resource}/{uuid}?v=full (or default, ref)
 //   Create    POST {base}/{resource} with the body, its "uuid" set to the
-//             client's uuid (ids never change on the way up, DESIGN §4)
+//             client's uuid (ids never change on the way up, architecture §4)
 //   Update    POST {base}/{resource}/{uuid} (OpenMRS updates the properties
 //             the body names)
 //   Void      DELETE {base}/{resource}/{uuid}[?reason=...] (void or retire)
@@ -16,7 +16,7 @@
 // with an expected version sends `If-Match: W/"n"`, so a stale write is
 // refused with 412 (kAborted). Stock OpenMRS ignores If-Match.
 //
-// Every answer becomes a RestResult whose status code follows DESIGN §5
+// Every answer becomes a RestResult whose status code follows architecture §5
 // through StatusCodeForHttpStatus (fhirsync/http_status.h): 400 and other
 // 4xx kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied, 404 and
 // 410 kNotFound, 409/412 kAborted, 422 kFailedPrecondition, 5xx/408/429

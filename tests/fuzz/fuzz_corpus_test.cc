@@ -89,7 +89,8 @@ TEST(FuzzSeedTest, BulkResourcesPrepareAndStampStably) {
 
 INSTANTIATE_TEST_SUITE_P(
     Targets, FuzzCorpusTest,
-    testing::Values(Target{"atom_page_fuzzer", atom_page_fuzzer_one_input, "openmrs-atomfeed", ".xml"},
+    testing::Values(Target{"atom_page_fuzzer", atom_page_fuzzer_one_input, "openmrs-atomfeed",
+                           ".xml"},
                     Target{"fhir_prepare_fuzzer", fhir_prepare_fuzzer_one_input, "", ""},
                     Target{"bundle_fuzzer", bundle_fuzzer_one_input, "", ""},
                     Target{"openmrs_rest_json_fuzzer", openmrs_rest_json_fuzzer_one_input,

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 
 #include "core/text_util.h"
@@ -19,6 +20,31 @@ std::unique_ptr<char[]> InsituCopy(std::string_view body) {
   text[body.size()] = '\0';
   return text;
 }
+
+namespace {
+
+// InvalidArgument when `object` has one of `names` more than once. Stamping
+// reads and edits the first copy (FindMember, RemoveMember) and writes the
+// stamp after the last meta, so a second copy would leave the stored body
+// with its old stamp, or the new one where a re-read does not look: its
+// content hash would change from node to node. And a reader that takes the
+// last copy (many do) would see another type or id than this node stored.
+Status CheckSingleMembers(const rapidjson::Value& object, std::string_view where,
+                          std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    int seen = 0;
+    for (const auto& member : object.GetObject()) {
+      if (std::string_view(member.name.GetString(), member.name.GetStringLength()) == name &&
+          ++seen > 1) {
+        return InvalidArgumentError(std::string(where) + " has more than one '" +
+                                    std::string(name) + "' member");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes) {
   if (body.size() > max_body_bytes) {
@@ -46,6 +72,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
                                 " (at byte " + std::to_string(doc.json.GetErrorOffset()) + ")");
   }
   if (!doc.json.IsObject()) return InvalidArgumentError("body is not a JSON object");
+  FHIRSYNC_RETURN_IF_ERROR(CheckSingleMembers(doc.json, "body", {"resourceType", "id", "meta"}));
   auto type_it = doc.json.FindMember("resourceType");
   if (type_it == doc.json.MemberEnd()) {
     return InvalidArgumentError("body has no resourceType");
@@ -64,6 +91,10 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   auto meta_it = doc.json.FindMember("meta");
   if (meta_it != doc.json.MemberEnd() && !meta_it->value.IsObject()) {
     return InvalidArgumentError("meta is not a JSON object");
+  }
+  if (meta_it != doc.json.MemberEnd()) {
+    FHIRSYNC_RETURN_IF_ERROR(
+        CheckSingleMembers(meta_it->value, "meta", {"versionId", "lastUpdated"}));
   }
   return doc;
 }

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -59,6 +60,9 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
         "body is not valid JSON: a NUL byte (at byte " +
         std::to_string(static_cast<const char*>(nul) - body.data()) + ")");
   }
+  // The parse below, and every later walk of the document, recurse once per
+  // level: a body nested deeper than the limit is refused before either.
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body));
   FhirDocument doc;
   doc.text = InsituCopy(body);
   doc.text_size = body.size();

@@ -18,7 +18,7 @@
 
 #include "fuzz_check.h"
 #include "server/handlers.h"
-#include "server/json_depth.h"
+#include "core/json_depth.h"
 #include "server/router.h"
 #include "server/server_context.h"
 
@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.headers = {{"Content-Type", "application/fhir+json"}};
   request.body.assign(reinterpret_cast<const char*>(data), size);
   // What the HTTP adapter does before dispatching a body.
-  if (!CheckJsonDepth(request.body).ok()) return 0;
+  if (!fhirsync::CheckJsonDepth(request.body).ok()) return 0;
   (void)IsReadOnlyBundle(request.body);
 
   HttpResponse response = Dispatch(*context, request);

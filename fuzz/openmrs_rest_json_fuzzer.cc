@@ -19,7 +19,7 @@
 
 #include "fuzz_check.h"
 #include "rest_wire.h"
-#include "server/json_depth.h"
+#include "core/json_depth.h"
 #include "server/openmrs_rest_json.h"
 #include "server/router.h"
 #include "server/server_context.h"
@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view body(reinterpret_cast<const char*>(data), size);
   CheckClientWire(body);
   // The server reaches these only after the HTTP adapter's depth guard.
-  if (!CheckJsonDepth(body).ok()) return 0;
+  if (!fhirsync::CheckJsonDepth(body).ok()) return 0;
   CheckServerJson(body);
   CheckServerHandlers(static_cast<std::uint8_t>(size), body);
   return 0;

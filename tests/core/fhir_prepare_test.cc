@@ -142,12 +142,15 @@ TEST(PrepareFhirBodyTest, UncommonShapesGoTheDocumentPath) {
       R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"9","lastUpdated":"2020"},"a":1,"b":2,"c":3})",
       R"({"resourceType":"Patient","id":"p1","meta":{},"a":1,"b":2})",
       R"({"resourceType":"Patient","id":"p1","meta":{"lastUpdated":"x"}})",
-      // Duplicate keys elsewhere: the first one counts.
-      R"({"resourceType":"Patient","id":"p1","gender":"male","gender":"female"})",
-      R"({"resourceType":"Patient","id":"p1","meta":{"source":"a","source":"b"}})",
   };
   for (const std::string& body : bodies) {
     EXPECT_FALSE(PrepareFhirBodyInOnePass(body, "p1", kCap).has_value()) << body;
+    ExpectSameAsDocumentPath(body, "p1");
+  }
+  // Duplicate keys that stamping does not read are kept, by either path.
+  for (const char* body :
+       {R"({"resourceType":"Patient","id":"p1","gender":"male","gender":"female"})",
+        R"({"resourceType":"Patient","id":"p1","meta":{"source":"a","source":"b"}})"}) {
     ExpectSameAsDocumentPath(body, "p1");
   }
 }

@@ -22,6 +22,9 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  clang-14            # the sanitized suite and the fuzzers (test-sanitized.sh, fuzz.sh)
+  libclang-rt-14-dev  # clang's ASan, UBSan and libFuzzer runtimes
+  llvm-14             # llvm-symbolizer: sanitizer reports with file and line
 )
 
 missing=()

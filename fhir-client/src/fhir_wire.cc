@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/fhir_json.h"
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "net/http_transport.h"
 
@@ -35,6 +36,9 @@ const Value* Array(const Value& object, const char* name) {
 }
 
 Status Parse(std::string_view body, rapidjson::Document& doc, std::string_view expected_type) {
+  // The parse iterates, but serialising a resource (ResourceOf) recurses
+  // once per level: a hostile answer nested 100,000 deep must stop here.
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body, kMaxJsonAnswerDepth, "answer"));
   // Full precision: a decimal must come out of the client as the number the
   // server sent, or the pulled copy differs from the parent's.
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(body.data(),
@@ -104,7 +108,7 @@ std::string VersionFromLocation(std::string_view location) {
 }
 
 std::string MetaVersionId(std::string_view body) {
-  if (body.empty()) return std::string();
+  if (body.empty() || !CheckJsonDepth(body, kMaxJsonAnswerDepth).ok()) return std::string();
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError()) return std::string();
@@ -113,7 +117,7 @@ std::string MetaVersionId(std::string_view body) {
 }
 
 std::string OperationOutcomeText(std::string_view body) {
-  if (body.empty()) return std::string();
+  if (body.empty() || !CheckJsonDepth(body, kMaxJsonAnswerDepth).ok()) return std::string();
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || Str(doc, "resourceType") != "OperationOutcome") return std::string();

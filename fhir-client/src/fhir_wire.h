@@ -44,7 +44,9 @@ struct BatchAnswer {
   BundleResource resource;
 };
 
-// InvalidArgument naming the problem when `body` is not a Bundle.
+// InvalidArgument naming the problem when `body` is not a Bundle, or nests
+// deeper than kMaxJsonAnswerDepth (core/json_depth.h; checked before the
+// parse, as every parser here does).
 StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body);
 // Also InvalidArgument when the Bundle's type is given and is not
 // "batch-response", or `entry` is not an array.

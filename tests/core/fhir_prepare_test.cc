@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/fhir_json.h"
+#include "fhirsync/resource.h"
 
 namespace fhirsync {
 namespace {
@@ -141,13 +142,15 @@ TEST(PrepareFhirBodyTest, UncommonShapesGoTheDocumentPath) {
       R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"9","lastUpdated":"2020"},"a":1,"b":2,"c":3})",
       R"({"resourceType":"Patient","id":"p1","meta":{},"a":1,"b":2})",
       R"({"resourceType":"Patient","id":"p1","meta":{"lastUpdated":"x"}})",
-      // Duplicate keys: the first one counts.
-      R"({"resourceType":"Patient","id":"p1","id":"p2"})",
-      R"({"resourceType":"Patient","id":"p1","meta":{"source":"a"},"meta":{"source":"b"}})",
-      R"({"resourceType":"Patient","resourceType":"Observation","id":"p1"})",
   };
   for (const std::string& body : bodies) {
     EXPECT_FALSE(PrepareFhirBodyInOnePass(body, "p1", kCap).has_value()) << body;
+    ExpectSameAsDocumentPath(body, "p1");
+  }
+  // Duplicate keys that stamping does not read are kept, by either path.
+  for (const char* body :
+       {R"({"resourceType":"Patient","id":"p1","gender":"male","gender":"female"})",
+        R"({"resourceType":"Patient","id":"p1","meta":{"source":"a","source":"b"}})"}) {
     ExpectSameAsDocumentPath(body, "p1");
   }
 }
@@ -174,6 +177,12 @@ TEST(PrepareFhirBodyTest, ErrorsAreTheDocumentPathsWords) {
       R"({"resourceType":"Patient","id":"p1","meta":"x"})",
       R"({"resourceType":["Patient"],"id":"p1"})",
       "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"x\":\"\x01\"}",
+      // A member stamping reads given twice.
+      R"({"resourceType":"Patient","id":"p1","id":"p2"})",
+      R"({"resourceType":"Patient","id":"p1","meta":{"source":"a"},"meta":{"source":"b"}})",
+      R"({"resourceType":"Patient","resourceType":"Observation","id":"p1"})",
+      R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})",
+      R"({"resourceType":"Patient","meta":{"lastUpdated":"2020","source":"a","lastUpdated":"2021"}})",
   };
   for (const std::string& body : bodies) {
     EXPECT_FALSE(PrepareFhirBodyInOnePass(body, "p1", kCap).has_value()) << body;
@@ -186,6 +195,39 @@ TEST(PrepareFhirBodyTest, ErrorsAreTheDocumentPathsWords) {
   EXPECT_FALSE(PrepareFhirBodyInOnePass(big, "p1", 100).has_value());
   ExpectSameAsDocumentPath(big, "p1", 100);
   EXPECT_EQ(PrepareFhirBody(big, "p1", 100).status().code(), StatusCode::kResourceExhausted);
+}
+
+// Found with fuzz/fhir_prepare_fuzzer's property: a stored body prepared again
+// must give the text and content hash it was stored with, or a child that
+// pulls it disagrees with its parent about the content. With two metas the
+// stamp went after the second and a re-read removed nothing from the first;
+// with two versionIds in meta one survived into the stored body.
+TEST(PrepareFhirBodyTest, RepeatedStampMembersAreRefusedNamingTheMember) {
+  EXPECT_EQ(PrepareFhirBody(R"({"resourceType":"Patient","meta":{"source":"a"},"meta":{}})", "p1",
+                            kCap)
+                .status()
+                .message(),
+            "body has more than one 'meta' member");
+  EXPECT_EQ(PrepareFhirBody(
+                R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})", "p1",
+                kCap)
+                .status()
+                .message(),
+            "meta has more than one 'versionId' member");
+  EXPECT_EQ(InspectFhirBody(R"({"resourceType":"Patient","id":"a","id":"b"})").status().message(),
+            "body has more than one 'id' member");
+}
+
+TEST(PrepareFhirBodyTest, AStoredBodyPreparesAgainToTheSameTextAndHash) {
+  for (const std::string& body : BulkBodies()) {
+    auto first = PrepareFhirBody(body, "stamp-1", kCap);
+    ASSERT_TRUE(first.ok()) << first.status();
+    const std::string stored = ApplyStamp(first->unstamped, 3, "2026-01-02T03:04:05.678Z");
+    auto again = PrepareFhirBody(stored, "stamp-1", kCap);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->unstamped.text, first->unstamped.text);
+    EXPECT_EQ(again->unstamped.content_hash, first->unstamped.content_hash);
+  }
 }
 
 }  // namespace

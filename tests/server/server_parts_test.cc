@@ -16,7 +16,6 @@
 #include "server/login_throttle.h"
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
-#include "server/json_depth.h"
 #include "server/request_target.h"
 #include "server/router.h"
 #include "server/search_params.h"
@@ -353,20 +352,6 @@ TEST(RouterTest, UnknownPathsAndMethods) {
   response = Dispatch(context, request);
   EXPECT_EQ(response.status, 400);
   EXPECT_NE(response.body.find("not a version number"), std::string::npos);
-}
-
-}  // namespace
-}  // namespace fhirsync::server
-
-namespace fhirsync::server {
-namespace {
-
-TEST(JsonDepthTest, CountsNestingOutsideStrings) {
-  EXPECT_TRUE(CheckJsonDepth(R"({"a":[{"b":"[[[[[[["}]})", 3).ok());
-  EXPECT_TRUE(CheckJsonDepth(R"({"a":"\"[[[["})", 1).ok());
-  Status deep = CheckJsonDepth("[[[[1]]]]", 3);
-  EXPECT_EQ(deep.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(deep.message().find("deeper than 3 levels (at byte 3)"), std::string::npos);
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -19,6 +21,31 @@ std::unique_ptr<char[]> InsituCopy(std::string_view body) {
   text[body.size()] = '\0';
   return text;
 }
+
+namespace {
+
+// InvalidArgument when `object` has one of `names` more than once. Stamping
+// reads and edits the first copy (FindMember, RemoveMember) and writes the
+// stamp after the last meta, so a second copy would leave the stored body
+// with its old stamp, or the new one where a re-read does not look: its
+// content hash would change from node to node. And a reader that takes the
+// last copy (many do) would see another type or id than this node stored.
+Status CheckSingleMembers(const rapidjson::Value& object, std::string_view where,
+                          std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    int seen = 0;
+    for (const auto& member : object.GetObject()) {
+      if (std::string_view(member.name.GetString(), member.name.GetStringLength()) == name &&
+          ++seen > 1) {
+        return InvalidArgumentError(std::string(where) + " has more than one '" +
+                                    std::string(name) + "' member");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes) {
   if (body.size() > max_body_bytes) {
@@ -33,6 +60,9 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
         "body is not valid JSON: a NUL byte (at byte " +
         std::to_string(static_cast<const char*>(nul) - body.data()) + ")");
   }
+  // The parse below, and every later walk of the document, recurse once per
+  // level: a body nested deeper than the limit is refused before either.
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body));
   FhirDocument doc;
   doc.text = InsituCopy(body);
   doc.text_size = body.size();
@@ -46,6 +76,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
                                 " (at byte " + std::to_string(doc.json.GetErrorOffset()) + ")");
   }
   if (!doc.json.IsObject()) return InvalidArgumentError("body is not a JSON object");
+  FHIRSYNC_RETURN_IF_ERROR(CheckSingleMembers(doc.json, "body", {"resourceType", "id", "meta"}));
   auto type_it = doc.json.FindMember("resourceType");
   if (type_it == doc.json.MemberEnd()) {
     return InvalidArgumentError("body has no resourceType");
@@ -64,6 +95,10 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   auto meta_it = doc.json.FindMember("meta");
   if (meta_it != doc.json.MemberEnd() && !meta_it->value.IsObject()) {
     return InvalidArgumentError("meta is not a JSON object");
+  }
+  if (meta_it != doc.json.MemberEnd()) {
+    FHIRSYNC_RETURN_IF_ERROR(
+        CheckSingleMembers(meta_it->value, "meta", {"versionId", "lastUpdated"}));
   }
   return doc;
 }

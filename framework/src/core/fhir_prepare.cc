@@ -12,8 +12,9 @@
 // at most one id and at most one meta, where meta is an object that holds
 // neither versionId nor lastUpdated. A body without an id (a create) gets
 // one after resourceType, where the document path puts it. Anything else
-// (an incoming stamp, a duplicate key, and every error) goes the document
-// path, which handles it and words the errors. An incoming stamp is left to it because
+// (an incoming stamp, a duplicate key, nesting past kMaxJsonDepth, and
+// every error) goes the document path, which handles it and words the
+// errors. An incoming stamp is left to it because
 // the document path's edits move members (RapidJSON's RemoveMember puts the
 // object's last member in the removed one's place), and that order is part
 // of the canonical text.
@@ -30,6 +31,7 @@
 #include <string_view>
 
 #include "core/fhir_json.h"
+#include "core/json_depth.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync {
@@ -123,6 +125,7 @@ class OnePassHandler {
   }
 
   bool StartObject() {
+    if (depth_ >= kMaxJsonDepth) return false;  // the reader recurses per level
     if (depth_ == 1) {
       const Member member = TakeMember();
       if (member == Member::kType || member == Member::kId) return false;
@@ -146,7 +149,7 @@ class OnePassHandler {
   }
 
   bool StartArray() {
-    if (depth_ == 0) return false;
+    if (depth_ == 0 || depth_ >= kMaxJsonDepth) return false;
     if (depth_ == 1 && TakeMember() != Member::kOther) return false;
     ++depth_;
     return out_.StartArray();

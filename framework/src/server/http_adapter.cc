@@ -7,12 +7,12 @@
 #include <chrono>
 #include <istream>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "server/access_log.h"
 #include "server/admin_handlers.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
-#include "server/json_depth.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/openmrs_rest_json.h"
 #include "server/operation_outcome.h"

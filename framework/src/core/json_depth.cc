@@ -1,10 +1,10 @@
-#include "server/json_depth.h"
+#include "core/json_depth.h"
 
 #include <string>
 
-namespace fhirsync::server {
+namespace fhirsync {
 
-Status CheckJsonDepth(std::string_view json, int max_depth) {
+Status CheckJsonDepth(std::string_view json, int max_depth, std::string_view what) {
   int depth = 0;
   bool in_string = false;
   for (std::size_t i = 0; i < json.size(); ++i) {
@@ -21,7 +21,7 @@ Status CheckJsonDepth(std::string_view json, int max_depth) {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > max_depth) {
-        return InvalidArgumentError("body nests arrays/objects deeper than " +
+        return InvalidArgumentError(std::string(what) + " nests arrays/objects deeper than " +
                                     std::to_string(max_depth) + " levels (at byte " +
                                     std::to_string(i) + ")");
       }
@@ -32,4 +32,4 @@ Status CheckJsonDepth(std::string_view json, int max_depth) {
   return Status::Ok();
 }
 
-}  // namespace fhirsync::server
+}  // namespace fhirsync

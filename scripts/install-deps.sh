@@ -22,6 +22,9 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  prometheus-cpp-dev
+  chromium
+  nodejs
 )
 
 missing=()

@@ -1,6 +1,6 @@
 // The admin API (internal): the operator's push-side actions over HTTP, so
 // a host application can offer them as buttons (DESIGN §5). Every endpoint
-// needs the `admin` role (checked before dispatch).
+// needs the `admin` role (checked before dispatch, see route_policy.h).
 //
 //   GET  /admin/outbox[?all=true]            pending and dead items, pause
 //   POST /admin/outbox/{seq}/retry[?force=true]
@@ -24,9 +24,6 @@
 #include "server/server_context.h"
 
 namespace fhirsync::server {
-
-// True for a request target under /admin (which needs the admin role).
-bool IsAdminTarget(std::string_view uri);
 
 // Routes and runs one /admin request (segments[0] == "admin").
 HttpResponse DispatchAdmin(ServerContext& context, const HttpRequest& request);

@@ -4,17 +4,20 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <chrono>
 #include <istream>
+#include <optional>
 
 #include "core/text_util.h"
-#include "server/admin_handlers.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
 #include "server/json_depth.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/openmrs_rest_json.h"
 #include "server/operation_outcome.h"
+#include "server/ops_handlers.h"
 #include "server/request_target.h"
+#include "server/route_policy.h"
 #include "server/router.h"
 
 namespace fhirsync::server {
@@ -44,10 +47,12 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
+    const auto arrived = std::chrono::steady_clock::now();
+    HttpRequest in;
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {
-      out = Process(request, &body_consumed);
+      out = Process(request, &in, &body_consumed);
     } catch (const std::exception& e) {
       out = ErrorResponse(500, "exception",
                           std::string("internal error: ") + EscapeForMessage(e.what(), 200));
@@ -55,6 +60,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     // OpenMRS REST clients read errors in OpenMRS's form, also those of the
     // shared steps (authentication, roles, body limits).
     if (IsOpenmrsRestTarget(request.getURI())) out = AsRestError(std::move(out));
+    ObserveRequest(state_.context, in, out.status,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
     // A body left unread would be taken for the next request on this
     // connection, so such a connection is closed after the answer.
     if (!body_consumed) response.setKeepAlive(false);
@@ -68,55 +75,54 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
-  HttpResponse Process(Poco::Net::HTTPServerRequest& request, bool* body_consumed) {
-    HttpRequest in;
+  HttpResponse Process(Poco::Net::HTTPServerRequest& request, HttpRequest* in_out,
+                       bool* body_consumed) {
+    HttpRequest& in = *in_out;
     in.method = request.getMethod();
     for (const auto& [name, value] : request) in.headers.emplace_back(name, value);
     in.base_url = request.has("Host") && IsSafeHost(request.getHost())
                       ? "http://" + request.getHost()
                       : state_.fallback_base_url;
-
-    auto identity = state_.authenticator.Authenticate(in.Header("Authorization"));
-    if (!identity.ok()) {
-      HttpResponse out = ErrorResponse(identity.status());
-      out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
-      return out;
-    }
-    const Role needed = IsAdminTarget(request.getURI())                     ? Role::kAdmin
-                        : in.method == "GET" || in.method == "HEAD" ? Role::kRead
-                                                                    : Role::kWrite;
-    const Status allowed = Authenticator::Authorize(*identity, needed);
-    // A child's read-many is a POST of a batch Bundle of GETs: it only
-    // reads, so a reader may send it. Only the body tells, so a reader's
-    // POST to the Bundle endpoint is read before the decision.
-    const bool read_only_bundle_check =
-        !allowed.ok() && IsBundleEndpointPost(in.method, request.getURI()) &&
-        needed == Role::kWrite && identity->Has(Role::kRead);
-    if (!allowed.ok() && !read_only_bundle_check) {
-      *body_consumed = DrainRefusedBody(request);
-      return ErrorResponse(allowed);
-    }
-    if (Status target = ParseRequestTarget(request.getURI(), &in); !target.ok()) {
-      return ErrorResponse(target);
-    }
-    if (HasBody(in.method)) {
-      Status read = ReadBody(request, &in.body, body_consumed);
-      if (!read.ok()) return ErrorResponse(read);
-      if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
-    }
-    if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
-      return ErrorResponse(PermissionDeniedError(
-          allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
+    // Who may ask is decided on the parsed path, as the router will see it.
+    const Status target = ParseRequestTarget(request.getURI(), &in);
+    if (!target.ok()) in.segments.clear();
+    const std::optional<Role> role = target.ok() ? RoleNeeded(in) : Role::kRead;
+    if (role.has_value()) {
+      auto identity = state_.authenticator.Authenticate(in.Header("Authorization"));
+      if (!identity.ok()) {
+        HttpResponse out = ErrorResponse(identity.status());
+        out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
+        return out;
+      }
+      in.user = identity->name;
+      const Role needed = *role;
+      const Status allowed = Authenticator::Authorize(*identity, needed);
+      // A child's read-many is a POST of a batch Bundle of GETs: it only
+      // reads, so a reader may send it. Only the body tells, so a reader's
+      // POST to the Bundle endpoint is read before the decision.
+      const bool read_only_bundle_check = !allowed.ok() && IsBundleEndpointPost(in) &&
+                                          needed == Role::kWrite && identity->Has(Role::kRead);
+      if (!allowed.ok() && !read_only_bundle_check) {
+        *body_consumed = DrainRefusedBody(request);
+        return ErrorResponse(allowed);
+      }
+      if (!target.ok()) return ErrorResponse(target);
+      if (HasBody(in.method)) {
+        Status read = ReadBody(request, &in.body, body_consumed);
+        if (!read.ok()) return ErrorResponse(read);
+        if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
+      }
+      if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
+        return ErrorResponse(PermissionDeniedError(
+            allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
+      }
     }
     return Dispatch(state_.context, in);
   }
 
   // POST /fhir (the batch/transaction endpoint), whatever the query.
-  static bool IsBundleEndpointPost(const std::string& method, const std::string& uri) {
-    if (method != "POST") return false;
-    HttpRequest target;
-    return ParseRequestTarget(uri, &target).ok() && target.segments.size() == 1 &&
-           target.segments[0] == "fhir";
+  static bool IsBundleEndpointPost(const HttpRequest& in) {
+    return in.method == "POST" && in.segments.size() == 1 && in.segments[0] == "fhir";
   }
 
   // The body of a request refused after authentication is read and dropped

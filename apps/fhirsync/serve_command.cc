@@ -30,12 +30,15 @@ std::string ReadWatchMetrics(const std::string& path) {
   return text.str();
 }
 
-// One pull or push for the admin page's buttons, one at a time.
-StatusOr<std::string> SyncNow(Node& node, const SyncResourceManager* routes,
-                              const std::string& side) {
-  if (routes == nullptr) {
+// One pull or push for the admin page's buttons, one at a time, over
+// transports of its own: a click is a fresh start like `sync --once`, not
+// one over connections a restarted parent has closed meanwhile.
+StatusOr<std::string> SyncNow(Node& node, const std::string& side) {
+  if (node.config.parent.url.empty()) {
     return FailedPreconditionError("this node has no parent to pull from or push to (parent.url)");
   }
+  FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncResourceManager> manager, StartTransports(node));
+  const SyncResourceManager* routes = manager.get();
   std::ostringstream text;
   if (side == "pull") {
     FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncPullService> service,
@@ -130,7 +133,7 @@ int RunServe(const Invocation& invocation) {
     if (!lock.owns_lock()) {
       return FailedPreconditionError("a pull or push started from the admin page is still running");
     }
-    return SyncNow(*node, push_routes.get(), side);
+    return SyncNow(*node, side);
   };
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);

@@ -146,11 +146,23 @@ try {
   exitCode = 1;
 }
 clearTimeout(timer);
+// Close the browser and wait for it (and the helpers writing into its
+// profile) to be gone before removing the profile.
+const exited = new Promise((resolve) => {
+  if (browser.exitCode !== null || browser.signalCode !== null) resolve();
+  else browser.once('exit', resolve);
+});
 try {
   await Promise.race([send('Browser.close'), sleep(5000)]);
 } catch (e) {
   // The browser is going anyway.
 }
+await Promise.race([exited, sleep(10000)]);
 browser.kill('SIGKILL');
-rmSync(profile, { recursive: true, force: true });
+await Promise.race([exited, sleep(5000)]);
+try {
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+} catch (error) {
+  console.error(`admin_ui_driver: warning: ${profile} not removed: ${error.message}`);
+}
 process.exit(exitCode);

@@ -117,6 +117,12 @@ TEST_F(OpsProcessTest, WatchFiguresReachTheNodesMetrics) {
 }
 
 TEST_F(OpsProcessTest, StatusPullNowAndPushNowOnAChild) {
+  // An admin on the parent, to read the children it heard from at the end.
+  ProcessResult parent_admin = Fhirsync(
+      {"user", "add", "district-admin", "--role", "admin", "--dir", nodes_.parent_dir()},
+      "district admin pass\n");
+  ASSERT_EQ(parent_admin.exit_code, 0) << parent_admin.err;
+  ASSERT_TRUE(nodes_.parent().Restart()) << nodes_.parent().error();
   ASSERT_NO_FATAL_FAILURE(nodes_.ServeChild());
   TestClient admin = nodes_.ChildAdmin();
   Reply status = admin.Get("/admin/status?timeout=5");
@@ -141,12 +147,6 @@ TEST_F(OpsProcessTest, StatusPullNowAndPushNowOnAChild) {
   EXPECT_EQ(nodes_.ParentReader().Get("/fhir/Patient/made-on-child").status, 200);
 
   // The parent lists the child among the children it heard from.
-  ProcessResult parent_admin = Fhirsync(
-      {"user", "add", "district-admin", "--role", "admin", "--dir", nodes_.parent_dir()},
-      "district admin pass\n");
-  ASSERT_EQ(parent_admin.exit_code, 0) << parent_admin.err;
-  ASSERT_TRUE(nodes_.parent().Restart()) << nodes_.parent().error();
-  ASSERT_EQ(admin.Post("/admin/sync/pull", "").status, 200);
   TestClient district("127.0.0.1", nodes_.parent().port(),
                       BasicAuth("district-admin", "district admin pass"));
   Reply children = district.Get("/admin/children");
@@ -154,6 +154,12 @@ TEST_F(OpsProcessTest, StatusPullNowAndPushNowOnAChild) {
   rapidjson::Document seen = children.Json();
   ASSERT_EQ(seen["children"].Size(), 1u) << children.body;
   EXPECT_STREQ(seen["children"][0]["name"].GetString(), kChildUser);
+  EXPECT_EQ(seen["children"][0]["behind"].GetInt64(), 0) << "it read the newest page";
+
+  // The buttons work after the parent went away and came back.
+  ASSERT_TRUE(nodes_.parent().Restart()) << nodes_.parent().error();
+  Reply again = admin.Post("/admin/sync/pull", "");
+  EXPECT_EQ(again.status, 200) << again.body;
 }
 
 }  // namespace

@@ -69,13 +69,8 @@ async function loadStatus() {
   const badge = $('in-sync');
   badge.textContent = status.in_sync ? 'in step' : 'needs attention';
   badge.className = 'badge ' + (status.in_sync ? 'ok' : 'bad');
-  const lines = $('status-lines');
-  lines.replaceChildren();
-  for (const line of status.lines) {
-    const li = document.createElement('li');
-    li.textContent = line;
-    lines.appendChild(li);
-  }
+  // The lines as `fhirsync status` prints them (indented problems and mends).
+  $('status-lines').textContent = status.lines.join('\n');
   const body = $('problems').tBodies[0];
   body.replaceChildren();
   for (const p of status.problems) {

@@ -204,6 +204,26 @@ TEST_F(OpsEndpointsTest, StatusAndPageAndSyncNow) {
   EXPECT_EQ(admin.Get("/admin/sync/pull").status, 405);
 }
 
+TEST_F(OpsEndpointsTest, AdminActionsFromAnotherSiteAreRefused) {
+  TestClient admin = As(kAdmin);
+  const std::string self = "http://127.0.0.1:" + std::to_string(server_->port());
+  Reply forged = admin.Call("POST", "/admin/outbox/_retry-all", "",
+                            WithHeader("Origin", "http://evil.example"));
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_NE(forged.Diagnostics().find("another site"), std::string::npos) << forged.body;
+  EXPECT_EQ(admin.Call("POST", "/admin/outbox/_retry-all", "",
+                       WithHeader("Sec-Fetch-Site", "cross-site")).status,
+            403);
+  // The page itself (same origin) and tools without an Origin may act.
+  EXPECT_EQ(admin.Call("POST", "/admin/outbox/_retry-all", "", WithHeader("Origin", self)).status,
+            200);
+  EXPECT_EQ(admin.Post("/admin/outbox/_retry-all", "").status, 200);
+  // Reading is not an action.
+  EXPECT_EQ(admin.Call("GET", "/admin/outbox", "", WithHeader("Origin", "http://evil.example"))
+                .status,
+            200);
+}
+
 TEST(RoutePolicyTest, RouteLabelsAreFixedPatterns) {
   auto label = [](std::vector<std::string> segments, const char* method = "GET") {
     server::HttpRequest request;

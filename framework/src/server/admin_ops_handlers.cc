@@ -195,9 +195,34 @@ HttpResponse UiFile(const HttpRequest& request) {
                        "the admin page has no file '" + EscapeForMessage(name) + "'");
 }
 
+// A browser that holds the admin's Basic credentials sends them along with
+// another site's form post or script too (cross-site request forgery). Such
+// a request says where it comes from: Sec-Fetch-Site, or an Origin naming
+// another host than the one it was sent to. Tools that send neither (curl,
+// the CLI, a host's own code) are not affected.
+std::optional<HttpResponse> RefuseCrossSite(const HttpRequest& request) {
+  if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
+  const std::string* site = request.Header("Sec-Fetch-Site");
+  bool foreign = site != nullptr && (*site == "cross-site" || *site == "same-site");
+  const std::string* origin = request.Header("Origin");
+  const std::string* host = request.Header("Host");
+  if (origin != nullptr) {
+    const std::size_t scheme = origin->find("://");
+    const std::string origin_host =
+        scheme == std::string::npos ? *origin : origin->substr(scheme + 3);
+    foreign = foreign || host == nullptr || !EqualsIgnoreCase(origin_host, *host);
+  }
+  if (!foreign) return std::nullopt;
+  return ErrorResponse(403, "forbidden",
+                       "the admin API takes actions only from its own page, not from another "
+                       "site (Origin: " + EscapeForMessage(origin != nullptr ? *origin : "none") +
+                           ")");
+}
+
 }  // namespace
 
 std::optional<HttpResponse> DispatchAdminOps(ServerContext& context, const HttpRequest& request) {
+  if (std::optional<HttpResponse> refused = RefuseCrossSite(request)) return refused;
   const auto& s = request.segments;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";

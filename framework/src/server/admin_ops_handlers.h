@@ -29,7 +29,9 @@
 namespace fhirsync::server {
 
 // The response when the request (segments[0] == "admin") is one of the
-// routes above; nullopt when it is not.
+// routes above, or a 403 for any admin action (not GET/HEAD) a browser sent
+// from another site (Origin of another host, Sec-Fetch-Site cross-site);
+// nullopt otherwise.
 std::optional<HttpResponse> DispatchAdminOps(ServerContext& context, const HttpRequest& request);
 
 }  // namespace fhirsync::server

@@ -25,6 +25,9 @@ PACKAGES=(
   clang-14            # the sanitized suite and the fuzzers (test-sanitized.sh, fuzz.sh)
   libclang-rt-14-dev  # clang's ASan, UBSan and libFuzzer runtimes
   llvm-14             # llvm-symbolizer: sanitizer reports with file and line
+  prometheus-cpp-dev
+  chromium
+  nodejs
 )
 
 missing=()

@@ -3,16 +3,58 @@
 
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <mutex>
+#include <sstream>
 
 #include "command.h"
 #include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/node_server.h"
 #include "node.h"
+#include "pull_runner.h"
 #include "push_cli.h"
+#include "watch_metrics.h"
 
 namespace fhirsync::cli {
 namespace {
+
+// The figures file of the node's `sync --watch`, if it wrote one; a file
+// that is not there (no daemon runs) adds nothing.
+std::string ReadWatchMetrics(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One pull or push for the admin page's buttons, one at a time, over
+// transports of its own: a click is a fresh start like `sync --once`, not
+// one over connections a restarted parent has closed meanwhile.
+StatusOr<std::string> SyncNow(Node& node, const std::string& side) {
+  if (node.config.parent.url.empty()) {
+    return FailedPreconditionError("this node has no parent to pull from or push to (parent.url)");
+  }
+  FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncResourceManager> manager, StartTransports(node));
+  const SyncResourceManager* routes = manager.get();
+  std::ostringstream text;
+  if (side == "pull") {
+    FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncPullService> service,
+                              StartPullService(node, routes, 0));
+    FHIRSYNC_ASSIGN_OR_RETURN(PullSummary s, service->Run());
+    text << "pulled: fetched " << s.fetched << ", applied " << s.applied << ", unchanged "
+         << s.unchanged << ", conflicts " << s.conflicts << ", rejected " << s.rejected;
+    return text.str();
+  }
+  SyncPushService push(node.store.get(), routes, PushOptionsFor(node.config));
+  FHIRSYNC_ASSIGN_OR_RETURN(PushReport r, push.RunUntilIdle());
+  text << "pushed: sent " << r.sent << ", merged " << r.merged << ", conflicts " << r.conflicts
+       << ", dead letters " << r.dead_lettered << ", retrying later " << r.retrying;
+  if (r.paused) text << "; pushing is paused: " << r.pause_message;
+  return text.str();
+}
 
 constexpr char kHelp[] =
     "usage: fhirsync serve [--bind ADDR] [--port N] [--log-format text|json] [--dir D]\n"
@@ -25,10 +67,17 @@ constexpr char kHelp[] =
     "  /ws/rest/v1/{resource}/{uuid}   OpenMRS REST (GET ?v=full, POST create and\n"
     "                 update, DELETE void or ?purge=true) for resources held in\n"
     "                 OpenMRS REST representation\n"
-    "Every request needs credentials: add users or tokens with 'fhirsync user add'.\n"
-    "Users and tokens added or removed while it runs take effect within a second.\n"
-    "After 5 failed logins of one user from one address, that pair waits (429 with\n"
-    "Retry-After: 1 s, doubling with each further failure, up to 300 s).\n"
+    "  /healthz       200 when the store answers, 503 with the reason otherwise\n"
+    "                 (no credentials: for load balancers and service managers)\n"
+    "  /metrics       Prometheus text format (read role): requests, latency, outbox,\n"
+    "                 dead letters, conflicts, store size, and the figures a running\n"
+    "                 'sync --watch' of this node writes to sync-watch.prom\n"
+    "  /admin/...     the admin API and the admin page /admin/ui/ (admin role)\n"
+    "Every other request needs credentials: add users or tokens with\n"
+    "'fhirsync user add'. Users and tokens added or removed while it runs take\n"
+    "effect within a second. After 5 failed logins of one user from one address,\n"
+    "that pair waits (429 with Retry-After: 1 s, doubling with each further\n"
+    "failure, up to 300 s).\n"
     "Each request is logged on stderr: time, client, user, method, path (without\n"
     "the query), status, bytes sent, duration.\n"
     "Once listening it prints one line 'listening on http://ADDR:PORT' on stdout.\n"
@@ -91,6 +140,17 @@ int RunServe(const Invocation& invocation) {
       log_format == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText;
   options.log = [](std::string_view line) { std::cerr << line << '\n'; };
   options.reload_users_from = cl.dir();
+  options.node_dir = node->dir;
+  const std::string watch_metrics = (std::filesystem::path(node->dir) / kWatchMetricsFile).string();
+  options.extra_metrics = [watch_metrics] { return ReadWatchMetrics(watch_metrics); };
+  std::mutex sync_mutex;
+  options.sync_now = [&](const std::string& side) -> StatusOr<std::string> {
+    std::unique_lock<std::mutex> lock(sync_mutex, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      return FailedPreconditionError("a pull or push started from the admin page is still running");
+    }
+    return SyncNow(*node, side);
+  };
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
   // Said at every start: an operator must not learn from a capture that

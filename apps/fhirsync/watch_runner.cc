@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
@@ -16,9 +17,13 @@
 #include "output.h"
 #include "pull_runner.h"
 #include "push_cli.h"
+#include "watch_metrics.h"
 
 namespace fhirsync::cli {
 namespace {
+
+// How long the pull lag may take to measure at the start of a pass.
+constexpr std::int64_t kLagBudgetMs = 2000;
 
 std::int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -123,14 +128,23 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   // parent that is away at start is then a failure the daemon backs off
   // from, not a reason to exit, and the push service is made after the pull
   // side has learnt the parent's node id.
+  // The figures for monitoring, rewritten after every step (watch_metrics.h).
+  WatchMetrics metrics((std::filesystem::path(node->dir) / kWatchMetricsFile).string());
   std::unique_ptr<SyncPullService> pull_service;
   SyncStepFn pull_step;
+  bool pass_starts = true;
   SyncStepFn pull = [&]() -> StatusOr<SyncStepResult> {
-    if (!pull_service) {
-      FHIRSYNC_ASSIGN_OR_RETURN(pull_service, StartPullService(*node, manager->get(), 1));
-      pull_step = PullStep(pull_service.get());
-    }
-    return pull_step();
+    StatusOr<SyncStepResult> result = [&]() -> StatusOr<SyncStepResult> {
+      if (!pull_service) {
+        FHIRSYNC_ASSIGN_OR_RETURN(pull_service, StartPullService(*node, manager->get(), 1));
+        pull_step = PullStep(pull_service.get());
+      }
+      if (pass_starts) metrics.PullLagMeasured(pull_service->MeasureLag(kLagBudgetMs), WallNowMs());
+      return pull_step();
+    }();
+    pass_starts = !result.ok() || !result->more;
+    metrics.StepDone("pull", result, WallNowMs());
+    return result;
   };
   std::unique_ptr<SyncPushService> push_service;
   SyncStepFn push_step;
@@ -140,8 +154,13 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
                                                        PushOptionsFor(node->config));
       push_step = PushStep(push_service.get(), node->store.get());
     }
-    return push_step();
+    StatusOr<SyncStepResult> result = push_step();
+    metrics.StepDone("push", result, WallNowMs());
+    return result;
   };
+  if (Status written = metrics.Write(WallNowMs()); !written.ok()) {
+    std::cerr << "fhirsync sync: warning: no monitoring figures: " << written.message() << '\n';
+  }
 
   // The probe the daemon asks while a side backs off: one small request
   // instead of a pull or push that would fail and count against the outbox.

@@ -356,6 +356,21 @@ struct DigestScanQuery {
   std::int64_t limit = 1000000;
 };
 
+// What an operator's monitoring counts (GET /metrics): the outbox by state
+// and class, open conflicts, and the store's size on disk.
+struct OutboxCount {
+  std::string state;  // kOutboxPending, kOutboxDead, ...
+  std::string outcome;  // the class of the last answer ("" when none yet)
+  std::int64_t count = 0;
+};
+struct StoreFigures {
+  std::vector<OutboxCount> outbox;  // one per (state, class) present
+  std::int64_t open_conflicts = 0;
+  // SQLite: the database file's pages (not its -wal file); PostgreSQL: the
+  // tables and indexes of the store's schema.
+  std::int64_t size_bytes = 0;
+};
+
 class LocalStore {
  public:
   virtual ~LocalStore() = default;
@@ -470,6 +485,11 @@ class LocalStore {
   // query.limit of them. InvalidArgument for a negative limit; the store's
   // error otherwise. The default returns Unimplemented (test fakes).
   virtual StatusOr<std::vector<DigestEntry>> ScanDigest(const DigestScanQuery& query);
+
+  // ---- Monitoring. ----
+  // The counts of StoreFigures, read in one transaction. The store's error
+  // when it cannot be read; Unimplemented by default (test fakes).
+  virtual StatusOr<StoreFigures> Figures();
 
   // Convenience wrappers over Write() for a single op.
   StatusOr<WriteResult> Put(const WriteOp& op, const WriteOptions& options = {});

@@ -9,7 +9,10 @@
 //                    representation (GET ?v=ref|default|full, POST create and
 //                    update, DELETE void or ?purge=true; errors are OpenMRS
 //                    JSON {"error":{"message":...}})
-// Every endpoint needs credentials (HTTP Basic users or bearer tokens from
+//   /healthz         200 when the store answers, 503 otherwise (no credentials)
+//   /metrics         Prometheus text exposition (read role)
+//   /admin/...       the admin API and the admin page /admin/ui/ (admin role)
+// Every other endpoint needs credentials (HTTP Basic users or bearer tokens from
 // config.server) and a role: GET needs `read`, writes need `write`; `admin`
 // grants both. Responses are gzip-compressed when the client accepts it;
 // gzip request bodies are accepted. Every error body is a FHIR
@@ -76,6 +79,20 @@ class NodeServer {
     // that users and tokens added or removed take effect within a second.
     // Empty: the users and tokens of `config` stay for the server's life.
     std::string reload_users_from;
+    // Operations (docs/operator-guide.md, "Monitoring" and "The admin
+    // page"). The node folder: /admin/status resolves the parent's password
+    // file and plugins from it, as `fhirsync status` does (empty: the
+    // current folder).
+    std::string node_dir;
+    // Text in Prometheus exposition format appended to GET /metrics (`serve`
+    // adds the figures a `sync --watch` of the node wrote). Called on a
+    // worker thread per scrape; must be thread-safe. Empty: nothing added.
+    std::function<std::string()> extra_metrics;
+    // Runs one pull ("pull") or push ("push") of this node, for the admin
+    // page's "pull now" / "push now" (POST /admin/sync/{side}); returns a
+    // one-line account, or the error to show. Called on a worker thread and
+    // may take long; must be thread-safe. Empty: those answer 501.
+    std::function<StatusOr<std::string>(const std::string& side)> sync_now;
   };
 
   // Copies `config` (node_id and the server section are used). `store` is

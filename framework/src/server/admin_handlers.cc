@@ -8,6 +8,7 @@
 
 #include "core/text_util.h"
 #include "fhirsync/push_operations.h"
+#include "server/admin_ops_handlers.h"
 #include "server/operation_outcome.h"
 
 namespace fhirsync::server {
@@ -260,6 +261,7 @@ HttpResponse NotAllowed(const char* allow) {
 }  // namespace
 
 HttpResponse DispatchAdmin(ServerContext& context, const HttpRequest& request) {
+  if (std::optional<HttpResponse> ops = DispatchAdminOps(context, request)) return *ops;
   const auto& s = request.segments;
   const bool get = request.method == "GET" || request.method == "HEAD";
   const bool post = request.method == "POST";

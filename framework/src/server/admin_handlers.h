@@ -1,6 +1,6 @@
 // The admin API (internal): the operator's push-side actions over HTTP, so
 // a host application can offer them as buttons (architecture §5). Every endpoint
-// needs the `admin` role (checked before dispatch).
+// needs the `admin` role (checked before dispatch, see route_policy.h).
 //
 //   GET  /admin/outbox[?all=true]            pending and dead items, pause
 //   POST /admin/outbox/{seq}/retry[?force=true]

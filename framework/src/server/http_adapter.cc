@@ -6,17 +6,19 @@
 
 #include <chrono>
 #include <istream>
+#include <optional>
 
 #include "core/json_depth.h"
 #include "core/text_util.h"
 #include "server/access_log.h"
-#include "server/admin_handlers.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/openmrs_rest_json.h"
 #include "server/operation_outcome.h"
+#include "server/ops_handlers.h"
 #include "server/request_target.h"
+#include "server/route_policy.h"
 #include "server/router.h"
 
 namespace fhirsync::server {
@@ -46,12 +48,13 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
-    const auto arrived = std::chrono::system_clock::now();
-    const auto started = std::chrono::steady_clock::now();
+    const auto arrived_at = std::chrono::system_clock::now();
+    const auto arrived = std::chrono::steady_clock::now();
+    HttpRequest in;
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {
-      out = Process(request, &body_consumed);
+      out = Process(request, &in, &body_consumed);
     } catch (const std::exception& e) {
       out = ErrorResponse(500, "exception",
                           std::string("internal error: ") + EscapeForMessage(e.what(), 200));
@@ -59,6 +62,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     // OpenMRS REST clients read errors in OpenMRS's form, also those of the
     // shared steps (authentication, roles, body limits).
     if (IsOpenmrsRestTarget(request.getURI())) out = AsRestError(std::move(out));
+    ObserveRequest(state_.context, in, out.status,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - arrived).count());
     // A body left unread would be taken for the next request on this
     // connection, so such a connection is closed after the answer.
     if (!body_consumed) response.setKeepAlive(false);
@@ -71,7 +76,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     const std::uint64_t sent = Send(request, out, response);
     if (state_.access_log_format != AccessLogFormat::kNone && state_.log->enabled()) {
       AccessRecord record;
-      record.time = arrived;
+      record.time = arrived_at;
       record.client = ClientAddress(request);
       record.user = user_;
       record.method = request.getMethod();
@@ -79,64 +84,67 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       record.status = out.status;
       record.bytes = sent;
       record.duration_ms = std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - started)
+                               std::chrono::steady_clock::now() - arrived)
                                .count();
       state_.log->Write(FormatAccessLine(record, state_.access_log_format));
     }
   }
 
  private:
-  HttpResponse Process(Poco::Net::HTTPServerRequest& request, bool* body_consumed) {
-    HttpRequest in;
+  HttpResponse Process(Poco::Net::HTTPServerRequest& request, HttpRequest* in_out,
+                       bool* body_consumed) {
+    HttpRequest& in = *in_out;
     in.method = request.getMethod();
     for (const auto& [name, value] : request) in.headers.emplace_back(name, value);
     in.base_url = request.has("Host") && IsSafeHost(request.getHost())
                       ? "http://" + request.getHost()
                       : state_.fallback_base_url;
-
-    Authenticator::Attempt attempt;
-    auto identity = state_.authenticator.Authenticate(in.Header("Authorization"),
-                                                      ClientAddress(request), &attempt);
-    user_ = attempt.user;
-    if (!identity.ok()) {
-      // The body of an unauthenticated request is not read: the connection
-      // closes after the answer instead (body_consumed stays false).
-      if (attempt.retry_after_seconds > 0) {
-        HttpResponse out = ErrorResponse(429, "throttled", identity.status().message());
-        out.SetHeader("Retry-After", std::to_string(attempt.retry_after_seconds));
+    // Who may ask is decided on the parsed path, as the router will see it.
+    const Status target = ParseRequestTarget(request.getURI(), &in);
+    if (!target.ok()) in.segments.clear();
+    const std::optional<Role> role = target.ok() ? RoleNeeded(in) : Role::kRead;
+    if (role.has_value()) {
+      Authenticator::Attempt attempt;
+      auto identity = state_.authenticator.Authenticate(in.Header("Authorization"),
+                                                        ClientAddress(request), &attempt);
+      user_ = attempt.user;
+      if (!identity.ok()) {
+        // The body of an unauthenticated request is not read: the connection
+        // closes after the answer instead (body_consumed stays false).
+        if (attempt.retry_after_seconds > 0) {
+          HttpResponse out = ErrorResponse(429, "throttled", identity.status().message());
+          out.SetHeader("Retry-After", std::to_string(attempt.retry_after_seconds));
+          return out;
+        }
+        HttpResponse out = ErrorResponse(identity.status());
+        out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
         return out;
       }
-      HttpResponse out = ErrorResponse(identity.status());
-      out.SetHeader("WWW-Authenticate", kWwwAuthenticate);
-      return out;
-    }
-    // The target is parsed before the role is chosen, and the role is chosen
-    // from the same decoded segments the router dispatches on, so no
-    // spelling of a path ("//admin", "/%61dmin") reaches a route with
-    // another route's role.
-    if (Status target = ParseRequestTarget(request.getURI(), &in); !target.ok()) {
-      *body_consumed = DrainRefusedBody(request);
-      return ErrorResponse(target);
-    }
-    const Role needed = RequiredRole(in);
-    const Status allowed = Authenticator::Authorize(*identity, needed);
-    // A child's read-many is a POST of a batch Bundle of GETs: it only
-    // reads, so a reader may send it. Only the body tells, so a reader's
-    // POST to the Bundle endpoint is read before the decision.
-    const bool read_only_bundle_check = !allowed.ok() && IsBundleEndpointPost(in) &&
-                                        needed == Role::kWrite && identity->Has(Role::kRead);
-    if (!allowed.ok() && !read_only_bundle_check) {
-      *body_consumed = DrainRefusedBody(request);
-      return ErrorResponse(allowed);
-    }
-    if (HasBody(in.method)) {
-      Status read = ReadBody(request, &in.body, body_consumed);
-      if (!read.ok()) return ErrorResponse(read);
-      if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
-    }
-    if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
-      return ErrorResponse(PermissionDeniedError(
-          allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
+      in.user = identity->name;
+      const Role needed = *role;
+      const Status allowed = Authenticator::Authorize(*identity, needed);
+      // A child's read-many is a POST of a batch Bundle of GETs: it only
+      // reads, so a reader may send it. Only the body tells, so a reader's
+      // POST to the Bundle endpoint is read before the decision.
+      const bool read_only_bundle_check = !allowed.ok() && IsBundleEndpointPost(in) &&
+                                          needed == Role::kWrite && identity->Has(Role::kRead);
+      if (!allowed.ok() && !read_only_bundle_check) {
+        *body_consumed = DrainRefusedBody(request);
+        return ErrorResponse(allowed);
+      }
+      if (!target.ok()) {
+        *body_consumed = DrainRefusedBody(request);
+        return ErrorResponse(target);
+      }
+      if (HasBody(in.method)) {
+        Status read = ReadBody(request, &in.body, body_consumed);
+        if (!read.ok()) return ErrorResponse(read);
+        if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
+      }
+      if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
+        return ErrorResponse(PermissionDeniedError(
+            allowed.message() + " (a Bundle whose entries are all GET needs only the read role)"));
+      }
     }
     return Dispatch(state_.context, in);
   }

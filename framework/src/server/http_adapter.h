@@ -1,6 +1,8 @@
 // The bridge between Poco's HTTP server and the handlers (internal): it
-// authenticates, reads the body under the cap (un-gzipping it), dispatches,
-// and writes the response (gzipping it when the client accepts gzip).
+// parses the target, authenticates (unless route_policy.h says the route
+// needs no credentials), reads the body under the cap (un-gzipping it),
+// dispatches, counts the request (ObserveRequest, ops_handlers.h) and writes
+// the response (gzipping it when the client accepts gzip).
 
 #ifndef FHIRSYNC_SERVER_HTTP_ADAPTER_H_
 #define FHIRSYNC_SERVER_HTTP_ADAPTER_H_

@@ -26,6 +26,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent
   std::string body;                    // decoded (un-gzipped)
   std::string base_url;                // "http://host:port", from the Host header
+  std::string user;                    // who authenticated; "" for /healthz
 
   // The first header with this name (case-insensitive), or nullptr.
   const std::string* Header(std::string_view name) const;

@@ -96,6 +96,10 @@ Status NodeServer::Start() {
   state->context.push_routes = impl_->options.push_routes;
   state->context.parent_node_id = impl_->options.parent_node_id;
   state->context.check_write = impl_->options.check_write;
+  state->context.node_config = impl_->config;
+  state->context.node_dir = impl_->options.node_dir;
+  state->context.extra_metrics = impl_->options.extra_metrics;
+  state->context.sync_now = impl_->options.sync_now;
   const int port = socket.address().port();
   std::string host = socket.address().host().toString();
   if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";

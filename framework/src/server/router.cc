@@ -8,6 +8,7 @@
 #include "server/handlers.h"
 #include "server/openmrs_rest_handlers.h"
 #include "server/operation_outcome.h"
+#include "server/ops_handlers.h"
 
 namespace fhirsync::server {
 
@@ -105,19 +106,16 @@ HttpResponse Dispatch(ServerContext& context, const HttpRequest& request) {
     if (!s.empty() && s[0] == "fhir") return DispatchFhir(context, request);
     if (!s.empty() && s[0] == "feed") return DispatchFeed(context, request);
     if (!s.empty() && s[0] == "admin") return DispatchAdmin(context, request);
+    if (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) {
+      if (!IsGet(request)) return MethodNotAllowed(request, "GET");
+      return s[0] == "healthz" ? HandleHealthz(context, request) : HandleMetrics(context, request);
+    }
     if (IsOpenmrsRestRequest(request)) return DispatchOpenmrsRest(context, request);
     return NoSuchEndpoint(request);
   } catch (const std::exception& e) {
     return ErrorResponse(500, "exception",
                          std::string("internal error: ") + EscapeForMessage(e.what(), 200));
   }
-}
-
-Role RequiredRole(const HttpRequest& request) {
-  const auto& s = request.segments;
-  if (!s.empty() && s[0] == "admin") return Role::kAdmin;
-  if (request.method == "GET" || request.method == "HEAD") return Role::kRead;
-  return Role::kWrite;
 }
 
 bool IsBundleEndpointPost(const HttpRequest& request) {

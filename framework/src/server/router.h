@@ -3,7 +3,6 @@
 #ifndef FHIRSYNC_SERVER_ROUTER_H_
 #define FHIRSYNC_SERVER_ROUTER_H_
 
-#include "server/auth.h"
 #include "server/http_types.h"
 #include "server/server_context.h"
 
@@ -14,12 +13,6 @@ namespace fhirsync::server {
 // with an OperationOutcome. Never throws: an unexpected exception from a
 // handler becomes a 500 OperationOutcome.
 HttpResponse Dispatch(ServerContext& context, const HttpRequest& request);
-
-// The role a request needs, decided from its parsed segments (the ones
-// Dispatch routes on): admin for /admin, read for GET and HEAD, write for
-// the rest. Authorisation must use this and never the raw URI, which can
-// spell one route in many ways ("//admin", "/%61dmin").
-Role RequiredRole(const HttpRequest& request);
 
 // A POST to the batch/transaction endpoint (POST /fhir), whatever the query.
 bool IsBundleEndpointPost(const HttpRequest& request);

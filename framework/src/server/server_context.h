@@ -11,7 +11,9 @@
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/sync_resource_manager.h"
+#include "server/child_tracker.h"
 #include "server/feed_cache.h"
+#include "server/request_metrics.h"
 
 namespace fhirsync::server {
 
@@ -27,6 +29,16 @@ struct ServerContext {
   std::string parent_node_id = "parent";
   // The host's business rule (NodeServer::Options::check_write); may be empty.
   std::function<Status(const Resource&)> check_write;
+
+  // Operations (docs/operator-guide.md). The whole config and the node
+  // folder, for /admin/status (ObserveSync); node_dir may be empty.
+  NodeConfig node_config;
+  std::string node_dir;
+  // NodeServer::Options::extra_metrics and sync_now; either may be empty.
+  std::function<std::string()> extra_metrics;
+  std::function<StatusOr<std::string>(const std::string& side)> sync_now;
+  RequestMetrics metrics;
+  ChildTracker children;
 };
 
 }  // namespace fhirsync::server

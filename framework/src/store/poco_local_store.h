@@ -58,6 +58,8 @@ class PocoLocalStore : public LocalStore {
   Status CheckIntegrity() override;
   // Verify range scans: poco_local_store_digest.cc.
   StatusOr<std::vector<DigestEntry>> ScanDigest(const DigestScanQuery& query) override;
+  // Monitoring counts: poco_local_store_figures.cc.
+  StatusOr<StoreFigures> Figures() override;
 
   // Push section (poco_local_store_push.cc).
   StatusOr<std::vector<OutboxItem>> ListOutbox(const OutboxQuery& query) override;

@@ -139,6 +139,10 @@ StoreSql MakePostgresSql() {
       "SELECT type, sum(1 - deleted)::bigint, sum(deleted)::bigint FROM resources"
       " GROUP BY type ORDER BY type";
   sql.outbox_pending_count = "SELECT count(*) FROM outbox WHERE state = 'pending'";
+  sql.store_size =
+      "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+      " JOIN pg_namespace n ON n.oid = c.relnamespace"
+      " WHERE n.nspname = current_schema() AND c.relkind = 'r'";
   sql.pending_outbox =
       "SELECT seq, type, id, version, state FROM outbox WHERE state = 'pending'"
       " ORDER BY seq LIMIT $1::bigint";

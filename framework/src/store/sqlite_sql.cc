@@ -126,6 +126,7 @@ StoreSql MakeSqliteSql() {
   sql.stats =
       "SELECT type, sum(1 - deleted), sum(deleted) FROM resources GROUP BY type ORDER BY type";
   sql.outbox_pending_count = "SELECT count(*) FROM outbox WHERE state = 'pending'";
+  sql.store_size = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
   sql.pending_outbox =
       "SELECT seq, type, id, version, state FROM outbox WHERE state = 'pending'"
       " ORDER BY seq LIMIT ?";

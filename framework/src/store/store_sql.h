@@ -101,6 +101,8 @@ struct StoreSql {
   std::string outbox_pending_count;
   // (limit) -> seq, type, id, version, state.
   std::string pending_outbox;
+  // () -> the store's size in bytes (see StoreFigures::size_bytes).
+  std::string store_size;
 
   // Integrity checks, each () -> a count of offending rows, except where said.
   // Resources whose version/seq is not the newest change of that resource,

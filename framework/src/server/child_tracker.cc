@@ -1,0 +1,45 @@
+#include "server/child_tracker.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace fhirsync::server {
+
+void ChildTracker::Saw(const HttpRequest& request, int status, std::int64_t now_ms,
+                       std::int64_t feed_page_size) {
+  const auto& s = request.segments;
+  if (request.user.empty() || status >= 400 || s.empty()) return;
+  if (s[0] != "fhir" && s[0] != "feed" && s[0] != "ws") return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ChildSeen& child = children_[request.user];
+  child.name = request.user;
+  child.last_contact_ms = now_ms;
+  ++child.requests;
+  if (s[0] != "feed" || s.size() != 2) return;
+  child.last_feed_read_ms = now_ms;
+  if (s[1] == "recent") {
+    child.at_head = true;
+    return;
+  }
+  std::int64_t page = 0;
+  auto [end, error] = std::from_chars(s[1].data(), s[1].data() + s[1].size(), page);
+  if (error != std::errc() || end != s[1].data() + s[1].size() || page < 1) return;
+  child.at_head = false;
+  child.feed_position = page * feed_page_size;
+}
+
+std::vector<ChildSeen> ChildTracker::Since(std::int64_t since_ms) const {
+  std::vector<ChildSeen> recent;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [name, child] : children_) {
+      if (child.last_contact_ms >= since_ms) recent.push_back(child);
+    }
+  }
+  std::sort(recent.begin(), recent.end(), [](const ChildSeen& a, const ChildSeen& b) {
+    return a.last_contact_ms > b.last_contact_ms;
+  });
+  return recent;
+}
+
+}  // namespace fhirsync::server

@@ -34,11 +34,13 @@ struct FileRecord {
 struct State {
   std::mutex mutex;
   std::map<std::string, FileRecord> files;  // by full path
-  std::uint64_t events = 0;
-  std::uint64_t syncs = 0;
-  std::uint64_t cut_at = 0;       // an event; 0: never
-  std::uint64_t cut_at_sync = 0;  // a sync; 0: never
+  // Events of each kind since armed, and the one the power goes off at
+  // (0: never).
+  std::uint64_t counts[4] = {0, 0, 0, 0};
+  PowerLossVfs::Event cut_kind = PowerLossVfs::Event::kAny;
+  std::uint64_t cut_at = 0;
   bool cut = false;
+  std::string cut_event;  // what the power went off at
 };
 
 State& Shared() {
@@ -46,14 +48,26 @@ State& Shared() {
   return *state;
 }
 
-// Counts an event; false once the power is off (the event must not happen).
-bool PowerOnFor(State& state, bool sync = false) {
+// The file name after its last '/'.
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// Counts an event; false once the power is off (the event must not
+// happen). `what` describes it ("write", "sync", ...), `offset` where in
+// `path` (or -1).
+bool PowerOnFor(State& state, const char* what, const std::string& path,
+                sqlite3_int64 offset = -1) {
+  using Event = PowerLossVfs::Event;
   if (state.cut) return false;
-  ++state.events;
-  if (sync) ++state.syncs;
-  if ((state.cut_at != 0 && state.events >= state.cut_at) ||
-      (sync && state.cut_at_sync != 0 && state.syncs >= state.cut_at_sync)) {
+  const bool wal = path.ends_with("-wal");
+  const bool write = std::strcmp(what, "write") == 0;
+  bool is[4] = {true, std::strcmp(what, "sync") == 0, write && !wal, write && wal && offset == 0};
+  for (int kind = 0; kind < 4; ++kind) state.counts[kind] += is[kind] ? 1 : 0;
+  const int armed = static_cast<int>(state.cut_kind);
+  if (state.cut_at != 0 && is[armed] && state.counts[armed] >= state.cut_at) {
+    static_assert(static_cast<int>(Event::kWalRestart) == 3);
     state.cut = true;
+    state.cut_event = std::string(what) + " " + BaseName(path) +
+                      (offset >= 0 ? " at " + std::to_string(offset) : std::string());
   }
   return !state.cut;
 }
@@ -105,7 +119,7 @@ int Write(sqlite3_file* file, const void* data, int size, sqlite3_int64 offset) 
   if (self->path == nullptr) return self->real->pMethods->xWrite(self->real, data, size, offset);
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (!PowerOnFor(state)) return SQLITE_IOERR_WRITE;
+  if (!PowerOnFor(state, "write", *self->path, offset)) return SQLITE_IOERR_WRITE;
   FileRecord& record = state.files[*self->path];
   const sqlite3_int64 end = offset + size;
   for (sqlite3_int64 page = offset / kPage; page * kPage < end; ++page) {
@@ -126,7 +140,7 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
   if (self->path == nullptr) return self->real->pMethods->xTruncate(self->real, size);
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (!PowerOnFor(state)) return SQLITE_IOERR_TRUNCATE;
+  if (!PowerOnFor(state, "truncate", *self->path, size)) return SQLITE_IOERR_TRUNCATE;
   FileRecord& record = state.files[*self->path];
   for (sqlite3_int64 page = size / kPage; page * kPage < record.synced_size; ++page) {
     KeepOriginal(record, self->real, page);
@@ -140,7 +154,7 @@ int Sync(sqlite3_file* file, int flags) {
   if (self->path == nullptr) return self->real->pMethods->xSync(self->real, flags);
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (!PowerOnFor(state, /*sync=*/true)) return SQLITE_IOERR_FSYNC;
+  if (!PowerOnFor(state, "sync", *self->path)) return SQLITE_IOERR_FSYNC;
   const int rc = self->real->pMethods->xSync(self->real, flags);
   if (rc == SQLITE_OK) {
     // Whoever wrote them, every write to the file so far is on the disk.
@@ -219,7 +233,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
 int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  if (!PowerOnFor(state)) return SQLITE_IOERR_DELETE;
+  if (!PowerOnFor(state, "delete", name)) return SQLITE_IOERR_DELETE;
   state.files.erase(name);
   return Base(vfs)->xDelete(Base(vfs), name, sync_dir);
 }
@@ -362,40 +376,31 @@ PowerLossVfs& PowerLossVfs::Install() {
   return *instance;
 }
 
-void PowerLossVfs::CutPowerAt(std::uint64_t event) {
+void PowerLossVfs::CutPowerAt(Event kind, std::uint64_t n) {
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  state.events = state.syncs = 0;
-  state.cut_at = event;
-  state.cut_at_sync = 0;
+  for (std::uint64_t& count : state.counts) count = 0;
+  state.cut_kind = kind;
+  state.cut_at = n;
   state.cut = false;
 }
 
-void PowerLossVfs::CutPowerAtSync(std::uint64_t sync) {
+std::uint64_t PowerLossVfs::count(Event kind) const {
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
-  state.events = state.syncs = 0;
-  state.cut_at = 0;
-  state.cut_at_sync = sync;
-  state.cut = false;
-}
-
-std::uint64_t PowerLossVfs::events() const {
-  State& state = Shared();
-  std::lock_guard<std::mutex> lock(state.mutex);
-  return state.events;
-}
-
-std::uint64_t PowerLossVfs::syncs() const {
-  State& state = Shared();
-  std::lock_guard<std::mutex> lock(state.mutex);
-  return state.syncs;
+  return state.counts[static_cast<int>(kind)];
 }
 
 bool PowerLossVfs::power_cut() const {
   State& state = Shared();
   std::lock_guard<std::mutex> lock(state.mutex);
   return state.cut;
+}
+
+std::string PowerLossVfs::cut_event() const {
+  State& state = Shared();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return state.cut ? state.cut_event : std::string();
 }
 
 std::string PowerLossVfs::RestoreAfterPowerCut(std::mt19937_64& random, int kept_percent,
@@ -409,9 +414,10 @@ std::string PowerLossVfs::RestoreAfterPowerCut(std::mt19937_64& random, int kept
   const std::size_t files = state.files.size();
   // The power is back; what the files hold now is on the disk.
   state.files.clear();
-  state.events = state.syncs = 0;
-  state.cut_at = state.cut_at_sync = 0;
+  for (std::uint64_t& count : state.counts) count = 0;
+  state.cut_at = 0;
   state.cut = false;
+  state.cut_event.clear();
   return std::to_string(files) + " files, " + std::to_string(counts[0] + counts[1] + counts[2]) +
          " unsynced pages: " + std::to_string(counts[0]) + " kept, " +
          std::to_string(counts[1]) + " lost, " + std::to_string(counts[2]) + " garbage";

@@ -38,18 +38,25 @@ class PowerLossVfs {
   // default (RegisterWalWriteBufferVfs() does, at the first store opened).
   static PowerLossVfs& Install();
 
-  // The power goes off at event `event` from now (1 is the next one); 0:
-  // never. Counts events from zero again.
-  void CutPowerAt(std::uint64_t event);
-  // The power goes off at the `sync`-th sync from now (the sync fails: the
-  // writes before it are all unsynced); 0: never. Counts from zero again.
-  void CutPowerAtSync(std::uint64_t sync);
-  // Events (and, of them, syncs) since the last CutPowerAt(),
-  // CutPowerAtSync() or RestoreAfterPowerCut().
-  std::uint64_t events() const;
-  std::uint64_t syncs() const;
+  // Kinds of event, for arming and counting.
+  enum class Event {
+    kAny,
+    kSync,
+    kDatabaseWrite,  // a write to a file other than a WAL (a checkpoint's)
+    kWalRestart,     // a write at the start of a WAL (its header: it starts over)
+  };
+
+  // The power goes off at the `n`-th event of `kind` from now (1 is the
+  // next one); 0: never. Counts every kind from zero again. Armed at a
+  // sync, every write since the sync before it is unsynced.
+  void CutPowerAt(Event kind, std::uint64_t n);
+  // Events of `kind` since the last CutPowerAt() or RestoreAfterPowerCut().
+  std::uint64_t count(Event kind) const;
   // Whether the armed event has come.
   bool power_cut() const;
+  // The event the power went off at ("write store.sqlite-wal at 4152",
+  // "sync store.sqlite", "delete store.sqlite-wal"); empty before.
+  std::string cut_event() const;
 
   // Call once every connection to the files is closed. Puts every file
   // back as the disk would hold it after a power cut now (see above): each

@@ -15,9 +15,10 @@
 // its buffer before a sync loses an acknowledged transaction here within
 // a few rounds.)
 //
-// Random: the seed is printed; FHIRSYNC_TEST_SEED replays it (exactly,
-// but for the store's checkpoint thread, whose timing can move a cut to a
-// neighbouring event). FHIRSYNC_POWER_LOSS_ROUNDS=N runs exactly N rounds,
+// Random: the seed is printed; FHIRSYNC_TEST_SEED replays its rounds and
+// cut choices. The store's checkpoint thread is not under the seed: its
+// timing can move a cut to another event of a large round, and the rounds
+// after it then differ, so a replay may fail in another round. FHIRSYNC_POWER_LOSS_ROUNDS=N runs exactly N rounds,
 // however long they take (by default up to kRounds, within kTimeBudget).
 
 #include <gtest/gtest.h>

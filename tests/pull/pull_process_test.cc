@@ -21,6 +21,7 @@
 #include "support/scripted_http_peer.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
+#include "support/test_seed.h"
 
 namespace fhirsync::testing {
 namespace {
@@ -263,7 +264,9 @@ TEST_F(PullProcessTest, KilledMidPullTenTimesEndsIdenticalWithoutDuplicates) {
   config->pull.batch_size = 10;
   config->pull.in_flight = 1;
   ASSERT_TRUE(SaveNodeConfig(child, *config).ok());
-  std::mt19937 random(20261122);
+  const std::uint64_t seed = TestSeed();
+  SCOPED_TRACE(ReplayHint(seed));
+  std::mt19937 random(static_cast<std::mt19937::result_type>(seed ^ (seed >> 32)));
   // Short enough that the twelve runs together do not finish the pull: a
   // run that finds it finished is not killed in it, and the pull gets
   // quicker whenever writing does.

@@ -2,7 +2,9 @@
 // random moments, at least 20 times per backend. After each kill the store
 // must open cleanly, pass CheckIntegrity (each version one `changes` row,
 // versions and seqs without gaps, one outbox row per local change and none
-// for the parent's), and hold every write the writer acknowledged.
+// for the parent's), and hold every write the writer acknowledged. The kill
+// moments come from a seed that is printed; FHIRSYNC_TEST_SEED replays it
+// (as nearly as the machine's timing allows).
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 
 #include "fhirsync/local_store.h"
 #include "store_test_support.h"
+#include "support/test_seed.h"
 
 extern char** environ;
 
@@ -108,7 +111,9 @@ class WriterProcess {
 
 void RunKillLoop(const std::string& backend, const std::string& target,
                  const StoreConfig& config) {
-  std::mt19937 rng(std::random_device{}());
+  const std::uint64_t seed = testing::TestSeed();
+  SCOPED_TRACE(testing::ReplayHint(seed));
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(seed ^ (seed >> 32)));
   std::int64_t acknowledged = 0;
   for (int kill_number = 1; kill_number <= kKills; ++kill_number) {
     SCOPED_TRACE("kill " + std::to_string(kill_number));

@@ -15,6 +15,7 @@ TEST(ConfigTest, DefaultsRoundTrip) {
   EXPECT_EQ(SerializeNodeConfig(*parsed), SerializeNodeConfig(config));
   EXPECT_EQ(parsed->store.backend, "sqlite");
   EXPECT_EQ(parsed->store.max_body_bytes, kDefaultMaxBodyBytes);
+  EXPECT_EQ(parsed->server.max_response_bytes, 64u * 1024u * 1024u);
 }
 
 TEST(ConfigTest, MinimalFileNeedsOnlyNodeId) {
@@ -32,6 +33,8 @@ TEST(ConfigTest, ErrorsNameTheKey) {
             "f.json: pull.batch_size: expected an integer");
   EXPECT_EQ(msg(R"({"node_id":"n1","server":{"port":70000}})"),
             "f.json: server.port: must be between 0 and 65535, not 70000");
+  EXPECT_EQ(msg(R"({"node_id":"n1","server":{"max_response_bytes":1000}})"),
+            "f.json: server.max_response_bytes: must be between 65536 and 4294967296, not 1000");
   EXPECT_EQ(msg(R"({"node_id":"n1","store":{"backend":"mysql"}})"),
             "f.json: store.backend: unknown backend 'mysql' (sqlite or postgresql)");
   EXPECT_EQ(msg(R"({"node_id":"n1","server":{"users":[{"name":"a","roles":["root"]}]}})"),

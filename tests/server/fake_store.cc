@@ -18,7 +18,11 @@ StatusOr<std::vector<WriteResult>> FakeStore::Write(std::span<const WriteOp> ops
     std::string id = op.id;
     const std::string where = "entry " + std::to_string(i) + " (" + op.type + "/" + id + ")";
     if (op.kind == WriteOp::Kind::kPut && id.empty()) id = NewUuid();
-    if (Status s = ValidateResourceType(op.type); !s.ok()) return s.WithContext(where);
+    const bool rest = op.format == ResourceFormat::kOpenmrsRest;
+    if (Status s = rest ? ValidateRestResourceName(op.type) : ValidateResourceType(op.type);
+        !s.ok()) {
+      return s.WithContext(where);
+    }
     if (Status s = ValidateId(id); !s.ok()) return s.WithContext(where);
     std::vector<Resource>& versions = next.versions[op.type + "/" + id];
     const std::int64_t current = versions.empty() ? 0 : versions.back().version;
@@ -34,6 +38,7 @@ StatusOr<std::vector<WriteResult>> FakeStore::Write(std::span<const WriteOp> ops
     r.id = id;
     r.version = current + 1;
     r.last_updated_ms = NowMillis();
+    r.format = op.format;
     if (op.kind == WriteOp::Kind::kDelete) {
       if (versions.empty()) return NotFoundError(where + ": does not exist");
       if (versions.back().deleted) {
@@ -45,6 +50,12 @@ StatusOr<std::vector<WriteResult>> FakeStore::Write(std::span<const WriteOp> ops
       }
       r.deleted = true;
       result.action = ChangeAction::kDelete;
+    } else if (rest) {
+      // OpenMRS REST bodies are kept as given, as the real store does.
+      r.body = op.body;
+      r.content_hash = HashOpaqueBody(op.body);
+      result.action = versions.empty() || versions.back().deleted ? ChangeAction::kCreate
+                                                                   : ChangeAction::kUpdate;
     } else {
       auto doc = ParseFhirBody(op.body, kDefaultMaxBodyBytes);
       if (!doc.ok()) return doc.status().WithContext(where);
@@ -96,6 +107,7 @@ StatusOr<ImportSummary> FakeStore::Import(std::span<const WriteOp> ops,
 
 StatusOr<Resource> FakeStore::Get(const std::string& type, const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  ++get_calls_;
   auto it = state_.versions.find(type + "/" + id);
   if (it == state_.versions.end() || it->second.empty()) {
     return NotFoundError(type + "/" + id + " does not exist");

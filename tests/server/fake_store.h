@@ -1,8 +1,9 @@
 // An in-memory LocalStore for the server's unit tests. It keeps the
 // interface's promises that the server relies on (all-or-nothing Write,
 // expected_version -> Aborted, no-op puts, tombstones, dense seqs in commit
-// order, bodies stamped like the real store) and nothing more; the
-// end-to-end tests run against the real SQLite store.
+// order, FHIR bodies stamped and OpenMRS REST bodies kept as the real store
+// does) and nothing more; the end-to-end tests run against the real SQLite
+// store.
 
 #ifndef FHIRSYNC_TESTS_SERVER_FAKE_STORE_H_
 #define FHIRSYNC_TESTS_SERVER_FAKE_STORE_H_
@@ -34,6 +35,11 @@ class FakeStore : public LocalStore {
   StatusOr<std::vector<OutboxItem>> PendingOutbox(std::int64_t limit) override;
 
   int write_calls() const { return write_calls_; }
+  // Get() calls so far: what a handler read from the store.
+  int get_calls() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return get_calls_;
+  }
 
  private:
   struct State {
@@ -43,6 +49,7 @@ class FakeStore : public LocalStore {
   std::mutex mutex_;
   State state_;
   int write_calls_ = 0;
+  int get_calls_ = 0;
 };
 
 }  // namespace fhirsync::testing

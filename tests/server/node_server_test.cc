@@ -13,6 +13,7 @@
 #include "fhirsync/credentials.h"
 #include "fhirsync/feed/atom_page_writer.h"
 #include "interaction_tests.h"
+#include "refusal_tests.h"
 
 namespace fhirsync::testing {
 namespace {
@@ -26,6 +27,7 @@ const NodeConfig& BaseConfig() {
     c.server.port = 0;
     c.server.feed_page_size = kFeedPageSize;
     c.server.max_request_bytes = 2 * 1024 * 1024;
+    c.server.max_response_bytes = kMaxResponseBytes;
     c.server.threads = 4;
     c.server.users.push_back(*MakeUser(kReader, PasswordOf(kReader), {"read"}));
     c.server.users.push_back(*MakeUser(kWriter, PasswordOf(kWriter), {"read", "write"}));
@@ -61,6 +63,43 @@ class InProcessEnv {
 };
 
 INSTANTIATE_TYPED_TEST_SUITE_P(InProcess, InteractionTest, InProcessEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(InProcess, RefusalTest, InProcessEnv);
+
+// The refusal comes before the answer is built: of 800 reads of a 1 MB
+// resource under a 4 MiB cap, only those that fit are read from the store.
+TEST(NodeServerTest, BatchPastTheCapStopsReadingAtTheCap) {
+  InProcessEnv env;
+  env.Start();
+  TestClient writer("127.0.0.1", env.port(), BasicAuth(kWriter, PasswordOf(kWriter)));
+  ASSERT_EQ(writer.Put("/fhir/Patient/big", BigPatientJson("big", 1000000)).status, 201);
+  const int before = env.store().get_calls();
+  TestClient reader("127.0.0.1", env.port(), BasicAuth(kReader, PasswordOf(kReader)));
+  Reply refused =
+      reader.Post("/fhir", BundleOf("batch", std::vector<std::string>(800, GetEntry("Patient/big"))));
+  EXPECT_EQ(refused.status, 413);
+  EXPECT_EQ(env.store().get_calls() - before, 5);  // entries 0 to 4: the fifth passes the cap
+}
+
+// Types the node's config declares (pull.types, plugins.routes) may be
+// written beside FHIR R4's, and the CapabilityStatement lists them.
+TEST(NodeServerTest, DeclaredTypesMayBeWritten) {
+  FakeStore store;
+  NodeConfig config = BaseConfig();
+  config.pull.types = {"Patient", "LocalThing"};
+  config.plugins.routes["RoutedThing"] = "example";
+  NodeServer server(config, store);
+  ASSERT_TRUE(server.Start().ok());
+  TestClient client("127.0.0.1", server.port(), BasicAuth(kWriter, PasswordOf(kWriter)));
+  for (const std::string type : {"LocalThing", "RoutedThing"}) {
+    Reply put = client.Put("/fhir/" + type + "/t1",
+                           R"({"resourceType":")" + type + R"(","id":"t1"})");
+    EXPECT_EQ(put.status, 201) << put.body;
+    EXPECT_NE(client.Get("/fhir/metadata").body.find("\"" + type + "\""), std::string::npos);
+  }
+  Reply other = client.Put("/fhir/OtherThing/t1", R"({"resourceType":"OtherThing","id":"t1"})");
+  EXPECT_EQ(other.status, 400);
+  EXPECT_NE(other.Diagnostics().find("is not a FHIR R4 resource type"), std::string::npos);
+}
 
 TEST(NodeServerTest, TransactionIsOneStoreWrite) {
   InProcessEnv env;

@@ -19,6 +19,7 @@
 #include "fhirsync/config.h"
 #include "fhirsync/credentials.h"
 #include "interaction_tests.h"
+#include "refusal_tests.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -79,6 +80,7 @@ class ProcessEnv {
     ASSERT_TRUE(config.ok()) << config.status();
     config->server.feed_page_size = kFeedPageSize;
     config->server.max_request_bytes = 2 * 1024 * 1024;
+    config->server.max_response_bytes = kMaxResponseBytes;
     config->server.threads = 8;
     config->server.users = TestUsers();
     auto issued = IssueToken("robot", {"read", "write"});
@@ -104,6 +106,7 @@ class ProcessEnv {
 };
 
 INSTANTIATE_TYPED_TEST_SUITE_P(ServeProcess, InteractionTest, ProcessEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(ServeProcess, RefusalTest, ProcessEnv);
 
 class ServeTest : public ::testing::Test {
  protected:
@@ -264,6 +267,27 @@ TEST_F(ServeTest, FeedWalkSeesEveryChangeOnceInOrderWhileFourWritersWrite) {
   auto recent_page = feed::ReadAtomPage("http://127.0.0.1/feed/recent", recent.body);
   ASSERT_TRUE(recent_page.ok());
   EXPECT_NE(recent_page->info.via.find(page_url), std::string::npos) << page_url;
+}
+
+// The amplification a reader could cause: 800 reads of one 1 MB Patient in
+// a 45 KB Bundle. The server's peak memory grows by about the cap, not by
+// the 800 MB the answer would be.
+TEST_F(ServeTest, BatchPastTheAnswerCapKeepsMemoryBounded) {
+  ASSERT_EQ(Writer().Put("/fhir/Patient/big", BigPatientJson("big", 1000000)).status, 201);
+  const long before_kb = env_.child().PeakResidentKb();
+  ASSERT_GT(before_kb, 0);
+  TestClient reader("127.0.0.1", env_.port(), BasicAuth(kReader, PasswordOf(kReader)));
+  const std::string bundle =
+      BundleOf("batch", std::vector<std::string>(800, GetEntry("Patient/big")));
+  ASSERT_LT(bundle.size(), 48u * 1024u);
+  for (int i = 0; i < 3; ++i) {
+    Reply refused = reader.Post("/fhir", bundle);
+    EXPECT_EQ(refused.status, 413);
+    EXPECT_NE(refused.Diagnostics().find("server.max_response_bytes"), std::string::npos);
+  }
+  const long after_kb = env_.child().PeakResidentKb();
+  EXPECT_LT(after_kb - before_kb, 64L * 1024L)
+      << "peak resident memory went from " << before_kb << " KiB to " << after_kb << " KiB";
 }
 
 TEST_F(ServeTest, StopsGracefullyOnSigterm) {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/json_depth.h"
 #include "fake_store.h"
 #include "fhirsync/credentials.h"
 #include "server/access_log.h"
@@ -17,6 +18,7 @@
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
 #include "server/request_target.h"
+#include "server/response_cap.h"
 #include "server/router.h"
 #include "server/search_params.h"
 #include "support/temp_dir.h"
@@ -352,6 +354,61 @@ TEST(RouterTest, UnknownPathsAndMethods) {
   response = Dispatch(context, request);
   EXPECT_EQ(response.status, 400);
   EXPECT_NE(response.body.find("not a version number"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fhirsync::server
+
+namespace fhirsync::server {
+namespace {
+
+TEST(JsonTextTest, RefusesWhatIsNotUtf8AndLoneSurrogates) {
+  // Every well-formed sequence length, and a surrogate pair escaped.
+  EXPECT_TRUE(CheckJsonText("{\"a\":\"\x24 \xc2\xa2 \xe2\x82\xac \xf0\x90\x8d\x88 "
+                            "\xef\xbf\xbf \xf4\x8f\xbf\xbf \\ud83d\\ude00\"}")
+                  .ok());
+  // Escapes that are not surrogates, and a backslash before "u" escaped.
+  EXPECT_TRUE(CheckJsonText(R"({"a":"\u0041\uFFFD\\udc00"})").ok());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"{\"a\":\"\x80\"}", "body is not valid UTF-8 at byte 6 (80)"},
+      {"{\"a\":\"\xc1\xbf\"}", "body is not valid UTF-8 at byte 6 (C1)"},
+      {"{\"a\":\"\xe0\x80\xaf\"}", "body is not valid UTF-8 at byte 6 (E0 80 AF)"},
+      {"{\"a\":\"\xed\xbf\xbf\"}", "body is not valid UTF-8 at byte 6 (ED BF BF)"},
+      {"{\"a\":\"\xf0\x80\x80\xaf\"}", "body is not valid UTF-8 at byte 6 (F0 80 80 AF)"},
+      {"{\"a\":\"\xf5\x80\x80\x80\"}", "body is not valid UTF-8 at byte 6 (F5)"},
+      {"{\"a\":1}\xf0\x9f", "body is not valid UTF-8 at byte 7 (F0 9F)"},
+      {"\xfe{}", "body is not valid UTF-8 at byte 0 (FE)"},
+  };
+  for (const auto& [text, message] : bad) {
+    Status status = CheckJsonText(text);
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(status.message(), message);
+  }
+  Status lone = CheckJsonText(R"({"a":"x\uDBFF"})");
+  EXPECT_EQ(lone.message(),
+            "body has a lone UTF-16 surrogate \\uDBFF at byte 7 (a \\u escape of a high "
+            "surrogate must be followed by one of a low surrogate)");
+  // The depth check is the same pass.
+  EXPECT_NE(CheckJsonText("[[[[1]]]]", 3).message().find("deeper than 3 levels"),
+            std::string::npos);
+  // The depth check alone lets any byte through.
+  EXPECT_TRUE(CheckJsonDepth("{\"a\":\"\xff\"}").ok());
+}
+
+TEST(ResponseCapTest, PagesHoldWhatFitsAndAtLeastOneEntry) {
+  const std::vector<std::size_t> sizes = {1000, 1000, 1000, 5000};
+  auto size_of = [&](std::size_t i) { return sizes[i]; };
+  const std::size_t entry = kPageEntryFramingBytes;
+  EXPECT_EQ(EntriesWithinCap(4, size_of, 100, 100 + 4 * entry + 8000), 4u);
+  EXPECT_EQ(EntriesWithinCap(4, size_of, 100, 100 + 4 * entry + 7999), 3u);
+  EXPECT_EQ(EntriesWithinCap(4, size_of, 100, 100 + 2 * entry + 2000), 2u);
+  EXPECT_EQ(EntriesWithinCap(4, size_of, 100, 10), 1u);  // one, whatever the cap
+  EXPECT_EQ(EntriesWithinCap(0, size_of, 100, 10), 0u);
+  EXPECT_TRUE(FitsResponseCap(10, 90, 100));
+  EXPECT_FALSE(FitsResponseCap(11, 90, 100));
+  EXPECT_FALSE(FitsResponseCap(0, 101, 100));
+  EXPECT_EQ(OverResponseCapError("the page", 65536).message(),
+            "the page would pass the answer size cap of 65536 bytes (server.max_response_bytes)");
 }
 
 }  // namespace

@@ -68,6 +68,10 @@ struct ServerConfig {
   int port = 0;  // 0: any free port (the address is printed at start)
   int feed_page_size = 100;
   std::size_t max_request_bytes = 32u * 1024u * 1024u;
+  // The largest answer the server builds whole (a Bundle's answer, a search
+  // or _history page): a Bundle that would pass it is refused with 413, a
+  // page is cut short with a `next` link (docs/configuration.md).
+  std::size_t max_response_bytes = 64u * 1024u * 1024u;
   int threads = 8;
   int queue_size = 64;
   int read_timeout_seconds = 30;

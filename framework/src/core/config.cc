@@ -206,6 +206,7 @@ void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
   r.Integer("port", &c->port, 0, 65535);
   r.Integer("feed_page_size", &c->feed_page_size, 1, 10000);
   r.Integer("max_request_bytes", &c->max_request_bytes, 1024, std::int64_t{1} << 32);
+  r.Integer("max_response_bytes", &c->max_response_bytes, 65536, std::int64_t{1} << 32);
   r.Integer("threads", &c->threads, 1, 1024);
   r.Integer("queue_size", &c->queue_size, 1, 65536);
   r.Integer("read_timeout_seconds", &c->read_timeout_seconds, 1, 3600);
@@ -419,6 +420,7 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteInt(w, "port", c.server.port);
   WriteInt(w, "feed_page_size", c.server.feed_page_size);
   WriteInt(w, "max_request_bytes", static_cast<std::int64_t>(c.server.max_request_bytes));
+  WriteInt(w, "max_response_bytes", static_cast<std::int64_t>(c.server.max_response_bytes));
   WriteInt(w, "threads", c.server.threads);
   WriteInt(w, "queue_size", c.server.queue_size);
   WriteInt(w, "read_timeout_seconds", c.server.read_timeout_seconds);

@@ -17,6 +17,14 @@
 // nothing by the store's own guarantee. POST entries whose fullUrl is
 // "urn:uuid:<id>" are created at that id and references to the fullUrl are
 // rewritten to "Type/id". GET entries are answered after the writes.
+//
+// Both answers are written entry by entry, in order, as soon as each is
+// final, and never past server.max_response_bytes (response_cap.h): 800
+// reads of one large resource would otherwise build an answer hundreds of
+// times the size of the request. When the next entry's answer would pass
+// the cap and no entry has written yet, the whole Bundle is refused with 413
+// there, before the rest is read; once an entry has written, that entry
+// and each later one that would pass it is answered with its own 413.
 
 #include <map>
 #include <optional>
@@ -31,6 +39,7 @@
 #include "server/handlers.h"
 #include "server/operation_outcome.h"
 #include "server/request_target.h"
+#include "server/response_cap.h"
 #include "server/router.h"
 #include "server/search_params.h"
 
@@ -137,13 +146,6 @@ void WriteEntryResponse(BundleWriter& bundle, const HttpResponse& response) {
   w.EndObject();
 }
 
-HttpResponse BundleResponse(BundleWriter& bundle) {
-  HttpResponse response;
-  response.content_type = kFhirJson;
-  response.body = bundle.Finish();
-  return response;
-}
-
 // The same error with "entry N (...): " in front of its diagnostics.
 HttpResponse NameEntry(const HttpResponse& response, const std::string& label) {
   rapidjson::Document outcome;
@@ -172,6 +174,77 @@ HttpResponse WrittenEntryResponse(const HttpRequest& outer, const WriteResult& r
   response.SetHeader("Last-Modified", HttpDate(result.last_updated_ms));
   return response;
 }
+
+// Bytes an entry's answer adds to the Bundle beside its body and header
+// values: the member names, the status line, brackets and commas.
+constexpr std::size_t kEntryFramingBytes = 160;
+
+// A Bundle's answer, written entry by entry in order as the answers become
+// final, within server.max_response_bytes (see the top of this file).
+class EntryAnswers {
+ public:
+  EntryAnswers(std::string_view bundle_type, std::size_t entries, std::size_t cap)
+      : bundle_(bundle_type), entries_(entries), cap_(cap) {
+    bundle_.BeginEntries();
+  }
+
+  // Entry `index`'s answer; `label` names the entry, `writes` says it is a
+  // write (PUT, POST, DELETE). Writes every answer now complete, in order.
+  // Returns the 413 that refuses the whole Bundle when an answer would pass
+  // the cap before any entry wrote (the caller answers with it and stops);
+  // nullopt otherwise.
+  std::optional<HttpResponse> Set(std::size_t index, HttpResponse answer, std::string label,
+                                  bool writes) {
+    if (writes && answer.status < 400) written_ = true;
+    pending_.emplace(index, Pending{std::move(answer), std::move(label)});
+    for (auto it = pending_.find(next_); it != pending_.end(); it = pending_.find(next_)) {
+      if (std::optional<HttpResponse> refused = Write(it->second)) return refused;
+      pending_.erase(it);
+      ++next_;
+    }
+    return std::nullopt;
+  }
+
+  HttpResponse Finish() {
+    bundle_.EndEntries();
+    HttpResponse response;
+    response.content_type = kFhirJson;
+    response.body = bundle_.Finish();
+    return response;
+  }
+
+ private:
+  struct Pending {
+    HttpResponse answer;
+    std::string label;
+  };
+
+  std::optional<HttpResponse> Write(const Pending& pending) {
+    std::size_t added = pending.answer.Body().size() + kEntryFramingBytes;
+    for (const auto& header : pending.answer.headers) added += header.second.size();
+    if (FitsResponseCap(bundle_.size(), added, cap_)) {
+      WriteEntryResponse(bundle_, pending.answer);
+      return std::nullopt;
+    }
+    if (!written_) {
+      const Status over = OverResponseCapError("the answer to this Bundle, at " + pending.label +
+                                                   " of " + std::to_string(entries_) + " entries,",
+                                               cap_);
+      return ErrorResponse(Status(over.code(), over.message() + "; nothing was written: send "
+                                                                "fewer entries per Bundle"));
+    }
+    WriteEntryResponse(bundle_, ErrorResponse(OverResponseCapError(
+                                    pending.label + ": its answer", cap_)));
+    return std::nullopt;
+  }
+
+  BundleWriter bundle_;
+  std::size_t entries_;
+  std::size_t cap_;
+  std::size_t next_ = 0;  // the first entry not yet written
+  bool written_ = false;  // an entry has written
+  std::map<std::size_t, Pending> pending_;
+};
 
 // A batch entry that writes one resource by id: PUT or DELETE Type/id.
 bool IsWriteById(const EntryRequest& entry) {
@@ -232,17 +305,27 @@ std::vector<HttpResponse> RunWrites(ServerContext& context, const HttpRequest& o
 
 HttpResponse RunBatch(ServerContext& context, const HttpRequest& outer,
                       const rapidjson::Value& entries) {
-  std::vector<HttpResponse> answers(entries.Size());
+  EntryAnswers answers("batch-response", entries.Size(), context.config.max_response_bytes);
   std::vector<EntryRequest> run;  // consecutive writes by id, not yet made
-  auto flush = [&] {
+  auto flush = [&]() -> std::optional<HttpResponse> {
     std::vector<HttpResponse> written = RunWrites(context, outer, run);
-    for (std::size_t i = 0; i < run.size(); ++i) answers[run[i].index] = std::move(written[i]);
+    std::vector<EntryRequest> done = std::move(run);
     run.clear();
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      if (auto refused = answers.Set(done[i].index, std::move(written[i]),
+                                     std::move(done[i].label), /*writes=*/true)) {
+        return refused;
+      }
+    }
+    return std::nullopt;
   };
   for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
     auto entry = ReadEntry(entries[i], i, outer);
     if (!entry.ok()) {
-      answers[i] = ErrorResponse(entry.status());
+      if (auto refused = answers.Set(i, ErrorResponse(entry.status()),
+                                     "entry " + std::to_string(i), /*writes=*/false)) {
+        return *refused;
+      }
       continue;
     }
     if (entry->resource != nullptr) entry->request.body = WriteJson(*entry->resource);
@@ -250,17 +333,17 @@ HttpResponse RunBatch(ServerContext& context, const HttpRequest& outer,
       run.push_back(std::move(*entry));
       continue;
     }
-    flush();  // a later read or create sees the writes before it
+    // A later read or create sees the writes before it.
+    if (auto refused = flush()) return *refused;
     HttpResponse response = Dispatch(context, entry->request);
     if (response.status >= 400) response = NameEntry(response, entry->label);
-    answers[i] = std::move(response);
+    const bool writes = entry->request.method != "GET";
+    if (auto refused = answers.Set(i, std::move(response), std::move(entry->label), writes)) {
+      return *refused;
+    }
   }
-  flush();
-  BundleWriter bundle("batch-response");
-  bundle.BeginEntries();
-  for (const HttpResponse& response : answers) WriteEntryResponse(bundle, response);
-  bundle.EndEntries();
-  return BundleResponse(bundle);
+  if (auto refused = flush()) return *refused;
+  return answers.Finish();
 }
 
 // Replaces every "reference" equal to a key of `ids` by its value.
@@ -408,9 +491,9 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
     }
     results = std::move(*written);
   }
-  BundleWriter bundle("transaction-response");
-  bundle.BeginEntries();
-  for (Planned& planned : plan) {
+  EntryAnswers answers("transaction-response", plan.size(), context.config.max_response_bytes);
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    Planned& planned = plan[i];
     HttpResponse response;
     if (planned.op) {
       response = WrittenEntryResponse(outer, results[*planned.op]);
@@ -420,10 +503,12 @@ HttpResponse RunTransaction(ServerContext& context, const HttpRequest& outer,
     } else {
       response = Dispatch(context, planned.entry.request);
     }
-    WriteEntryResponse(bundle, response);
+    if (auto refused = answers.Set(i, std::move(response), std::move(planned.entry.label),
+                                   planned.op.has_value())) {
+      return *refused;
+    }
   }
-  bundle.EndEntries();
-  return BundleResponse(bundle);
+  return answers.Finish();
 }
 
 }  // namespace

@@ -30,6 +30,8 @@ class BundleWriter {
   void BeginEntries();
   void EndEntries();
   JsonWriter& json() { return writer_; }
+  // Bytes written so far (what the answer holds before Finish()).
+  std::size_t size() const { return buffer_.GetSize(); }
   std::string Finish();
 
   // "resource": <body as raw JSON>

@@ -7,6 +7,10 @@
 //
 // Answers {"node_id", "ranges": [{type, from, to, count, digest}]} or
 // {"node_id", "entries": [{id, version, hash, updated_ms}]}.
+//
+// Its answers are small by construction (at most kMaxDigestParts ranges, one
+// range per type held, or kMaxDigestListEntries entries); one that would
+// still pass server.max_response_bytes (a cap set very low) is a 413.
 
 #include <charconv>
 
@@ -15,12 +19,17 @@
 #include "server/bundle_json.h"
 #include "server/handlers.h"
 #include "server/operation_outcome.h"
+#include "server/response_cap.h"
 
 namespace fhirsync::server {
 
 namespace {
 
-HttpResponse JsonResponse(std::string body) {
+HttpResponse JsonResponse(const ServerContext& context, std::string body) {
+  if (body.size() > context.config.max_response_bytes) {
+    return ErrorResponse(
+        OverResponseCapError("the digest answer", context.config.max_response_bytes));
+  }
   HttpResponse response;
   response.status = 200;
   response.content_type = "application/json; charset=utf-8";
@@ -74,7 +83,7 @@ HttpResponse HandleDigest(ServerContext& context, const HttpRequest& request) {
     if (!ranges.ok()) return ErrorResponse(ranges.status());
     WriteRanges(w, *ranges);
     w.EndObject();
-    return JsonResponse(buffer.GetString());
+    return JsonResponse(context, std::string(buffer.GetString(), buffer.GetSize()));
   }
   if (Status st = ValidateResourceType(*type); !st.ok()) {
     return ErrorResponse(400, "invalid", "parameter 'type': " + st.message());
@@ -105,7 +114,7 @@ HttpResponse HandleDigest(ServerContext& context, const HttpRequest& request) {
     }
     w.EndArray();
     w.EndObject();
-    return JsonResponse(buffer.GetString());
+    return JsonResponse(context, std::string(buffer.GetString(), buffer.GetSize()));
   }
   if (list != nullptr && *list != "false") {
     return ErrorResponse(400, "invalid",
@@ -128,7 +137,7 @@ HttpResponse HandleDigest(ServerContext& context, const HttpRequest& request) {
   if (!ranges.ok()) return ErrorResponse(ranges.status());
   WriteRanges(w, *ranges);
   w.EndObject();
-  return JsonResponse(buffer.GetString());
+  return JsonResponse(context, std::string(buffer.GetString(), buffer.GetSize()));
 }
 
 }  // namespace fhirsync::server

@@ -63,8 +63,6 @@ HttpResponse WrittenResponse(ServerContext& context, const HttpRequest& request,
 }  // namespace
 
 HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request) {
-  auto stats = context.store->Stats();
-  if (!stats.ok()) return ErrorResponse(stats.status());
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -104,13 +102,13 @@ HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request) 
   w.EndObject();
   w.Key("resource");
   w.StartArray();
-  // Every R4 type (the node accepts any), and any other type it holds.
-  // Resources held in OpenMRS REST representation ("visittype") are served
-  // under /ws/rest/v1, not as FHIR types.
+  // Every type a write may store (fhir_ops.h): every R4 type, and those the
+  // node's config declares. Resources held in OpenMRS REST representation
+  // ("visittype") are served under /ws/rest/v1, not as FHIR types.
   std::set<std::string> types;
   for (std::string_view type : FhirR4ResourceTypes()) types.emplace(type);
-  for (const TypeCount& held : stats->types) {
-    if (ValidateResourceType(held.type).ok()) types.insert(held.type);
+  for (const std::string& declared : context.declared_types) {
+    if (ValidateResourceType(declared).ok()) types.insert(declared);
   }
   for (const std::string& type : types) {
     w.StartObject();

@@ -5,8 +5,10 @@
 #include <Poco/Timestamp.h>
 
 #include <charconv>
+#include <unordered_set>
 
 #include "core/fhir_json.h"
+#include "core/fhir_resource_types.h"
 #include "core/text_util.h"
 #include "server/business_rules.h"
 #include "server/operation_outcome.h"
@@ -43,10 +45,20 @@ Status CheckTypeAndId(std::string_view type, std::string_view id) {
   return ValidateId(id).WithContext("URL");
 }
 
+Status CheckWritableType(const ServerContext& context, std::string_view type) {
+  static const std::unordered_set<std::string_view> kR4Types(FhirR4ResourceTypes().begin(),
+                                                             FhirR4ResourceTypes().end());
+  if (kR4Types.count(type) > 0 || context.declared_types.count(type) > 0) return Status::Ok();
+  return InvalidArgumentError("resource type '" + EscapeForMessage(type) +
+                              "' is not a FHIR R4 resource type, nor one this node's config "
+                              "declares (pull.types, plugins.routes)");
+}
+
 StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string& type,
                                 const std::string& id, std::string body,
                                 std::optional<std::int64_t> expected_version) {
   FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(type, id));
+  FHIRSYNC_RETURN_IF_ERROR(CheckWritableType(context, type).WithContext("URL"));
   FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc,
                             ParseFhirBody(body, context.config.max_request_bytes));
   if (doc.resource_type != type) {
@@ -74,6 +86,7 @@ StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string&
 StatusOr<WriteOp> PrepareCreate(const ServerContext& context, const std::string& type,
                                 const std::string& id, const std::string& body) {
   FHIRSYNC_RETURN_IF_ERROR(CheckTypeAndId(type, id));
+  FHIRSYNC_RETURN_IF_ERROR(CheckWritableType(context, type).WithContext("URL"));
   FHIRSYNC_ASSIGN_OR_RETURN(FhirDocument doc,
                             ParseFhirBody(body, context.config.max_request_bytes));
   if (doc.resource_type != type) {

@@ -29,9 +29,17 @@ StatusOr<std::optional<std::int64_t>> ParseIfMatch(const std::string* value);
 // Checks the URL parts: InvalidArgument naming a bad type or id.
 Status CheckTypeAndId(std::string_view type, std::string_view id);
 
+// A type a FHIR write would store: one of FHIR R4's resource types, or one
+// the node's config declares (ServerContext::declared_types), so that a
+// well-formed name like "EvilType" is not stored and served to every child.
+// InvalidArgument naming the type otherwise. Reads and deletes take any
+// well-formed name: what a node holds stays readable and removable.
+Status CheckWritableType(const ServerContext& context, std::string_view type);
+
 // An update (PUT) of type/id with `body`: the body must be a FHIR JSON
 // object whose resourceType is `type` and whose id is `id`. InvalidArgument
-// naming the mismatch, ResourceExhausted for an oversize body,
+// naming the mismatch or a type CheckWritableType() refuses,
+// ResourceExhausted for an oversize body,
 // FailedPrecondition when a business rule refuses it (business_rules.h).
 // Answer a failure with PrepareErrorResponse().
 StatusOr<WriteOp> PrepareUpdate(const ServerContext& context, const std::string& type,

@@ -6,12 +6,19 @@
 // whenever something is written, so a child paging through it could miss or
 // repeat changes; ascending by seq is stable and is what a syncing child
 // needs. Deletes are included (request.method DELETE, no resource).
+//
+// Every page here, search pages too, stops short of _count when the next
+// resource would take it past server.max_response_bytes (response_cap.h);
+// its `next` link then goes on from the last entry it holds.
+
+#include <algorithm>
 
 #include "core/text_util.h"
 #include "server/bundle_json.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"
 #include "server/operation_outcome.h"
+#include "server/response_cap.h"
 #include "server/search_params.h"
 
 namespace fhirsync::server {
@@ -77,16 +84,22 @@ HttpResponse HandleInstanceHistory(ServerContext& context, const HttpRequest& re
   if (!versions.ok()) return ErrorResponse(versions.status());
   const std::int64_t total = static_cast<std::int64_t>(versions->size());
   const std::string self = request.base_url + "/fhir/" + type + "/" + id + "/_history";
+  const std::string self_url = UrlWithQuery(self, {{"_count", std::to_string(count)},
+                                                   {"_offset", std::to_string(offset)}});
+  const std::int64_t first = std::min(offset, total);
+  const std::int64_t shown = static_cast<std::int64_t>(EntriesWithinCap(
+      static_cast<std::size_t>(std::min(count, total - first)),
+      [&](std::size_t i) { return (*versions)[static_cast<std::size_t>(first) + i].body.size(); },
+      2 * self_url.size() + 256, context.config.max_response_bytes));
   BundleWriter bundle("history");
   bundle.Total(total);
-  bundle.Link("self", UrlWithQuery(self, {{"_count", std::to_string(count)},
-                                          {"_offset", std::to_string(offset)}}));
-  if (offset + count < total) {
+  bundle.Link("self", self_url);
+  if (first + shown < total) {
     bundle.Link("next", UrlWithQuery(self, {{"_count", std::to_string(count)},
-                                            {"_offset", std::to_string(offset + count)}}));
+                                            {"_offset", std::to_string(first + shown)}}));
   }
   bundle.BeginEntries();
-  for (std::int64_t i = offset; i < total && i < offset + count; ++i) {
+  for (std::int64_t i = first; i < first + shown; ++i) {
     const Resource& version = (*versions)[static_cast<std::size_t>(i)];
     HistoryEntry(bundle, request.base_url, version,
                  version.version == 1 ? ChangeAction::kCreate : ChangeAction::kUpdate);
@@ -136,15 +149,21 @@ HttpResponse HandleHistory(ServerContext& context, const HttpRequest& request,
     params.emplace_back("_after", std::to_string(after));
     return params;
   };
+  const std::string self_url = UrlWithQuery(self, link_params(query.after_seq));
+  const std::size_t shown = EntriesWithinCap(
+      changes->size(), [&](std::size_t i) { return (*changes)[i].resource.body.size(); },
+      2 * self_url.size() + 256, context.config.max_response_bytes);
   BundleWriter bundle("history");
-  bundle.Link("self", UrlWithQuery(self, link_params(query.after_seq)));
-  // A full page may have more behind it; a short page is the end for now.
-  if (!changes->empty() && static_cast<std::int64_t>(changes->size()) == query.limit) {
-    bundle.Link("next", UrlWithQuery(self, link_params(changes->back().seq)));
+  bundle.Link("self", self_url);
+  // A full page may have more behind it, and so does one cut at the cap; a
+  // short page is the end for now.
+  if (shown < changes->size() ||
+      (!changes->empty() && static_cast<std::int64_t>(changes->size()) == query.limit)) {
+    bundle.Link("next", UrlWithQuery(self, link_params((*changes)[shown - 1].seq)));
   }
   bundle.BeginEntries();
-  for (const Change& change : *changes) {
-    HistoryEntry(bundle, request.base_url, change.resource, change.action);
+  for (std::size_t i = 0; i < shown; ++i) {
+    HistoryEntry(bundle, request.base_url, (*changes)[i].resource, (*changes)[i].action);
   }
   bundle.EndEntries();
   return BundleResponse(bundle.Finish());
@@ -168,14 +187,18 @@ HttpResponse HandleSearch(ServerContext& context, const HttpRequest& request,
     return params;
   };
   const std::string self = request.base_url + "/fhir/" + type;
+  const std::string self_url = UrlWithQuery(self, link_params(query->offset));
+  const std::size_t shown = EntriesWithinCap(
+      found->resources.size(), [&](std::size_t i) { return found->resources[i].body.size(); },
+      2 * self_url.size() + 256, context.config.max_response_bytes);
+  const std::int64_t next = query->offset + static_cast<std::int64_t>(shown);
   BundleWriter bundle("searchset");
   bundle.Total(found->total);
-  bundle.Link("self", UrlWithQuery(self, link_params(query->offset)));
-  if (query->offset + query->limit < found->total && query->limit > 0) {
-    bundle.Link("next", UrlWithQuery(self, link_params(query->offset + query->limit)));
-  }
+  bundle.Link("self", self_url);
+  if (next < found->total && shown > 0) bundle.Link("next", UrlWithQuery(self, link_params(next)));
   bundle.BeginEntries();
-  for (const Resource& resource : found->resources) {
+  for (std::size_t i = 0; i < shown; ++i) {
+    const Resource& resource = found->resources[i];
     JsonWriter& w = bundle.json();
     w.StartObject();
     w.Key("fullUrl");

@@ -139,7 +139,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       if (HasBody(in.method)) {
         Status read = ReadBody(request, &in.body, body_consumed);
         if (!read.ok()) return ErrorResponse(read);
-        if (Status depth = CheckJsonDepth(in.body); !depth.ok()) return ErrorResponse(depth);
+        if (Status text = CheckJsonText(in.body); !text.ok()) return ErrorResponse(text);
       }
       if (read_only_bundle_check && !IsReadOnlyBundle(in.body)) {
         return ErrorResponse(PermissionDeniedError(

@@ -51,6 +51,8 @@ Status CheckLimits(const ServerConfig& c) {
   };
   FHIRSYNC_RETURN_IF_ERROR(positive("feed_page_size", c.feed_page_size));
   FHIRSYNC_RETURN_IF_ERROR(positive("max_request_bytes", static_cast<long long>(c.max_request_bytes)));
+  FHIRSYNC_RETURN_IF_ERROR(
+      positive("max_response_bytes", static_cast<long long>(c.max_response_bytes)));
   FHIRSYNC_RETURN_IF_ERROR(positive("threads", c.threads));
   FHIRSYNC_RETURN_IF_ERROR(positive("queue_size", c.queue_size));
   FHIRSYNC_RETURN_IF_ERROR(positive("read_timeout_seconds", c.read_timeout_seconds));
@@ -100,6 +102,12 @@ Status NodeServer::Start() {
   state->context.node_dir = impl_->options.node_dir;
   state->context.extra_metrics = impl_->options.extra_metrics;
   state->context.sync_now = impl_->options.sync_now;
+  for (const std::string& type : impl_->config.pull.types) {
+    state->context.declared_types.insert(type);
+  }
+  for (const auto& [type, plugin] : impl_->config.plugins.routes) {
+    state->context.declared_types.insert(type);
+  }
   const int port = socket.address().port();
   std::string host = socket.address().host().toString();
   if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";

@@ -5,6 +5,7 @@
 #define FHIRSYNC_SERVER_SERVER_CONTEXT_H_
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "fhirsync/atom_feed_page.h"
@@ -27,6 +28,9 @@ struct ServerContext {
   // resubmit); null when the node has no parent transports.
   const SyncResourceManager* push_routes = nullptr;
   std::string parent_node_id = "parent";
+  // Resource types beyond FHIR R4's that a FHIR write may store: those the
+  // node's config names in pull.types and plugins.routes (fhir_ops.h).
+  std::set<std::string, std::less<>> declared_types;
   // The host's business rule (NodeServer::Options::check_write); may be empty.
   std::function<Status(const Resource&)> check_write;
 

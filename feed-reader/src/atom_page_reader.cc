@@ -166,15 +166,19 @@ class AtomPageReader::Impl {
     }
     int line = last != nullptr ? last->line : xmlSAX2GetLineNumber(ctxt_);
     int column = last != nullptr ? last->int2 : xmlSAX2GetColumnNumber(ctxt_);
-    SetParserError(message, line, column, at_end);
+    SetParserError(message, line, column, at_end, last != nullptr ? last->code : 0);
   }
 
-  void SetParserError(std::string message, int line, int column, bool at_end) {
+  void SetParserError(std::string message, int line, int column, bool at_end, int code) {
     // libxml2 quotes names with ' which EscapeForMessage would turn into
     // \x27; its messages are otherwise plain ASCII.
     std::replace(message.begin(), message.end(), '\'', '"');
     std::string text = Prefix() + Position(line, column);
-    if (at_end && root_started_ && !root_closed_) {
+    // Bytes that are not text in the page's encoding are a broken page
+    // wherever they are: libxml2 may hold the last bytes it was given
+    // undecoded until the end, so at the end they are not a sign of a cut.
+    const bool encoding_error = code == XML_ERR_INVALID_CHAR || code == XML_ERR_INVALID_ENCODING;
+    if (at_end && root_started_ && !root_closed_ && !encoding_error) {
       error_ = DataLossError(text + "page ends before </feed> (truncated): " +
                              EscapeForMessage(message, 200));
     } else {
@@ -192,7 +196,7 @@ class AtomPageReader::Impl {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
     }
-    self->SetParserError(message, error->line, error->int2, self->finished_);
+    self->SetParserError(message, error->line, error->int2, self->finished_, error->code);
   }
 
   static void OnDoctype(void* user_data, const xmlChar* name, const xmlChar*, const xmlChar*) {

@@ -136,6 +136,29 @@ TEST(AtomPageReaderTest, ByteByByteChunksGiveTheSamePage) {
   EXPECT_EQ(page->info.via, "http://www.example.com/openmrs/ws/atomfeed/patient/32");
 }
 
+// Found by fuzz/atom_page_fuzzer: NUL bytes inside an entry of a real page.
+// Read whole, libxml2 reported them only at the end and the page was called
+// truncated (kDataLoss: "fetch it again"); read in two chunks it was broken
+// (kInvalidArgument). Bytes that are not UTF-8 are a broken page however the
+// page arrives.
+TEST(AtomPageReaderTest, BytesThatAreNotUtf8AreABrokenPageHoweverTheyArrive) {
+  const std::string xml = ReadTestData("openmrs-patient-recent.xml");
+  const std::size_t at = xml.find("<content");
+  ASSERT_NE(at, std::string::npos);
+  const std::string broken = xml.substr(0, at) + std::string(4, '\0') + xml.substr(at);
+  auto whole = ReadAtomPage("http://parent/feed/recent", broken);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.status().code(), StatusCode::kInvalidArgument) << whole.status();
+  EXPECT_THAT(whole.status().message(), HasSubstr("not well-formed XML"));
+  for (std::size_t split : {at / 2, at, at + 2, broken.size() - 10}) {
+    AtomPageReader reader("http://parent/feed/recent");
+    Status status = reader.Append(std::string_view(broken).substr(0, split));
+    if (status.ok()) status = reader.Append(std::string_view(broken).substr(split));
+    if (status.ok()) status = reader.Finish().status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "split at " << split << ": " << status;
+  }
+}
+
 TEST(AtomPageReaderTest, CallbackReceivesEachEntryInsteadOfThePage) {
   std::vector<std::string> ids;
   AtomPageReader reader("facility/recent", {}, [&](AtomEntry&& entry) {

@@ -515,6 +515,16 @@ Status SaveNodeConfig(const std::string& dir, const NodeConfig& config) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return UnavailableError(tmp.string() + ": cannot write");
+    // The file holds password and token hashes: owner only, set before any
+    // byte is written.
+    std::error_code mode_error;
+    std::filesystem::permissions(tmp, std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_write,
+                                 mode_error);
+    if (mode_error) {
+      return UnavailableError(tmp.string() + ": cannot make it owner-only: " +
+                              mode_error.message());
+    }
     out << SerializeNodeConfig(config);
     out.flush();
     if (!out) return UnavailableError(tmp.string() + ": write failed");

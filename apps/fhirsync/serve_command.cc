@@ -10,6 +10,7 @@
 #include "fhirsync/node_server.h"
 #include "node.h"
 #include "push_cli.h"
+#include "service_notify.h"
 
 namespace fhirsync::cli {
 namespace {
@@ -79,9 +80,11 @@ int RunServe(const Invocation& invocation) {
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
   std::cout << "listening on " << server.base_url() << std::endl;  // flushes
+  NotifyReady("listening on " + server.base_url());
 
   int received = 0;
   sigwait(&stop_signals, &received);
+  NotifyStopping("finishing the requests in progress");
   std::cerr << "fhirsync serve: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, stopping" << std::endl;
   server.Stop();

@@ -22,6 +22,9 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libsystemd-dev
+  dpkg-dev
+  systemd
 )
 
 missing=()

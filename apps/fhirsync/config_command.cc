@@ -157,11 +157,22 @@ class ConfigVerb {
       }
     }
 
+    // The kind of value a key takes comes from the defaults, where the key
+    // has one (a broken file may hold "soon" where a number belongs), else
+    // from what the file holds (a list element's fields).
+    StatusOr<rapidjson::Document> defaults = FullDocument(NodeConfig{});
+    const rapidjson::Value* kind = nullptr;
+    if (defaults.ok()) {
+      StatusOr<const rapidjson::Value*> default_value = FindKey(*defaults, path, key);
+      if (default_value.ok()) kind = *default_value;
+    }
+    if (kind == nullptr && before.ok()) kind = *before;
+
     rapidjson::Value value;
     Status edited;
     switch (change) {
       case Change::kSet:
-        ParseValueText(value_text, before.ok() ? *before : nullptr, allocator, &value);
+        ParseValueText(value_text, kind, allocator, &value);
         edited = SetKey(*doc, path, key, value);
         break;
       case Change::kAdd:

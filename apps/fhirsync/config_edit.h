@@ -40,8 +40,9 @@ StatusOr<const rapidjson::Value*> FindKey(const rapidjson::Value& root,
                                           const std::vector<KeyStep>& path,
                                           std::string_view key);
 
-// Parses VALUE as the command line gives it: when the value it replaces is
-// a string (or there is none yet), the text itself; otherwise JSON
+// Parses VALUE as the command line gives it: when `replaced` (the value it
+// replaces, or the key's default) is a string or null, the text itself;
+// otherwise JSON
 // (numbers, true/false, lists, objects), falling back to the text when it is
 // not JSON, so that the configuration reader names the key and the type it
 // expected ("pull.interval_seconds: expected an integer").

@@ -54,7 +54,7 @@ class PackageTest : public ::testing::Test {
     out_ = new TempDir("fhirsync-package");
     // As an operator would: cpack in the build folder (the packages land in
     // a folder of the test's own).
-    ProcessResult cpack = RunTool({"cpack", "-G", "DEB", "-B", out_->path()}, kBuildDir);
+    ProcessResult cpack = RunTool({FHIRSYNC_CPACK, "-G", "DEB", "-B", out_->path()}, kBuildDir);
     cpack_log_ = new std::string(cpack.Describe() + "\n" + cpack.out + cpack.err);
     if (cpack.exit_code != 0) return;
     for (const auto& entry : fs::directory_iterator(out_->path())) {
@@ -76,7 +76,7 @@ class PackageTest : public ::testing::Test {
 
   // `dpkg -c PACKAGE`: one line per file.
   static std::string Contents(const std::string& package) {
-    ProcessResult r = RunTool({"dpkg", "-c", package});
+    ProcessResult r = RunTool({"/usr/bin/dpkg", "-c", package});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }
@@ -84,7 +84,7 @@ class PackageTest : public ::testing::Test {
   // Unpacks `package` into a fresh folder; returns it.
   std::string Unpack(const std::string& package) {
     const std::string root = out_->path() + "/root-" + fs::path(package).stem().string();
-    ProcessResult r = RunTool({"dpkg-deb", "-x", package, root});
+    ProcessResult r = RunTool({"/usr/bin/dpkg-deb", "-x", package, root});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return root;
   }
@@ -123,7 +123,7 @@ TEST_F(PackageTest, TheProgramPackageHoldsWhatAnOperatorNeeds) {
   EXPECT_EQ(contents.find("/include/"), std::string::npos) << contents;
   EXPECT_EQ(contents.find("testing"), std::string::npos) << contents;
 
-  ProcessResult control = RunTool({"dpkg-deb", "-f", *runtime_, "Package", "Version", "Depends"});
+  ProcessResult control = RunTool({"/usr/bin/dpkg-deb", "-f", *runtime_, "Package", "Version", "Depends"});
   ASSERT_EQ(control.exit_code, 0) << control.err;
   EXPECT_NE(control.out.find("Package: fhirsync\n"), std::string::npos) << control.out;
   EXPECT_NE(control.out.find(std::string("Version: ") + FHIRSYNC_VERSION), std::string::npos);
@@ -131,7 +131,7 @@ TEST_F(PackageTest, TheProgramPackageHoldsWhatAnOperatorNeeds) {
   EXPECT_NE(control.out.find("libsystemd0"), std::string::npos) << control.out;
   // The maintainer scripts that make the fhirsync user.
   const std::string control_dir = out_->path() + "/control";
-  ASSERT_EQ(RunTool({"dpkg-deb", "-e", *runtime_, control_dir}).exit_code, 0);
+  ASSERT_EQ(RunTool({"/usr/bin/dpkg-deb", "-e", *runtime_, control_dir}).exit_code, 0);
   EXPECT_NE(ReadText(control_dir + "/postinst").find("adduser --system"), std::string::npos);
 }
 
@@ -217,19 +217,19 @@ TEST_F(PackageTest, TheDevPackageHoldsTheSdkAndItsPkgConfigFile) {
   ProcessOptions options;
   options.env = {"PKG_CONFIG_PATH=" + root + "/usr/lib/pkgconfig"};
   ProcessResult cflags =
-      RunProcess({"pkg-config", "--define-prefix", "--cflags", "fhirsync"}, options);
+      RunProcess({FHIRSYNC_PKG_CONFIG, "--define-prefix", "--cflags", "fhirsync"}, options);
   ASSERT_EQ(cflags.exit_code, 0) << cflags.err;
   EXPECT_NE(cflags.out.find("-I" + root + "/usr/include"), std::string::npos) << cflags.out;
-  ProcessResult abi = RunProcess({"pkg-config", "--variable=abi_version", "fhirsync"}, options);
+  ProcessResult abi = RunProcess({FHIRSYNC_PKG_CONFIG, "--variable=abi_version", "fhirsync"}, options);
   EXPECT_EQ(abi.out, "1.1\n");
-  ProcessResult plugindir = RunProcess({"pkg-config", "--variable=plugindir", "fhirsync"}, options);
+  ProcessResult plugindir = RunProcess({FHIRSYNC_PKG_CONFIG, "--variable=plugindir", "fhirsync"}, options);
   EXPECT_EQ(plugindir.out, "/usr/lib/fhirsync/plugins\n");
 
   const std::string source = out_->path() + "/uses_abi.cc";
   std::ofstream(source) << "#include \"fhirsync/plugin/abi.h\"\n"
                            "static_assert(fhirsync::kPluginAbiMajor == 1);\n"
                            "int main() { return 0; }\n";
-  std::vector<std::string> compile{"c++", "-fsyntax-only"};
+  std::vector<std::string> compile{FHIRSYNC_CXX, "-std=c++20", "-fsyntax-only"};
   std::istringstream words(cflags.out);
   for (std::string word; words >> word;) compile.push_back(word);
   compile.push_back(source);

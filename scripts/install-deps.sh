@@ -28,6 +28,9 @@ PACKAGES=(
   prometheus-cpp-dev
   chromium
   nodejs
+  libsystemd-dev
+  dpkg-dev
+  systemd
 )
 
 missing=()

@@ -21,7 +21,8 @@ constexpr char kHelp[] =
     "\n"
     "  --since T      only rows at or after T (2026-11-22 or an instant)\n"
     "  --status S     only this outcome (accepted, conflict, merged, business-rule,\n"
-    "                 invalid, not-found, gone, auth, transient, ambiguous,\n"
+    "                 invalid, configuration, not-found, gone, auth, transient,\n"
+    "                 ambiguous,\n"
     "                 requeued, discarded, resolved, ...)\n"
     "  --operation O  only this operation (push, pull, retry, discard, resubmit,\n"
     "                 resolve)\n"
@@ -29,7 +30,7 @@ constexpr char kHelp[] =
     "  --json         print an array of {audit_id, at, operation, type, id,\n"
     "                 local_version, remote_version, transport, outcome,\n"
     "                 http_status, message, retry_of, correlation_id}\n"
-    "  --dir D        the node folder (default: the current folder)\n";
+    "  --dir D        the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunAudit(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -25,7 +25,7 @@ constexpr char kHelp[] =
     "  --type T,..   only these resource types (comma-separated)\n"
     "  --json        print {changes: [{seq, action, type, id, version, at, origin,\n"
     "                content_hash}], next_since}\n"
-    "  --dir D       the node folder (default: the current folder)\n";
+    "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunChanges(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -1,11 +1,24 @@
 #include "command.h"
 
+#include <cctype>
+#include <cstdlib>
 #include <iostream>
 
 #include "core/text_util.h"
+#include "fhirsync/sync_resource_manager.h"
+#include "output.h"
 
 namespace fhirsync::cli {
 namespace {
+
+bool json_errors = false;
+
+// "NOT_FOUND" -> "not_found".
+std::string CodeText(StatusCode code) {
+  std::string text(StatusCodeName(code));
+  for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return text;
+}
 
 std::string_view FirstLine(std::string_view text) {
   return text.substr(0, text.find('\n'));
@@ -13,13 +26,41 @@ std::string_view FirstLine(std::string_view text) {
 
 }  // namespace
 
-void PrintError(std::string_view verb, std::string_view message) {
+void SetJsonErrors(bool json) { json_errors = json; }
+
+bool WantsJson(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg == "--json" || arg == "--json=true") return true;
+  }
+  return false;
+}
+
+void PrintError(std::string_view verb, std::string_view message, std::string_view code,
+                int exit_code) {
+  if (json_errors) {
+    JsonOutput json;
+    json.StartObject();
+    json.Field("verb", verb);
+    json.Field("error", message);
+    json.Field("code", code);
+    json.Field("exit_code", exit_code);
+    json.EndObject();
+    json.Print(std::cerr);
+    return;
+  }
   std::cerr << "fhirsync";
   if (!verb.empty()) std::cerr << ' ' << verb;
   std::cerr << ": " << message << '\n';
 }
 
-CommandLine::CommandLine(const Invocation& invocation) : invocation_(invocation) {
+std::string DefaultNodeDir() {
+  const char* dir = std::getenv(kDirEnvironmentVariable);
+  return dir != nullptr && *dir != '\0' ? dir : ".";
+}
+
+CommandLine::CommandLine(const Invocation& invocation)
+    : invocation_(invocation), dir_(DefaultNodeDir()) {
   flags_.AddString("dir", "D", &dir_);
   flags_.AddBool("help", &help_);
 }
@@ -45,7 +86,10 @@ std::optional<int> CommandLine::Parse(std::size_t min_positional, std::size_t ma
 const char* CommandLine::command_name() const { return invocation_.command.name; }
 
 int CommandLine::UsageError(std::string_view message) const {
-  PrintError(invocation_.command.name, message);
+  PrintError(invocation_.command.name, message, "usage", kExitUsage);
+  // A program reading JSON errors gets the one object; the reminder is for
+  // people.
+  if (json_errors) return kExitUsage;
   std::cerr << FirstLine(invocation_.command.help) << '\n'
             << "Run 'fhirsync help " << invocation_.command.name << "' for details.\n";
   return kExitUsage;
@@ -53,10 +97,20 @@ int CommandLine::UsageError(std::string_view message) const {
 
 int CommandLine::Fail(const Status& status) const {
   if (status.code() == StatusCode::kAborted) {
-    PrintError(invocation_.command.name, "conflict: " + status.message());
+    PrintError(invocation_.command.name, "conflict: " + status.message(), "conflict",
+               kExitConflict);
     return kExitConflict;
   }
-  PrintError(invocation_.command.name, status.message());
+  if (IsNoRouteError(status)) {
+    // Not bad data and not the parent: this node is not set up to carry it.
+    PrintError(invocation_.command.name,
+               "configuration of this node: " + status.message() +
+                   " (load a plugin that carries it in plugins.load, or route it in "
+                   "plugins.routes: 'fhirsync config', 'fhirsync plugins')",
+               "configuration", kExitFailure);
+    return kExitFailure;
+  }
+  PrintError(invocation_.command.name, status.message(), CodeText(status.code()), kExitFailure);
   return kExitFailure;
 }
 

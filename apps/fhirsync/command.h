@@ -4,6 +4,13 @@
 // A verb is a `const Command kFooCommand` defined in foo_command.cc and listed
 // in the table in main.cc. Its `run` function gets the words after the verb.
 //
+// Errors go to stderr as "fhirsync VERB: message", or, when the command line
+// holds --json, as one JSON object per error:
+//   {"verb":"get","error":"message","code":"not_found","exit_code":1}
+// `code` names the kind of problem: "usage", "conflict", "configuration"
+// (the node's own fhirsync.json or plugins), "not_found", "invalid_argument",
+// "unavailable", ... (the status code, lower case).
+//
 // Exit codes (documented in `fhirsync --help`):
 //   0  success
 //   1  failure (not found, deleted, invalid resource, store or I/O error)
@@ -47,8 +54,16 @@ struct Invocation {
   std::vector<std::string> args;  // the words after the verb
 };
 
+// The environment variable naming the node folder when --dir is not given.
+inline constexpr char kDirEnvironmentVariable[] = "FHIRSYNC_DIR";
+
+// The node folder a verb uses without --dir: $FHIRSYNC_DIR when set and not
+// empty, else ".".
+std::string DefaultNodeDir();
+
 // Parses a verb's flags with the shared ones added: `--dir D` (the node
-// folder, default ".") and `--help`. Prints what needs printing itself.
+// folder, default DefaultNodeDir()) and `--help`. Prints what needs printing
+// itself.
 class CommandLine {
  public:
   explicit CommandLine(const Invocation& invocation);
@@ -72,18 +87,30 @@ class CommandLine {
   // Prints "fhirsync VERB: message" on stderr and returns the exit code the
   // status calls for (kExitConflict for kAborted, else kExitFailure). An
   // Aborted status is shown as "conflict: ..." so it is never mistaken for
-  // bad input.
+  // bad input; a resource type no plugin carries (IsNoRouteError in
+  // fhirsync/sync_resource_manager.h) as
+  // "configuration of this node: ...", so it is never mistaken for bad data.
   int Fail(const Status& status) const;
 
  private:
   const Invocation& invocation_;
   FlagParser flags_;
-  std::string dir_ = ".";
+  std::string dir_;
   bool help_ = false;
 };
 
-// Prints "fhirsync VERB: message" on stderr (the one error format).
-void PrintError(std::string_view verb, std::string_view message);
+// Prints "fhirsync VERB: message" on stderr (the one error format), or its
+// JSON form (see the top of this file) with `code` and `exit_code` once
+// SetJsonErrors(true) was called.
+void PrintError(std::string_view verb, std::string_view message,
+                std::string_view code = "failure", int exit_code = kExitFailure);
+// Whether errors are printed as JSON. The program sets it once, before the
+// verb runs, from the --json on its command line.
+void SetJsonErrors(bool json);
+// Whether `args` (the words after the verb) ask for JSON output: --json or
+// --json=true before any "--".
+bool WantsJson(const std::vector<std::string>& args);
+
 
 // "Patient/123" -> {"Patient", "123"}; InvalidArgument naming the text when
 // it is not TYPE/ID (both parts non-empty, one slash).

@@ -28,7 +28,7 @@ constexpr char kHelp[] =
     "                            local body stays in the audit log)\n"
     "  resolve ID --take FILE    send FILE, a merged body the operator wrote\n"
     "  --json                    machine-readable output\n"
-    "  --dir D                   the node folder (default: the current folder)\n";
+    "  --dir D                   the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 std::optional<std::int64_t> ParseId(const std::string& text) {
   try {

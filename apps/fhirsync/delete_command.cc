@@ -21,7 +21,7 @@ constexpr char kHelp[] =
     "  --if-match N   delete only if the current version is N; otherwise fail with\n"
     "                 exit status 3 (conflict)\n"
     "  --json         print the outcome as JSON\n"
-    "  --dir D        the node folder (default: the current folder)\n";
+    "  --dir D        the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunDelete(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -21,7 +21,7 @@ constexpr char kHelp[] =
     "parent cannot be reached.\n"
     "\n"
     "  --json    print {requeued: [], discarded: [seq...], local_version, message}\n"
-    "  --dir D   the node folder (default: the current folder)\n";
+    "  --dir D   the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunDiscard(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "core/text_util.h"
+#include "suggest.h"
 
 namespace fhirsync::cli {
 
@@ -25,6 +26,12 @@ const FlagParser::Flag* FlagParser::Find(std::string_view name) const {
     if (flag.name == name) return &flag;
   }
   return nullptr;
+}
+
+std::vector<std::string> FlagParser::Names() const {
+  std::vector<std::string> names;
+  for (const Flag& flag : flags_) names.push_back(flag.name);
+  return names;
 }
 
 Status FlagParser::Assign(const Flag& flag, std::string_view value) {
@@ -81,8 +88,11 @@ Status FlagParser::Parse(const std::vector<std::string>& args) {
     }
     if (arg == "-h") arg = "--help";
     if (arg.substr(0, 2) != "--") {
-      return InvalidArgumentError("unknown flag " + EscapeForMessage(arg) +
-                                  " (flags are spelt --name)");
+      std::string_view name = arg.substr(1);
+      name = name.substr(0, name.find('='));
+      std::string hint = Find(name) != nullptr ? " (did you mean '--" + std::string(name) + "'?)"
+                                               : " (flags are spelt --name)";
+      return InvalidArgumentError("unknown flag " + EscapeForMessage(arg) + hint);
     }
     std::string_view body = arg.substr(2);
     std::string_view name = body;
@@ -93,7 +103,8 @@ Status FlagParser::Parse(const std::vector<std::string>& args) {
     }
     const Flag* flag = Find(name);
     if (flag == nullptr) {
-      return InvalidArgumentError("unknown flag --" + EscapeForMessage(name));
+      return InvalidArgumentError("unknown flag --" + EscapeForMessage(name) +
+                                  DidYouMean(name, Names(), "--"));
     }
     seen_.insert(flag->name);
     if (flag->kind == Kind::kBool) {

@@ -6,7 +6,8 @@
 // ends the flags; `-` and every word not starting with `-` is positional.
 // Errors name the flag ("unknown flag --colour", "--limit needs a value N",
 // "--limit: expected an integer, got 'ten'") so a typo is never silently
-// ignored.
+// ignored; an unknown flag near a known one says which ("unknown flag
+// --jsno (did you mean '--json'?)").
 //
 // Thread safety: none needed; one parser per invocation.
 
@@ -46,6 +47,8 @@ class FlagParser {
   const std::vector<std::string>& positional() const { return positional_; }
   // Whether `--name` was given.
   bool Seen(std::string_view name) const { return seen_.count(std::string(name)) > 0; }
+  // The registered flag names, without "--", in registration order.
+  std::vector<std::string> Names() const;
 
  private:
   enum class Kind { kString, kInt, kBool };

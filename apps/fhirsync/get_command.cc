@@ -19,7 +19,7 @@ constexpr char kHelp[] =
     "  --version N   that version instead of the current one\n"
     "  --json        print {type, id, version, last_updated, deleted, format,\n"
     "                content_hash, resource} (resource left out when deleted)\n"
-    "  --dir D       the node folder (default: the current folder)\n";
+    "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunGet(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -18,7 +18,7 @@ constexpr char kHelp[] =
     "\n"
     "  --json    print {type, id, versions: [{version, last_updated, deleted, format,\n"
     "            content_hash, resource}]} (resource left out for deletions)\n"
-    "  --dir D   the node folder (default: the current folder)\n";
+    "  --dir D   the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunHistory(const Invocation& invocation) {
   CommandLine cl(invocation);

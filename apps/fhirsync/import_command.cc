@@ -46,7 +46,7 @@ constexpr char kHelp[] =
     "  --batch N   resources per transaction (default 1000)\n"
     "  --json      print the summary as {files: [{file, resources, written,\n"
     "              unchanged}], resources, written, unchanged, seconds, per_second}\n"
-    "  --dir D     the node folder (default: the current folder)\n";
+    "  --dir D     the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 constexpr std::size_t kMaxReportedBadLines = 20;
 

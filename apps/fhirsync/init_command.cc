@@ -28,7 +28,7 @@ constexpr char kHelp[] =
     "keeps the store and its data, and the node id unless --node-id is given (the\n"
     "store itself refuses to change hands to another node id).\n"
     "\n"
-    "  --dir D          the node folder (default: the current folder)\n"
+    "  --dir D          the node folder (default: $FHIRSYNC_DIR or .)\n"
     "  --node-id ID     this node's id in the tree (FHIR id rule: [A-Za-z0-9-.]{1,64});\n"
     "                   default: a new random UUID, so two nodes never share one\n"
     "                   (with --force: the id already configured)\n"

@@ -17,7 +17,8 @@ constexpr char kHelp[] =
     "\n"
     "Lists the node's pending and dead-lettered outbox items, oldest first: seq,\n"
     "resource, version, state, the class of the last answer (transient, conflict,\n"
-    "business-rule, invalid, not-found, gone, auth), its HTTP status and message,\n"
+    "business-rule, invalid, not-found, gone, auth; configuration: no plugin of\n"
+    "this node carries the type, so it was not sent), its HTTP status and message,\n"
     "attempts and the next attempt time. A dead letter holds back only later changes\n"
     "of the same resource; mend it with `fhirsync retry`, `fhirsync discard` or\n"
     "`fhirsync conflicts resolve`. Also says when pushing is paused (401/403).\n"
@@ -26,7 +27,7 @@ constexpr char kHelp[] =
     "  --json    print {paused, pause_message, items: [{seq, type, id, version,\n"
     "            action, state, class, http_status, message, attempts,\n"
     "            next_attempt, correlation_id, ...}]}\n"
-    "  --dir D   the node folder (default: the current folder)\n";
+    "  --dir D   the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunOutbox(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -35,7 +35,7 @@ constexpr char kHelp[] =
     "                  priority, auth_schemes}}], failed: [{name, file, optional,\n"
     "                  error}], routes: [{type, format, operation, plugin, reason}],\n"
     "                  error}\n"
-    "  --dir D         the node folder (default: the current folder); without a\n"
+    "  --dir D         the node folder (default: $FHIRSYNC_DIR or .); without a\n"
     "                  fhirsync.json there, defaults apply\n";
 
 struct Failure {

@@ -31,7 +31,7 @@ constexpr char kHelp[] =
     "  --if-match N    write only if the current version is N (0: only if it does\n"
     "                  not exist yet); otherwise fail with exit status 3 (conflict)\n"
     "  --json          print the outcome as JSON\n"
-    "  --dir D         the node folder (default: the current folder)\n";
+    "  --dir D         the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 // The uuid an OpenMRS REST body names, "" if none. InvalidArgument if the
 // body is not a JSON object.

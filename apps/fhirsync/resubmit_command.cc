@@ -24,7 +24,7 @@ constexpr char kHelp[] =
     "  --to DATE    end (exclusive)\n"
     "  --user NAME  the admin user\n"
     "  --json       print {checked, same, requeued, not_local: [TYPE/ID...]}\n"
-    "  --dir D      the node folder (default: the current folder)\n";
+    "  --dir D      the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunResubmit(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -24,7 +24,7 @@ constexpr char kHelp[] =
     "               password on stdin\n"
     "  --user NAME  the admin user for --force\n"
     "  --json       print {requeued: [seq...], discarded: [], local_version, message}\n"
-    "  --dir D      the node folder (default: the current folder)\n";
+    "  --dir D      the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunRetry(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -15,6 +15,7 @@
 #include "node.h"
 #include "pull_runner.h"
 #include "push_cli.h"
+#include "service_notify.h"
 #include "watch_metrics.h"
 
 namespace fhirsync::cli {
@@ -139,7 +140,7 @@ int RunServe(const Invocation& invocation) {
   options.access_log_format =
       log_format == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText;
   options.log = [](std::string_view line) { std::cerr << line << '\n'; };
-  options.reload_users_from = cl.dir();
+  options.reload_users_from = node->dir;
   options.node_dir = node->dir;
   const std::string watch_metrics = (std::filesystem::path(node->dir) / kWatchMetricsFile).string();
   options.extra_metrics = [watch_metrics] { return ReadWatchMetrics(watch_metrics); };
@@ -160,9 +161,11 @@ int RunServe(const Invocation& invocation) {
                  ": passwords, tokens and patient data cross the network unencrypted; serve "
                  "only on a trusted network, or behind a reverse proxy that terminates TLS");
   std::cout << "listening on " << server.base_url() << std::endl;  // flushes
+  NotifyReady("listening on " + server.base_url());
 
   int received = 0;
   sigwait(&stop_signals, &received);
+  NotifyStopping("finishing the requests in progress");
   std::cerr << "fhirsync serve: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, stopping" << std::endl;
   server.Stop();

@@ -19,7 +19,7 @@ constexpr char kHelp[] =
     "\n"
     "  --json    print {node_id, types: [{type, live, deleted}], live, deleted,\n"
     "            last_seq, outbox_pending}\n"
-    "  --dir D   the node folder (default: the current folder)\n";
+    "  --dir D   the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 int RunStats(const Invocation& invocation) {
   CommandLine cl(invocation);

@@ -38,7 +38,7 @@ constexpr char kHelp[] =
     "                lines}\n"
     "  --timeout S   seconds the parent may take to answer (default 5; 0: do not\n"
     "                ask it, report only what the store knows)\n"
-    "  --dir D       the node folder (default: the current folder)\n"
+    "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n"
     "\n"
     "Exit status: 0 when everything is in step (nothing waiting, refused or in\n"
     "conflict, and the parent reached with nothing new), 1 when not (or on an\n"

@@ -31,7 +31,7 @@ constexpr char kHelp[] =
     "  --log-level  --watch: error, warn, info (default) or debug\n"
     "  --json       --once: each summary as one JSON line; --watch: JSON log lines\n"
     "               and a JSON summary\n"
-    "  --dir D      the node folder (default: the current folder)\n"
+    "  --dir D      the node folder (default: $FHIRSYNC_DIR or .)\n"
     "\n"
     "WATCH\n"
     "Pulls every pull.interval_seconds and pushes every push.interval_seconds. A\n"

@@ -34,7 +34,7 @@ constexpr char kHelp[] =
     "  --role ROLES  roles of the new identity (add)\n"
     "  --token       issue a bearer token instead of reading a password (add)\n"
     "  --json        print [{name, kind, roles}] (list)\n"
-    "  --dir D       the node folder (default: the current folder)\n";
+    "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n";
 
 // One line from stdin without its line end; echo is off on a terminal.
 StatusOr<std::string> ReadPassword() {

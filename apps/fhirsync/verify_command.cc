@@ -29,7 +29,7 @@ constexpr char kHelp[] =
     "                local_version, parent_version, fix, command}], local_resources,\n"
     "                parent_resources, ranges_compared, entries_listed, requests,\n"
     "                seconds}\n"
-    "  --dir D       the node folder (default: the current folder)\n"
+    "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n"
     "\n"
     "Exit status: 0 when both sides hold the same, 1 when they differ or the\n"
     "parent cannot be asked.\n";

@@ -17,6 +17,7 @@
 #include "output.h"
 #include "pull_runner.h"
 #include "push_cli.h"
+#include "service_notify.h"
 #include "watch_metrics.h"
 
 namespace fhirsync::cli {
@@ -185,13 +186,16 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   SyncDaemon daemon(options.pull ? pull : SyncStepFn(), options.push ? push : SyncStepFn(),
                     daemon_options);
   if (Status started = daemon.Start(); !started.ok()) return cl.Fail(started);
+  NotifyReady(std::string("syncing with ") + node->config.parent.url);
 
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) != 0) {
   }
-  log.Write({LogLevel::kInfo, "",
-             std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-                 ": stopping after the current step"});
+  const std::string stopping = std::string("received ") +
+                               (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
+                               ": stopping after the current step";
+  NotifyStopping(stopping);
+  log.Write({LogLevel::kInfo, "", stopping});
   daemon.Stop();
   PrintSummary(options, daemon.Report(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

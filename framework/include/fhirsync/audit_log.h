@@ -36,7 +36,8 @@ struct AuditRecord {
   std::string remote_version;      // empty: none
   std::string transport;           // the plugin that carried it
   // The outcome class: "accepted", "conflict", "merged", "business-rule",
-  // "invalid", "not-found", "gone", "auth", "transient", "dead-letter",
+  // "invalid", "configuration" (no plugin carries the type), "not-found",
+  // "gone", "auth", "transient", "dead-letter",
   // "requeued", "discarded", "resolved", "ok", ...
   std::string outcome;
   int http_status = 0;  // 0: no HTTP answer

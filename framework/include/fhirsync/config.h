@@ -137,7 +137,8 @@ StatusOr<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view sou
 StatusOr<NodeConfig> LoadNodeConfig(const std::string& dir);
 // Pretty-printed JSON holding every key, so a written file documents itself.
 std::string SerializeNodeConfig(const NodeConfig& config);
-// Writes `dir`/fhirsync.json atomically (temporary file, then rename).
+// Writes `dir`/fhirsync.json atomically (temporary file, then rename), with
+// mode 0600: it holds the server's password and token hashes.
 Status SaveNodeConfig(const std::string& dir, const NodeConfig& config);
 
 }  // namespace fhirsync

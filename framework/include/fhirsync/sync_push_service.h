@@ -98,7 +98,9 @@ class SyncPushService {
 };
 
 // The outcome class of one answer, as in architecture §5: "accepted", "conflict",
-// "business-rule", "invalid", "not-found", "gone", "auth", "transient".
+// "business-rule", "invalid", "not-found", "gone", "auth", "transient". (An
+// item no loaded plugin carries is dead-lettered as "configuration" without
+// being sent.)
 // HTTP status wins when there is one; otherwise the status code decides.
 std::string ClassifyPushAnswer(const Status& status, int http_status);
 

@@ -87,7 +87,8 @@ class SyncResourceManager {
                                                                 std::vector<std::string>* warnings);
 
   // The transport for (type, operation). FailedPrecondition naming both when
-  // none carries it (a config gap: the item cannot be sent as configured).
+  // none carries it (a config gap: the item cannot be sent as configured;
+  // IsNoRouteError tells it apart).
   StatusOr<Route> Find(std::string_view type, TransportOperation operation) const;
 
   // The plugins in load order, and the routing table: every (type,
@@ -127,6 +128,12 @@ RoutingRequirements RoutingRequirementsFor(const NodeConfig& config);
 // ("Patient"), kOpenmrsRest for an OpenMRS REST name ("visittype"), nullopt
 // for anything else.
 std::optional<ResourceFormat> FormatOfType(std::string_view type);
+
+// Whether `status` (or a status wrapped around it with WithContext) is
+// Find()'s "no plugin carries TYPE" or "plugins.routes sends TYPE to a plugin
+// without the operation": a gap in this node's own configuration
+// (plugins.load, plugins.routes), not a problem with the data or the parent.
+bool IsNoRouteError(const Status& status);
 
 }  // namespace fhirsync
 

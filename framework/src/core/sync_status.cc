@@ -16,6 +16,9 @@ std::string Plural(std::int64_t n, const std::string& one, const std::string& ma
 std::string ExplainClass(const std::string& outcome) {
   if (outcome == "business-rule") return "the parent refused them under one of its rules";
   if (outcome == "invalid") return "the parent found them invalid";
+  if (outcome == "configuration") {
+    return "this node's own configuration has no plugin that carries them (nothing was sent)";
+  }
   if (outcome == "conflict") return "someone else changed the same records";
   if (outcome == "gone") return "the parent has deleted these records";
   if (outcome == "not-found") return "the parent does not know these records";
@@ -104,6 +107,15 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
     if (c.newest.http_status != 0) words += " (HTTP " + std::to_string(c.newest.http_status) + ")";
     if (!c.newest.message.empty()) words += ": \"" + c.newest.message + "\"";
     words += ". They stay here until someone acts; a pull does not overwrite them.";
+    if (c.outcome == "configuration") {
+      // The record is fine; the node is not set up to send it.
+      report.problems.push_back(
+          {"dead-letters", words,
+           "add a plugin that carries " + c.newest.type + " to plugins.load or route it in "
+           "plugins.routes (fhirsync config set" + dir + " KEY VALUE; fhirsync plugins" + dir +
+               " shows the routing table), then fhirsync retry" + dir + " --all"});
+      continue;
+    }
     report.problems.push_back(
         {"dead-letters", words,
          "correct the record (fhirsync put" + dir + "), then fhirsync retry" + dir + " " +

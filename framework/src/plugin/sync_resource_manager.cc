@@ -21,6 +21,10 @@ bool Contains(const std::vector<T>& list, T item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
+// The starts of Find()'s two "no route" messages (IsNoRouteError).
+constexpr std::string_view kNoPluginCarries = "no plugin carries ";
+constexpr std::string_view kRoutesSends = "plugins.routes sends ";
+
 std::string TypeLabel(std::string_view type, ResourceFormat format) {
   return std::string(type) + " (" + std::string(ResourceFormatName(format)) + ")";
 }
@@ -244,7 +248,7 @@ StatusOr<Route> SyncResourceManager::Find(std::string_view type,
     return Route{plugins_[named->second].info.name, transports_[named->second]};
   }
   if (routed != routed_.end()) {
-    return FailedPreconditionError("plugins.routes sends " + EscapeForMessage(type) +
+    return FailedPreconditionError(std::string(kRoutesSends) + EscapeForMessage(type) +
                                    " to plugin '" + plugins_[routed->second].info.name +
                                    "', which does not support " + op_name);
   }
@@ -261,9 +265,16 @@ StatusOr<Route> SyncResourceManager::Find(std::string_view type,
   for (const PluginDescription& plugin : plugins_) {
     loaded += (loaded.empty() ? "" : ", ") + plugin.info.name;
   }
-  return FailedPreconditionError("no plugin carries " + TypeLabel(type, *format) + " for " +
+  return FailedPreconditionError(std::string(kNoPluginCarries) + TypeLabel(type, *format) + " for " +
                                  op_name + " (loaded: " + (loaded.empty() ? "none" : loaded) +
                                  ")");
+}
+
+bool IsNoRouteError(const Status& status) {
+  if (status.code() != StatusCode::kFailedPrecondition) return false;
+  const std::string& message = status.message();
+  return message.find(kNoPluginCarries) != std::string::npos ||
+         message.find(kRoutesSends) != std::string::npos;
 }
 
 }  // namespace fhirsync

@@ -149,7 +149,10 @@ class SyncPushService::Impl {
       if (group.agreed && !group.latest().force) group.expected_version = group.agreed->remote_version;
       StatusOr<Route> route = routes_->Find(group.latest().type, group.operation);
       if (!route.ok()) {
-        FHIRSYNC_RETURN_IF_ERROR(DeadLetter(group, "invalid", 0, route.status().message(), report));
+        // A type this node's plugins do not carry is the node's own
+        // configuration to mend, not data the parent found invalid.
+        const char* klass = IsNoRouteError(route.status()) ? "configuration" : "invalid";
+        FHIRSYNC_RETURN_IF_ERROR(DeadLetter(group, klass, 0, route.status().message(), report));
         continue;
       }
       group.route = *route;

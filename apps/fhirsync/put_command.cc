@@ -6,6 +6,7 @@
 #include <rapidjson/error/en.h>
 
 #include "body_input.h"
+#include "core/json_depth.h"
 #include "command.h"
 #include "fhirsync/local_store.h"
 #include "node.h"
@@ -36,6 +37,7 @@ constexpr char kHelp[] =
 // The uuid an OpenMRS REST body names, "" if none. InvalidArgument if the
 // body is not a JSON object.
 StatusOr<std::string> RestBodyUuid(const std::string& body) {
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body));
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError()) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 #include "fhirsync/sync_resource_manager.h"
@@ -104,12 +105,13 @@ std::string EncodeFeedPosition(const FeedCursor& cursor) {
 
 StatusOr<FeedCursor> DecodeFeedPosition(const std::string& position) {
   if (position.empty()) return FeedCursor{};
-  rapidjson::Document doc;
-  doc.Parse(position.data(), position.size());
   auto bad = [&] {
     return InvalidArgumentError("'" + EscapeForMessage(position, 120) +
                                 "' is not an Atom feed position");
   };
+  if (!CheckJsonDepth(position).ok()) return bad();
+  rapidjson::Document doc;
+  doc.Parse(position.data(), position.size());
   if (doc.HasParseError() || !doc.IsObject()) return bad();
   auto page = doc.FindMember("page");
   auto last = doc.FindMember("last");

@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "entry_interpretation.h"
 
@@ -117,8 +118,10 @@ Status InterpretContent(AtomEntry& entry, std::string_view src) {
   const std::string& text = entry.content;
   if (text.empty()) return Status::Ok();
   if (text.front() == '{' || text.front() == '[') {
+    // Iterative parsing, and the depth checked first: the payload is handed
+    // on to readers that recurse.
+    FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(text, kMaxJsonAnswerDepth, "content"));
     rapidjson::Document json;
-    // Iterative parsing: a deeply nested payload must not exhaust the stack.
     json.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     if (json.HasParseError()) {
       return InvalidArgumentError(std::string("content is not valid JSON: ") +

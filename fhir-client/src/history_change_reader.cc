@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -35,12 +36,13 @@ std::string Encode(const Position& position) {
 StatusOr<Position> Decode(const std::string& text) {
   Position position;
   if (text.empty()) return position;
-  rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
   auto bad = [&] {
     return InvalidArgumentError("'" + EscapeForMessage(text, 120) +
                                 "' is not a FHIR _history position");
   };
+  if (!CheckJsonDepth(text).ok()) return bad();
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
   if (doc.HasParseError() || !doc.IsObject() || doc.MemberCount() != 1) return bad();
   const auto& member = *doc.MemberBegin();
   if (!member.value.IsString() || member.value.GetStringLength() == 0) return bad();

@@ -15,7 +15,8 @@ void CopyOutcome(const fhir::FhirResult& result, CallOutcome* outcome) {
 std::int64_t MetaLastUpdatedMs(const std::string& body) {
   if (body.empty()) return 0;
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  // Iterative: the body came from the parent, and only two members are read.
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return 0;
   auto meta = doc.FindMember("meta");
   if (meta == doc.MemberEnd() || !meta->value.IsObject()) return 0;

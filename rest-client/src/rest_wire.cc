@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 
 #include "core/fhir_json.h"
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -13,6 +14,9 @@ namespace {
 using rapidjson::Value;
 
 Status Parse(std::string_view body, rapidjson::Document* doc) {
+  // The parse iterates, but BodyWithUuid serialises the document, which
+  // recurses once per level.
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body, kMaxJsonAnswerDepth));
   doc->Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc->HasParseError()) {
     return InvalidArgumentError(std::string("body is not valid JSON: ") +

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/resource.h"
 
@@ -46,6 +47,8 @@ StatusOr<PreparedOp> PrepareRestPut(const WriteOp& op, std::size_t max_body_byte
                                     PreparedOp prepared) {
   FHIRSYNC_RETURN_IF_ERROR(CheckBodySize(op, max_body_bytes));
   // Only a well-formedness check: OpenMRS REST bodies are stored verbatim.
+  // The parse recurses once per level.
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(op.body));
   rapidjson::Document json;
   json.Parse(op.body.data(), op.body.size());
   if (json.HasParseError()) {

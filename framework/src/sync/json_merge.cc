@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/fhir_json.h"
+#include "core/json_depth.h"
 #include "core/text_util.h"
 
 namespace fhirsync::sync {
@@ -19,6 +20,10 @@ using rapidjson::Value;
 using Allocator = Document::AllocatorType;
 
 StatusOr<Document> ParseSide(std::string_view text, const char* side) {
+  // The parse and the merge recurse once per level; the remote side came
+  // from the parent.
+  FHIRSYNC_RETURN_IF_ERROR(
+      CheckJsonDepth(text, kMaxJsonAnswerDepth, std::string(side) + " body"));
   Document doc;
   doc.Parse(text.data(), text.size());
   if (doc.HasParseError()) {

@@ -8,6 +8,7 @@
 #include "command.h"
 #include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/node_server.h"
+#include "net/io_watchdog.h"
 #include "node.h"
 #include "push_cli.h"
 
@@ -84,6 +85,7 @@ int RunServe(const Invocation& invocation) {
   sigwait(&stop_signals, &received);
   std::cerr << "fhirsync serve: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, stopping" << std::endl;
+  net::CancelRemoteCalls();  // an admin action reading from this node's parent
   server.Stop();
   return kExitOk;
 }

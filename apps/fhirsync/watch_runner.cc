@@ -12,6 +12,7 @@
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
+#include "net/io_watchdog.h"
 #include "node.h"
 #include "output.h"
 #include "pull_runner.h"
@@ -147,10 +148,7 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   // instead of a pull or push that would fail and count against the outbox.
   StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
   if (!settings.ok()) return cl.Fail(settings.status());
-  ParentEndpoint endpoint;
-  endpoint.url = node->config.parent.url;
-  endpoint.user = settings->user;
-  endpoint.password = settings->password;
+  ParentEndpoint endpoint = ParentEndpointFor(node->config, *settings);
   endpoint.timeout_ms = 5000;
 
   LogWriter log(options.log_level, options.json);
@@ -172,7 +170,10 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   }
   log.Write({LogLevel::kInfo, "",
              std::string("received ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-                 ": stopping after the current step"});
+                 ": stopping (requests to the parent in flight are cut off)"});
+  // Whatever the network does: a request in flight is cut off (its page
+  // rolls back and is read again next time) and no new one starts.
+  net::CancelRemoteCalls();
   daemon.Stop();
   PrintSummary(options, daemon.Report(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

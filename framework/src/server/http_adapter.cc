@@ -2,6 +2,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
 #include <istream>
@@ -44,6 +45,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& request,
                      Poco::Net::HTTPServerResponse& response) override {
+    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    ActiveRequests::Scope active(state_.active, impl != nullptr ? &impl->socket() : nullptr);
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {

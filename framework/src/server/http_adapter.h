@@ -11,6 +11,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 
+#include "server/active_requests.h"
 #include "server/auth.h"
 #include "server/server_context.h"
 
@@ -26,6 +27,7 @@ struct ServerState {
   std::string fallback_base_url;  // when a request has no usable Host
   // Set before the server starts; read to see whether connections queue.
   Poco::Net::HTTPServer* http = nullptr;
+  ActiveRequests active;  // what NodeServer::Stop() cuts off when it must
 
   explicit ServerState(const ServerConfig& config) : authenticator(config) {}
 };

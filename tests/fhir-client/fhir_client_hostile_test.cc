@@ -134,7 +134,7 @@ TEST(FhirClientLimitsTest, DrippingAnswerIsCutOffAtTheDeadline) {
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(read.status.code(), StatusCode::kDeadlineExceeded) << read.status;
   EXPECT_THAT(read.status.message(),
-              HasSubstr("GET Patient/p1: no complete answer within the deadline of 1 s "
+              HasSubstr("GET Patient/p1: timeout: no complete answer within the deadline of 1 s "
                         "(parent.request_deadline_seconds)"));
   EXPECT_FALSE(read.ambiguous);  // a read
   EXPECT_LT(took, std::chrono::seconds(4));

@@ -170,11 +170,12 @@ Status IoStopError(IoStop why, const std::string& label, int deadline_ms) {
   const std::string prefix = label.empty() ? std::string() : label + ": ";
   switch (why) {
     case IoStop::kDeadline:
-      return DeadlineExceededError(prefix + "no complete answer within the deadline of " +
+      return DeadlineExceededError(prefix +
+                                   "timeout: no complete answer within the deadline of " +
                                    Seconds(deadline_ms) + " (" + kRequestDeadlineOption + ")");
     case IoStop::kProcessDeadline:
-      return DeadlineExceededError(prefix +
-                                   "no complete answer within the time this command was given");
+      return DeadlineExceededError(
+          prefix + "timeout: no complete answer within the time this command was given");
     case IoStop::kCancelled:
       return UnavailableError(prefix + "cancelled: the program is stopping");
     case IoStop::kNone:

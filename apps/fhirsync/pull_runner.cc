@@ -23,11 +23,7 @@ namespace {
 // the same address would make the cursor meaningless). A parent that cannot
 // be reached is not an error here: the pull itself will say so.
 Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
-  ParentEndpoint endpoint;
-  endpoint.url = node.config.parent.url;
-  endpoint.user = settings.user;
-  endpoint.password = settings.password;
-  StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+  StatusOr<std::string> reported = FetchParentNodeId(ParentEndpointFor(node.config, settings));
   if (!reported.ok()) {
     if (!node.config.parent.node_id.empty() &&
         (reported.status().code() == StatusCode::kUnavailable ||

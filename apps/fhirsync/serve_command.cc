@@ -12,6 +12,7 @@
 #include "command.h"
 #include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/node_server.h"
+#include "net/io_watchdog.h"
 #include "node.h"
 #include "pull_runner.h"
 #include "push_cli.h"
@@ -168,6 +169,7 @@ int RunServe(const Invocation& invocation) {
   NotifyStopping("finishing the requests in progress");
   std::cerr << "fhirsync serve: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, stopping" << std::endl;
+  net::CancelRemoteCalls();  // an admin action reading from this node's parent
   server.Stop();
   return kExitOk;
 }

@@ -1,6 +1,7 @@
 // fhirsync status: the node's sync state explained, each problem with the
 // command that mends it (ObserveSync gathers, BuildSyncStatus explains).
 
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 #include "command.h"
 #include "fhirsync/sync_observer.h"
 #include "fhirsync/sync_status.h"
+#include "net/io_watchdog.h"
 #include "node.h"
 #include "output.h"
 
@@ -36,8 +38,9 @@ constexpr char kHelp[] =
     "                changed_at}}], conflicts: {open, examples}, auth: {push_paused,\n"
     "                message, parent_refuses}, problems: [{code, words, command}],\n"
     "                lines}\n"
-    "  --timeout S   seconds the parent may take to answer (default 5; 0: do not\n"
-    "                ask it, report only what the store knows)\n"
+    "  --timeout S   seconds the parent may take to answer, all requests together\n"
+    "                (default 5; a parent that answers slower is reported as not\n"
+    "                answering; 0: do not ask it, report only what the store knows)\n"
     "  --dir D       the node folder (default: $FHIRSYNC_DIR or .)\n"
     "\n"
     "Exit status: 0 when everything is in step (nothing waiting, refused or in\n"
@@ -154,6 +157,11 @@ int RunStatus(const Invocation& invocation) {
   cl.flags().AddInt("timeout", "S", &timeout_seconds, 0, 600);
   if (auto exit = cl.Parse(0, 0)) return *exit;
 
+  // A hard bound on every request to the parent, together: each is cut off
+  // when the time is up (the parent is then reported as not answering).
+  if (timeout_seconds > 0) {
+    net::SetRemoteCallDeadline(net::Clock::now() + std::chrono::seconds(timeout_seconds));
+  }
   StatusOr<Node> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   ObserveOptions options;

@@ -81,7 +81,9 @@ int RunVerify(const Invocation& invocation) {
   StatusOr<std::string> password = ReadPassword(*node);
   if (!password.ok()) return cl.Fail(password.status());
   StatusOr<std::unique_ptr<DigestPeer>> peer =
-      MakeHttpDigestPeer(node->config.parent.url, node->config.parent.user, *password);
+      MakeHttpDigestPeer(node->config.parent.url, node->config.parent.user, *password,
+                         node->config.parent.max_answer_bytes,
+                         node->config.parent.request_deadline_seconds * 1000);
   if (!peer.ok()) return cl.Fail(peer.status());
   StatusOr<VerifyReport> report = VerifyWithPeer(*node->store, **peer, options);
   if (!report.ok()) {

@@ -13,6 +13,7 @@
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
+#include "net/io_watchdog.h"
 #include "node.h"
 #include "output.h"
 #include "pull_runner.h"
@@ -167,10 +168,7 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   // instead of a pull or push that would fail and count against the outbox.
   StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
   if (!settings.ok()) return cl.Fail(settings.status());
-  ParentEndpoint endpoint;
-  endpoint.url = node->config.parent.url;
-  endpoint.user = settings->user;
-  endpoint.password = settings->password;
+  ParentEndpoint endpoint = ParentEndpointFor(node->config, *settings);
   endpoint.timeout_ms = 5000;
 
   LogWriter log(options.log_level, options.json);
@@ -193,9 +191,12 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   }
   const std::string stopping = std::string("received ") +
                                (signal_number == SIGINT ? "SIGINT" : "SIGTERM") +
-                               ": stopping after the current step";
+                               ": stopping (requests to the parent in flight are cut off)";
   NotifyStopping(stopping);
   log.Write({LogLevel::kInfo, "", stopping});
+  // Whatever the network does: a request in flight is cut off (its page
+  // rolls back and is read again next time) and no new one starts.
+  net::CancelRemoteCalls();
   daemon.Stop();
   PrintSummary(options, daemon.Report(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -15,7 +15,9 @@
 
 #include "core/text_util.h"
 #include "fhirsync/http_status.h"
+#include "fhirsync/plugin/transport_plugin.h"
 #include "net/http_transport.h"
+#include "net/io_watchdog.h"
 
 namespace fhirsync::feed {
 namespace {
@@ -62,7 +64,19 @@ class HttpPageFetcher::Impl {
     if (target.empty()) target = "/";
 
     std::lock_guard<std::mutex> lock(mu_);
-    Status status = FetchLocked(target, sink, label);
+    Status status;
+    net::IoStop stopped = net::IoStop::kNone;
+    {
+      // Ends before the session is reset: the watchdog must never shut down
+      // a descriptor the session has closed.
+      net::IoWatch watch(session_->socket(), options_.request_deadline_ms);
+      status = FetchLocked(target, sink, label);
+      stopped = watch.stopped();
+    }
+    // Whatever the I/O reported, the deadline or a cancellation ended it.
+    if (stopped != net::IoStop::kNone) {
+      status = net::IoStopError(stopped, label, options_.request_deadline_ms);
+    }
     if (!status.ok()) session_->reset();  // never reuse a connection in an unknown state
     return status;
   }
@@ -102,10 +116,17 @@ class HttpPageFetcher::Impl {
         in = inflate.get();
       }
       char buffer[64 * 1024];
+      std::size_t total = 0;
       while (true) {
         in->read(buffer, sizeof(buffer));
         std::streamsize got = in->gcount();
         if (got > 0) {
+          total += static_cast<std::size_t>(got);
+          if (total > options_.max_page_bytes) {
+            return ResourceExhaustedError(label + ": the page is larger than the limit of " +
+                                          std::to_string(options_.max_page_bytes) + " bytes (" +
+                                          kMaxAnswerBytesOption + ")");
+          }
           sink_status = sink(std::string_view(buffer, static_cast<std::size_t>(got)));
           if (!sink_status.ok()) return sink_status;  // the reader's error names the page
         }

@@ -102,6 +102,7 @@ class FhirClient::Impl {
     http.io_timeout_ms = options_.io_timeout_ms;
     http.keep_alive_idle_ms = options_.keep_alive_idle_ms;
     http.max_response_bytes = options_.max_response_bytes;
+    http.deadline_ms = options_.request_deadline_ms;
     http.accept_gzip = options_.accept_gzip;
     transport_ = std::make_unique<net::HttpTransport>(http);
   }

@@ -80,7 +80,26 @@ Status ParseHttpPluginSettings(const TransportSettings& settings, const std::str
   if (!status.ok()) return status;
   status = ParseIntOption(settings, "connect_timeout_ms", 1, 3600000, &out->connect_timeout_ms);
   if (!status.ok()) return status;
-  return ParseIntOption(settings, "timeout_ms", 1, 3600000, &out->timeout_ms);
+  status = ParseIntOption(settings, "timeout_ms", 1, 3600000, &out->timeout_ms);
+  if (!status.ok()) return status;
+  int deadline_seconds = out->request_deadline_ms / 1000;
+  status = ParseIntOption(settings, kRequestDeadlineOption, 1, 86400, &deadline_seconds);
+  if (!status.ok()) return status;
+  out->request_deadline_ms = deadline_seconds * 1000;
+  // Up to 4 GiB, more than an int holds.
+  auto max = settings.options.find(kMaxAnswerBytesOption);
+  if (max != settings.options.end()) {
+    const std::string& text = max->second;
+    unsigned long long parsed = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+        parsed < 1024 || parsed > (1ull << 32)) {
+      return Invalid(std::string("options.") + kMaxAnswerBytesOption +
+                     ": expected an integer from 1024 to 4294967296, got " + Quote(text));
+    }
+    out->max_answer_bytes = static_cast<std::size_t>(parsed);
+  }
+  return Status();
 }
 
 }  // namespace fhirsync::plugins

@@ -10,6 +10,9 @@
 //   priority            routing priority (integer; plugin default)
 //   connect_timeout_ms  default 10000
 //   timeout_ms          waiting for or sending bytes; default 30000
+// and the two the host adds for every plugin (transport_plugin.h):
+//   parent.max_answer_bytes          default 64 MiB
+//   parent.request_deadline_seconds  default 300
 // Credentials come from the settings' auth_scheme: "none", "basic" (user
 // and password) or "bearer" (token).
 //
@@ -32,6 +35,11 @@ struct HttpPluginSettings {
   int priority = 0;
   int connect_timeout_ms = 10000;
   int timeout_ms = 30000;
+  // The node's limits on what is read from the parent (options
+  // kMaxAnswerBytesOption and kRequestDeadlineOption, which the host sets
+  // from parent.max_answer_bytes and parent.request_deadline_seconds).
+  std::size_t max_answer_bytes = 64u * 1024u * 1024u;
+  int request_deadline_ms = 300000;
 };
 
 // Parses the common options. `default_path` is appended to the parent's url

@@ -33,8 +33,10 @@ std::vector<std::string> NamedTypes(const std::vector<std::string>& types) {
 
 class AtomFeed : public ChangeFeed::Impl {
  public:
-  AtomFeed(feed::HttpPageFetcherOptions options, std::string recent_url)
-      : fetcher_(std::move(options)), reader_(&fetcher_, std::move(recent_url)) {}
+  AtomFeed(feed::HttpPageFetcherOptions options, std::string recent_url,
+           feed::FeedNavigatorOptions navigation)
+      : fetcher_(std::move(options)),
+        reader_(&fetcher_, std::move(recent_url), std::move(navigation)) {}
   ChangePage Read(const std::string& since, int max_entries) override {
     return reader_.ReadChanges(since, max_entries);
   }
@@ -100,7 +102,13 @@ Status ChangeFeed::Create(const TransportSettings& settings,
   fetch.bearer_token = client_options.bearer_token;
   fetch.connect_timeout_ms = client_options.connect_timeout_ms;
   fetch.io_timeout_ms = client_options.io_timeout_ms;
-  out->reset(new ChangeFeed(std::make_unique<AtomFeed>(fetch, recent)));
+  fetch.max_page_bytes = client_options.max_response_bytes;
+  fetch.request_deadline_ms = client_options.request_deadline_ms;
+  // One cap on a page, parent.max_answer_bytes, which the fetcher names
+  // when it is hit (it checks before the reader sees the bytes).
+  feed::FeedNavigatorOptions navigation;
+  navigation.limits.max_page_bytes = fetch.max_page_bytes;
+  out->reset(new ChangeFeed(std::make_unique<AtomFeed>(fetch, recent, navigation)));
   return Status();
 }
 

@@ -39,6 +39,8 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   options.bearer_token = http.bearer_token;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;
+  options.max_response_bytes = http.max_answer_bytes;
+  options.request_deadline_ms = http.request_deadline_ms;
 
   const std::string mode = plugins::OptionOr(settings, "read_many", "auto");
   if (mode == "auto") {

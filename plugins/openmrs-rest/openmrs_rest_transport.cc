@@ -71,6 +71,8 @@ Status OpenmrsRestTransport::Configure(const TransportSettings& settings) {
   options.bearer_token = http.bearer_token;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;
+  options.max_response_bytes = http.max_answer_bytes;
+  options.request_deadline_ms = http.request_deadline_ms;
   client_ = std::make_unique<rest::OpenmrsRestClient>(options);
   types_ = std::move(types);
   priority_ = http.priority;

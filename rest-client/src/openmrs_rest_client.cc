@@ -56,6 +56,7 @@ class OpenmrsRestClient::Impl {
     http.io_timeout_ms = options.io_timeout_ms;
     http.keep_alive_idle_ms = options.keep_alive_idle_ms;
     http.max_response_bytes = options.max_response_bytes;
+    http.deadline_ms = options.request_deadline_ms;
     http.accept_gzip = options.accept_gzip;
     transport_ = std::make_unique<net::HttpTransport>(http);
   }

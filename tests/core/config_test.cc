@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace fhirsync {
 namespace {
 
@@ -89,6 +91,38 @@ TEST(ConfigTest, BusinessRuleErrorsNameTheKey) {
             "f.json: server.rules[1].name: 'r' is the name of an earlier rule");
   EXPECT_EQ(msg(R"([{"name":"r","type":"not a type","required":["a"]}])").substr(0, 30),
             "f.json: server.rules[0].type: ");
+}
+
+TEST(ConfigTest, ParentLimitsHaveDefaultsRangesAndRoundTrip) {
+  auto defaults = ParseNodeConfig(R"({"node_id":"n1"})", "f.json");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->parent.max_answer_bytes, 64u * 1024u * 1024u);
+  EXPECT_EQ(defaults->parent.request_deadline_seconds, 300);
+  auto set = ParseNodeConfig(
+      R"({"node_id":"n1","parent":{"max_answer_bytes":1048576,"request_deadline_seconds":20}})",
+      "f.json");
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto again = ParseNodeConfig(SerializeNodeConfig(*set), "again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->parent.max_answer_bytes, 1048576u);
+  EXPECT_EQ(again->parent.request_deadline_seconds, 20);
+  EXPECT_EQ(ParseNodeConfig(R"({"node_id":"n1","parent":{"request_deadline_seconds":0}})", "f.json")
+                .status()
+                .message(),
+            "f.json: parent.request_deadline_seconds: must be between 1 and 86400, not 0");
+  EXPECT_EQ(ParseNodeConfig(R"({"node_id":"n1","parent":{"max_answer_bytes":10}})", "f.json")
+                .status()
+                .message(),
+            "f.json: parent.max_answer_bytes: must be between 1024 and 4294967296, not 10");
+}
+
+TEST(ConfigTest, AConfigNestedTooDeepIsRefusedBeforeItIsParsed) {
+  const std::string deep = R"({"node_id":"n1","plugins":)" + std::string(100000, '[') +
+                           std::string(100000, ']') + "}";
+  auto parsed = ParseNodeConfig(deep, "f.json");
+  EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parsed.status().message(),
+            "f.json: the file nests arrays/objects deeper than 100 levels (at byte 125)");
 }
 
 }  // namespace

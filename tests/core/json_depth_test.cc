@@ -11,6 +11,7 @@
 #include "core/fhir_json.h"
 #include "fhirsync/resource.h"
 #include "support/hostile_json.h"
+#include "sync/json_merge.h"
 
 namespace fhirsync {
 namespace {
@@ -61,6 +62,16 @@ TEST(JsonDepthTest, StoredBodyAtTheLimitIsTakenByBothPaths) {
   };
   EXPECT_TRUE(PrepareFhirBodyInOnePass(unstamped(kMaxJsonDepth), "p", 1 << 20).has_value());
   EXPECT_FALSE(PrepareFhirBodyInOnePass(unstamped(kMaxJsonDepth + 1), "p", 1 << 20).has_value());
+}
+
+TEST(JsonDepthTest, MergeRefusesADeepServerCopyNamingTheLimit) {
+  const std::string base = R"({"resourceType":"Patient","id":"p","gender":"male"})";
+  const std::string local = R"({"resourceType":"Patient","id":"p","gender":"female"})";
+  auto merged = sync::MergeJson(base, local, DeepResource("Patient", "p", 100000));
+  EXPECT_EQ(merged.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(merged.status().message().find("remote body nests arrays/objects deeper than 108"),
+            std::string::npos)
+      << merged.status();
 }
 
 }  // namespace

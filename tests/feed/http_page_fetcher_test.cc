@@ -3,6 +3,7 @@
 
 #include "fhirsync/feed/http_page_fetcher.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -221,6 +222,49 @@ TEST(HttpPageFetcherTest, NavigatorWalksARealFeedOverHttp) {
                      "tag:atomfeed.ict4h.org:bbbbbbbb-91dc-42d6-a108-36ef39e383c0"}));
   EXPECT_EQ(cursor.page_url, base + "2");
   EXPECT_EQ(fetcher.connections_opened(), 1);
+}
+
+}  // namespace
+}  // namespace fhirsync::feed
+
+namespace fhirsync::feed {
+namespace {
+
+// A parent that drips a page a byte at a time never trips the per-receive
+// timeout; the fetch as a whole is cut off at its deadline, naming the key.
+TEST(HttpPageFetcherLimitsTest, DrippingPageIsCutOffAtTheDeadline) {
+  ScriptedPeer peer;
+  Reply page{200, ReadTestData("openmrs-patient-recent.xml")};
+  page.drip_ms = 50;
+  peer.Push(page);
+  HttpPageFetcherOptions options = Options(peer);
+  options.request_deadline_ms = 1000;
+  HttpPageFetcher fetcher(options);
+  const auto start = std::chrono::steady_clock::now();
+  Status status = fetcher.Fetch(peer.base_url("/feed/recent"),
+                                [](std::string_view) { return Status::Ok(); });
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status;
+  EXPECT_THAT(status.message(), HasSubstr("no complete answer within the deadline of 1 s "
+                                          "(parent.request_deadline_seconds)"));
+  EXPECT_LT(took, std::chrono::seconds(4));
+}
+
+TEST(HttpPageFetcherLimitsTest, PageOverTheCapIsRefusedNamingTheKey) {
+  ScriptedPeer peer;
+  peer.Push(Reply{200, std::string(100000, ' ') + ReadTestData("openmrs-patient-recent.xml")});
+  HttpPageFetcherOptions options = Options(peer);
+  options.max_page_bytes = 4096;
+  HttpPageFetcher fetcher(options);
+  std::size_t handed = 0;
+  Status status = fetcher.Fetch(peer.base_url("/feed/recent"), [&](std::string_view chunk) {
+    handed += chunk.size();
+    return Status::Ok();
+  });
+  EXPECT_EQ(status.code(), StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr("larger than the limit of 4096 bytes (parent.max_answer_bytes)"));
+  EXPECT_LE(handed, 4096u);
 }
 
 }  // namespace

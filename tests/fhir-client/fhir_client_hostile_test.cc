@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,61 @@ TEST(FhirClientHostileTest, DeepReadAndErrorBodiesAreNotWalked) {
   FhirResult refused = client.Update("Patient", "p", R"({"resourceType":"Patient","id":"p"})", "");
   EXPECT_EQ(refused.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.outcome_text, "");
+}
+
+}  // namespace
+}  // namespace fhirsync::fhir
+
+namespace fhirsync::fhir {
+namespace {
+
+// The per-receive timeout never trips on a server that drips its answer; the
+// interaction as a whole is cut off at request_deadline_ms, naming the key.
+TEST(FhirClientLimitsTest, DrippingAnswerIsCutOffAtTheDeadline) {
+  ScriptedPeer peer;
+  Reply drip{200, std::string(R"({"resourceType":"Patient","id":"p1","text":")") +
+                      std::string(1000, 'x') + "\"}"};
+  drip.drip_ms = 50;
+  peer.Push(drip);
+  FhirClientOptions options = Options(peer);
+  options.io_timeout_ms = 5000;
+  options.request_deadline_ms = 1000;
+  FhirClient client(options);
+  const auto start = std::chrono::steady_clock::now();
+  FhirResult read = client.Read("Patient", "p1");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(read.status.code(), StatusCode::kDeadlineExceeded) << read.status;
+  EXPECT_THAT(read.status.message(),
+              HasSubstr("GET Patient/p1: timeout: no complete answer within the deadline of 1 s "
+                        "(parent.request_deadline_seconds)"));
+  EXPECT_FALSE(read.ambiguous);  // a read
+  EXPECT_LT(took, std::chrono::seconds(4));
+}
+
+TEST(FhirClientLimitsTest, DrippedWriteAnswerIsAmbiguous) {
+  ScriptedPeer peer;
+  Reply drip{201, R"({"resourceType":"Patient","id":"p1","meta":{"versionId":"1"}})"};
+  drip.drip_ms = 200;
+  peer.Push(drip);
+  FhirClientOptions options = Options(peer);
+  options.request_deadline_ms = 1000;
+  FhirClient client(options);
+  FhirResult put = client.CreateAt("Patient", "p1", R"({"resourceType":"Patient","id":"p1"})");
+  EXPECT_EQ(put.status.code(), StatusCode::kDeadlineExceeded) << put.status;
+  EXPECT_TRUE(put.ambiguous);
+}
+
+TEST(FhirClientLimitsTest, AnswerOverTheCapIsRefusedNamingTheKey) {
+  ScriptedPeer peer;
+  peer.Push(Reply{200, std::string(R"({"resourceType":"Patient","id":"p1","text":")") +
+                           std::string(8192, 'x') + "\"}"});
+  FhirClientOptions options = Options(peer);
+  options.max_response_bytes = 4096;
+  FhirClient client(options);
+  FhirResult read = client.Read("Patient", "p1");
+  EXPECT_EQ(read.status.code(), StatusCode::kResourceExhausted) << read.status;
+  EXPECT_THAT(read.status.message(),
+              HasSubstr("larger than the limit of 4096 bytes (parent.max_answer_bytes)"));
 }
 
 }  // namespace

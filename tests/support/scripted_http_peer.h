@@ -1,7 +1,8 @@
 // ScriptedPeer: a real Poco HTTP server on 127.0.0.1, port 0, that answers
 // each request with the next scripted reply (status, headers, body, gzip),
 // or misbehaves on purpose (drops the connection without an answer, cuts the
-// body short, stalls), and records every request it got. It injects faults
+// body short, stalls, drips the body a byte at a time), and records every
+// request it got. It injects faults
 // to test a client's mapping of each outcome; it is not a FHIR server.
 // Header-only; a test target adds ${PROJECT_SOURCE_DIR}/tests to its include
 // path and links Poco::Net.
@@ -45,6 +46,7 @@ struct Reply {
   bool drop = false;            // close the connection without any answer
   long cut_after = -1;          // send only this many body bytes, then close
   long stall_ms = 0;            // wait this long (or until teardown) before answering
+  long drip_ms = 0;             // send the body one byte per drip_ms (until teardown)
 };
 
 struct RecordedRequest {
@@ -141,6 +143,15 @@ class ScriptedPeer {
         std::ostream& out = response.send();
         out.write(body.data(), reply.cut_after);
         out.flush();
+        return;
+      }
+      if (reply.drip_ms > 0) {
+        std::ostream& out = response.send();
+        for (char c : body) {
+          out.put(c);
+          out.flush();
+          if (!out || peer_->release_.tryWait(reply.drip_ms)) return;  // gone, or teardown
+        }
         return;
       }
       response.send().write(body.data(), static_cast<std::streamsize>(body.size()));

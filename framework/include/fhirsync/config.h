@@ -88,6 +88,13 @@ struct ParentConfig {
   // File (relative to the node folder, mode 0600) holding the password, so
   // no secret sits in fhirsync.json.
   std::string password_file;
+  // The most this node reads of any one answer from its parent (after gzip
+  // decoding): a bigger one fails the request, naming this key.
+  std::size_t max_answer_bytes = 64u * 1024u * 1024u;
+  // Every request to the parent, connecting to the answer's last byte, ends
+  // within this (on top of each plugin's per-receive timeout_ms), so a
+  // parent that drips its answer cannot hold a pull or push for ever.
+  int request_deadline_seconds = 300;
 };
 
 struct PullConfig {

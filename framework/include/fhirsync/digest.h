@@ -21,6 +21,7 @@
 #ifndef FHIRSYNC_DIGEST_H_
 #define FHIRSYNC_DIGEST_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -87,9 +88,12 @@ class DigestPeer {
 // Each call returns Unavailable when the parent cannot be reached,
 // Unauthenticated/PermissionDenied on 401/403 and Internal for an answer
 // that does not parse, each naming the request.
-StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const std::string& base_url,
-                                                         const std::string& user,
-                                                         const std::string& password);
+// `max_answer_bytes` bounds every answer (parent.max_answer_bytes; more is
+// ResourceExhausted) and `deadline_ms` every request, connecting to the
+// answer's last byte (parent.request_deadline_seconds; DeadlineExceeded).
+StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
+    const std::string& base_url, const std::string& user, const std::string& password,
+    std::size_t max_answer_bytes = 64u * 1024u * 1024u, int deadline_ms = 300000);
 
 // The answer of the parent's $digest endpoint to a local store, shared by
 // the HTTP handler and in-process peers (tests). Returns InvalidArgument for

@@ -115,8 +115,11 @@ class NodeServer {
   // "http://127.0.0.1:8080"; empty before Start() succeeded.
   std::string base_url() const;
 
-  // Stops accepting, lets requests in progress finish, and joins the
-  // workers. Safe to call more than once and before Start().
+  // Stops accepting, lets requests in progress finish for up to a second,
+  // then shuts down the connections still busy (a client that drips or
+  // stalls cannot hold the stop), and joins the workers: returns within
+  // about a second whatever the clients do. Safe to call more than once and
+  // before Start().
   void Stop();
 
  private:

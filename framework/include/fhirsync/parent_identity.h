@@ -11,8 +11,11 @@
 #ifndef FHIRSYNC_PARENT_IDENTITY_H_
 #define FHIRSYNC_PARENT_IDENTITY_H_
 
+#include <cstddef>
 #include <string>
 
+#include "fhirsync/config.h"
+#include "fhirsync/plugin/transport_plugin.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync {
@@ -21,15 +24,25 @@ struct ParentEndpoint {
   std::string url;  // the parent node's root, "http://host:port"
   std::string user;      // HTTP Basic; empty: anonymous
   std::string password;
-  int timeout_ms = 10000;
+  int timeout_ms = 10000;  // per connect, send or receive
+  // The whole exchange (parent.request_deadline_seconds); and the most of
+  // the answer read (parent.max_answer_bytes).
+  int deadline_ms = 300000;
+  std::size_t max_answer_bytes = 64u * 1024u * 1024u;
 };
 
 // The parent's node id. Unavailable / DeadlineExceeded when it cannot be
-// reached; Unauthenticated / PermissionDenied for 401 / 403;
+// reached or does not answer in time (also: Unavailable when the program is
+// stopping, net/io_watchdog.h); ResourceExhausted for an answer past
+// max_answer_bytes; Unauthenticated / PermissionDenied for 401 / 403;
 // FailedPrecondition when it answers without naming itself (not a fhirsync
 // node) or names itself with an invalid id; InvalidArgument for a URL that
 // is not http://host[:port][/path].
 StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent);
+
+// The endpoint of `config`'s parent with its limits (parent.*) and the
+// credentials of `settings` (TransportSettingsFor).
+ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettings& settings);
 
 }  // namespace fhirsync
 

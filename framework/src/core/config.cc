@@ -11,6 +11,7 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "core/json_depth.h"
 #include "core/private_file.h"
 #include "core/text_util.h"
 
@@ -255,6 +256,8 @@ void ReadParent(const rapidjson::Value& v, ParentConfig* c, Status* error) {
   r.String("node_id", &c->node_id);
   r.String("user", &c->user);
   r.String("password_file", &c->password_file);
+  r.Integer("max_answer_bytes", &c->max_answer_bytes, 1024, std::int64_t{1} << 32);
+  r.Integer("request_deadline_seconds", &c->request_deadline_seconds, 1, 86400);
   r.Finish();
 }
 
@@ -330,6 +333,9 @@ void ReadPlugins(const rapidjson::Value& v, PluginsConfig* c, Status* error) {
 }  // namespace
 
 StatusOr<NodeConfig> ParseNodeConfig(std::string_view json, std::string_view source) {
+  // The parse recurses per level.
+  FHIRSYNC_RETURN_IF_ERROR(
+      CheckJsonDepth(json, kMaxJsonDepth, "the file").WithContext(source));
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
@@ -466,6 +472,8 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteString(w, "node_id", c.parent.node_id);
   WriteString(w, "user", c.parent.user);
   WriteString(w, "password_file", c.parent.password_file);
+  WriteInt(w, "max_answer_bytes", static_cast<std::int64_t>(c.parent.max_answer_bytes));
+  WriteInt(w, "request_deadline_seconds", c.parent.request_deadline_seconds);
   w.EndObject();
 
   w.Key("pull");

@@ -16,6 +16,8 @@
 #include <Poco/URI.h>
 
 #include "core/text_util.h"
+#include "fhirsync/plugin/transport_plugin.h"
+#include "net/io_watchdog.h"
 
 namespace fhirsync::net {
 namespace {
@@ -31,7 +33,8 @@ Status ReadCapped(std::istream& in, std::size_t cap, std::string& out, const cha
     if (got > 0) {
       if (static_cast<std::size_t>(got) > cap - out.size()) {
         return ResourceExhaustedError(std::string(what) + " is larger than the limit of " +
-                                      std::to_string(cap) + " bytes");
+                                      std::to_string(cap) + " bytes (" + kMaxAnswerBytesOption +
+                                      ")");
       }
       out.append(buffer, static_cast<std::size_t>(got));
     }
@@ -100,43 +103,35 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, bool& reused
     request.setContentLength(static_cast<std::streamsize>(spec.body.size()));
   }
 
-  auto fail = [&](Status status) {
-    answer.transport = std::move(status);
-    session_->reset();  // never reuse a connection in an unknown state
-    return answer;
-  };
   std::string raw;
   Poco::Net::HTTPResponse response;
-  try {
-    std::ostream& out = session_->sendRequest(request);
-    out.write(spec.body.data(), static_cast<std::streamsize>(spec.body.size()));
-    session_->flushRequest();
-    if (!out) return fail(UnavailableError("sending the request failed"));
-    answer.request_sent = true;
-    std::istream& in = session_->receiveResponse(response);
-    answer.status = static_cast<int>(response.getStatus());
-    answer.reason = response.getReason();
-    Status read = ReadCapped(in, options_.max_response_bytes, raw, "response body");
-    if (!read.ok()) return fail(read);
-  } catch (const Poco::TimeoutException& e) {
-    return fail(DeadlineExceededError(std::string(answer.request_sent
-                                                      ? "timed out waiting for the answer: "
-                                                      : "timed out connecting or sending: ") +
-                                      e.displayText()));
-  } catch (const Poco::Net::ConnectionRefusedException& e) {
-    return fail(UnavailableError("connection refused: " + e.displayText()));
-  } catch (const Poco::Net::NoMessageException&) {
-    return fail(UnavailableError("connection closed without an answer"));
-  } catch (const Poco::Exception& e) {
-    return fail(UnavailableError(e.displayText()));
-  } catch (const std::exception& e) {
-    return fail(UnavailableError(e.what()));
+  Status failed;
+  IoStop stopped = IoStop::kNone;
+  {
+    // Ends before the session is reset below: the watchdog must never
+    // shut down a descriptor the session has closed (and the system may
+    // have handed to someone else).
+    IoWatch watch(session_->socket(), options_.deadline_ms);
+    failed = Receive(spec, request, response, raw, answer);
+    stopped = watch.stopped();
+  }
+  if (stopped != IoStop::kNone) {
+    // Whatever the I/O reported, the deadline or a cancellation ended it.
+    failed = IoStopError(stopped, "", options_.deadline_ms);
+  }
+  if (!failed.ok()) {
+    answer.transport = std::move(failed);
+    session_->reset();  // never reuse a connection in an unknown state
+    return answer;
   }
   if (response.hasContentLength() && raw.size() < static_cast<std::size_t>(
                                                       response.getContentLength64())) {
     answer.status = 0;  // the answer is incomplete: do not trust its status
-    return fail(UnavailableError("response cut after " + std::to_string(raw.size()) + " of " +
-                                 std::to_string(response.getContentLength64()) + " bytes"));
+    answer.transport = UnavailableError("response cut after " + std::to_string(raw.size()) +
+                                        " of " + std::to_string(response.getContentLength64()) +
+                                        " bytes");
+    session_->reset();
+    return answer;
   }
   answer.etag = response.get("ETag", "");
   answer.location = response.get("Location", "");
@@ -160,6 +155,35 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, bool& reused
     answer.body = std::move(raw);
   }
   return answer;
+}
+
+Status HttpTransport::Receive(const HttpRequestSpec& spec, Poco::Net::HTTPRequest& request,
+                              Poco::Net::HTTPResponse& response, std::string& raw,
+                              HttpAnswer& answer) {
+  try {
+    std::ostream& out = session_->sendRequest(request);
+    out.write(spec.body.data(), static_cast<std::streamsize>(spec.body.size()));
+    session_->flushRequest();
+    if (!out) return UnavailableError("sending the request failed");
+    answer.request_sent = true;
+    std::istream& in = session_->receiveResponse(response);
+    answer.status = static_cast<int>(response.getStatus());
+    answer.reason = response.getReason();
+    return ReadCapped(in, options_.max_response_bytes, raw, "response body");
+  } catch (const Poco::TimeoutException& e) {
+    return DeadlineExceededError(std::string(answer.request_sent
+                                                 ? "timed out waiting for the answer: "
+                                                 : "timed out connecting or sending: ") +
+                                 e.displayText());
+  } catch (const Poco::Net::ConnectionRefusedException& e) {
+    return UnavailableError("connection refused: " + e.displayText());
+  } catch (const Poco::Net::NoMessageException&) {
+    return UnavailableError("connection closed without an answer");
+  } catch (const Poco::Exception& e) {
+    return UnavailableError(e.displayText());
+  } catch (const std::exception& e) {
+    return UnavailableError(e.what());
+  }
 }
 
 Status ParseHttpBaseUrl(std::string_view url, std::string_view what, HttpEndpoint* endpoint) {

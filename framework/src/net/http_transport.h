@@ -23,7 +23,18 @@
 
 #include "fhirsync/status.h"
 
+namespace Poco::Net {
+class HTTPRequest;
+class HTTPResponse;
+}  // namespace Poco::Net
+
 namespace fhirsync::net {
+
+// The defaults of parent.max_answer_bytes and
+// parent.request_deadline_seconds (fhirsync/config.h), the limits on what
+// a child reads from its parent; the refusals name the keys.
+inline constexpr std::size_t kDefaultMaxAnswerBytes = 64u * 1024u * 1024u;
+inline constexpr int kDefaultRequestDeadlineMs = 300 * 1000;
 
 struct HttpTransportOptions {
   std::string host;
@@ -33,9 +44,12 @@ struct HttpTransportOptions {
   // Content-Type of request bodies (sent with POST and PUT, and any body).
   std::string content_type = "application/json; charset=utf-8";
   int connect_timeout_ms = 10000;
-  int io_timeout_ms = 30000;
+  int io_timeout_ms = 30000;  // per connect, send or receive
+  // The whole exchange, connecting to the last byte of the answer (see
+  // io_watchdog.h); <= 0: none.
+  int deadline_ms = kDefaultRequestDeadlineMs;
   int keep_alive_idle_ms = 4000;
-  std::size_t max_response_bytes = 64u * 1024u * 1024u;
+  std::size_t max_response_bytes = kDefaultMaxAnswerBytes;  // after gzip decoding
   bool accept_gzip = true;
 };
 
@@ -48,7 +62,9 @@ struct HttpRequestSpec {
 
 struct HttpAnswer {
   // OK when a complete answer arrived (whatever its HTTP status). Otherwise
-  // kUnavailable, kDeadlineExceeded (timeout), kResourceExhausted (too big),
+  // kUnavailable (also: cancelled, the program is stopping),
+  // kDeadlineExceeded (a receive timed out, or the whole exchange passed
+  // deadline_ms), kResourceExhausted (bigger than max_response_bytes),
   // kDataLoss (undecodable gzip).
   Status transport;
   bool request_sent = false;  // the whole request left this process
@@ -72,6 +88,9 @@ class HttpTransport {
 
  private:
   HttpAnswer ExchangeOnce(const HttpRequestSpec& request, bool& reused);
+  // The I/O of one exchange: sends, reads the head and the raw body.
+  Status Receive(const HttpRequestSpec& spec, Poco::Net::HTTPRequest& request,
+                 Poco::Net::HTTPResponse& response, std::string& raw, HttpAnswer& answer);
 
   class Session;
   const HttpTransportOptions options_;

@@ -190,8 +190,9 @@ StatusOr<std::vector<LoadedPlugin>> LoadConfiguredPlugins(const PluginsConfig& c
                                  "', but the config loads it as '" +
                                  EscapeForMessage(spec.name) + "'");
     } else {
+      // The node-wide options (the parent limits) under the plugin's own.
       TransportSettings plugin_settings = settings;
-      plugin_settings.options = spec.options;
+      for (const auto& [key, value] : spec.options) plugin_settings.options[key] = value;
       Status configured = loaded->transport->Configure(plugin_settings);
       if (!configured.ok()) {
         failure = Status(configured.code(), "plugin '" + spec.name + "' (" + file +

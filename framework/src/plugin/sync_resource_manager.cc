@@ -200,6 +200,12 @@ StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
                                                  const std::string& node_dir) {
   TransportSettings settings;
   settings.node_id = config.node_id;
+  // The limits on what is read from the parent, under their config paths:
+  // the loader hands them to every plugin beside its own options
+  // (HttpPluginSettings reads them).
+  settings.options[kMaxAnswerBytesOption] = std::to_string(config.parent.max_answer_bytes);
+  settings.options[kRequestDeadlineOption] =
+      std::to_string(config.parent.request_deadline_seconds);
   settings.base_url = config.parent.url;
   settings.user = config.parent.user;
   if (!config.parent.user.empty()) settings.auth_scheme = "basic";

@@ -2,6 +2,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
 #include <chrono>
@@ -51,6 +52,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     const auto arrived_at = std::chrono::system_clock::now();
     const auto arrived = std::chrono::steady_clock::now();
     HttpRequest in;
+    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&request);
+    ActiveRequests::Scope active(state_.active, impl != nullptr ? &impl->socket() : nullptr);
     HttpResponse out;
     bool body_consumed = !HasBody(request.getMethod());
     try {

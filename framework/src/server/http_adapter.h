@@ -18,6 +18,7 @@
 #include <Poco/Net/HTTPServer.h>
 
 #include "fhirsync/node_server.h"
+#include "server/active_requests.h"
 #include "server/auth.h"
 #include "server/server_context.h"
 
@@ -52,6 +53,7 @@ struct ServerState {
   Poco::Net::HTTPServer* http = nullptr;
   AccessLogFormat access_log_format = AccessLogFormat::kNone;
   std::shared_ptr<LogSink> log;  // never null
+  ActiveRequests active;  // what NodeServer::Stop() cuts off when it must
 
   ServerState(const ServerConfig& config, Authenticator::Options auth_options,
               std::shared_ptr<LogSink> log_sink)

@@ -9,12 +9,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "core/text_util.h"
 #include "server/connection_setup.h"
 #include "server/http_adapter.h"
 
 namespace fhirsync {
+namespace {
+
+// How long Stop() lets requests in progress finish before it cuts them off.
+constexpr auto kStopGrace = std::chrono::milliseconds(1000);
+
+}  // namespace
 
 struct NodeServer::Impl {
   NodeConfig config;
@@ -150,9 +157,19 @@ std::string NodeServer::base_url() const { return impl_->port.load() ? impl_->ba
 
 void NodeServer::Stop() {
   if (!impl_->http) return;
-  // Stop accepting; idle keep-alive connections are shut down, requests in
-  // progress finish; then wait for the workers.
-  impl_->http->stopAll(false);
+  // Stop accepting; let requests in progress finish for a moment, then shut
+  // down the sockets of those still going (a client that drips its request
+  // or stalls reading the answer would hold a worker, and the stop, for
+  // ever), and of any a kept-alive connection starts from now on; then shut
+  // down the idle keep-alive connections and wait for the workers. Poco's
+  // stopAll() cannot do the cutting itself: it waits for each request in
+  // progress (it takes the connection's lock, also to abort). A store write
+  // in progress is not affected: it commits or rolls back before its worker
+  // touches the socket again.
+  impl_->http->stop();  // no new connections
+  impl_->state->active.WaitIdle(kStopGrace);
+  impl_->state->active.CutOff();
+  impl_->http->stopAll(false);  // idle keep-alive connections
   impl_->pool->joinAll();
   impl_->http.reset();
   impl_->pool.reset();

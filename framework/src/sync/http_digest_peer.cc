@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "core/json_depth.h"
 #include "core/text_util.h"
 #include "fhirsync/digest.h"
 #include "fhirsync/http_status.h"
@@ -41,11 +42,14 @@ bool GetInt(const rapidjson::Value& object, const char* name, std::int64_t* out)
 
 class HttpDigestPeer : public DigestPeer {
  public:
-  HttpDigestPeer(net::HttpEndpoint endpoint, std::string authorization)
+  HttpDigestPeer(net::HttpEndpoint endpoint, std::string authorization,
+                 std::size_t max_answer_bytes, int deadline_ms)
       : base_path_(endpoint.base_path),
         transport_(net::HttpTransportOptions{.host = endpoint.host,
                                              .port = endpoint.port,
-                                             .authorization = std::move(authorization)}) {}
+                                             .authorization = std::move(authorization),
+                                             .deadline_ms = deadline_ms,
+                                             .max_response_bytes = max_answer_bytes}) {}
 
   StatusOr<std::vector<DigestRange>> TypeDigests() override {
     return Ranges("/fhir/$digest");
@@ -102,6 +106,9 @@ class HttpDigestPeer : public DigestPeer {
                         std::to_string(answer.status) + " " +
                         EscapeForMessage(answer.body, 300));
     }
+    if (Status depth = CheckJsonDepth(answer.body, kMaxJsonAnswerDepth, "answer"); !depth.ok()) {
+      return Malformed(target, depth.message());
+    }
     doc->Parse(answer.body.data(), answer.body.size());
     if (doc->HasParseError() || !doc->IsObject()) return Malformed(target, "not a JSON object");
     return Status::Ok();
@@ -132,9 +139,9 @@ class HttpDigestPeer : public DigestPeer {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const std::string& base_url,
-                                                         const std::string& user,
-                                                         const std::string& password) {
+StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
+    const std::string& base_url, const std::string& user, const std::string& password,
+    std::size_t max_answer_bytes, int deadline_ms) {
   net::HttpEndpoint endpoint;
   FHIRSYNC_RETURN_IF_ERROR(net::ParseHttpBaseUrl(base_url, "parent URL", &endpoint));
   // The node's base URL; a FHIR base ("…/fhir") names the same node.
@@ -146,7 +153,8 @@ StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const std::string& base
   }
   std::string authorization = user.empty() ? "" : net::BasicAuthorization(user, password);
   return std::unique_ptr<DigestPeer>(
-      std::make_unique<HttpDigestPeer>(std::move(endpoint), std::move(authorization)));
+      std::make_unique<HttpDigestPeer>(std::move(endpoint), std::move(authorization),
+                                       max_answer_bytes, deadline_ms));
 }
 
 }  // namespace fhirsync

@@ -6,36 +6,22 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/NullStream.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
 #include "core/text_util.h"
 #include "fhirsync/http_status.h"
+#include "fhirsync/plugin/transport_plugin.h"
 #include "fhirsync/resource.h"
+#include "net/io_watchdog.h"
 
 namespace fhirsync {
 
-StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
-  const std::string label = "asking the parent at " + EscapeForMessage(parent.url, 200) +
-                            " for its node id";
-  Poco::URI uri;
+namespace {
+
+StatusOr<std::string> AskNodeId(Poco::Net::HTTPClientSession& session, const std::string& path,
+                                const ParentEndpoint& parent, const std::string& label) {
   try {
-    uri = Poco::URI(parent.url);
-  } catch (const Poco::Exception& error) {
-    return InvalidArgumentError(label + ": the URL does not parse: " + error.displayText());
-  }
-  if (uri.getScheme() != "http" || uri.getHost().empty()) {
-    return InvalidArgumentError(label + ": expected an http://host[:port] URL");
-  }
-  std::string path = uri.getPath();
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  path += "/fhir/metadata";
-  try {
-    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
-    session.setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(parent.timeout_ms) *
-                                      1000));
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path,
                                    Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("Accept", "application/fhir+json");
@@ -45,8 +31,18 @@ StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
     session.sendRequest(request);
     Poco::Net::HTTPResponse response;
     std::istream& body = session.receiveResponse(response);
-    Poco::NullOutputStream discard;
-    Poco::StreamCopier::copyStream(body, discard);
+    // Only the header matters; the body is read (to its end, within the
+    // cap) and dropped.
+    char buffer[16 * 1024];
+    std::size_t total = 0;
+    while (body.read(buffer, sizeof(buffer)) || body.gcount() > 0) {
+      total += static_cast<std::size_t>(body.gcount());
+      if (total > parent.max_answer_bytes) {
+        return ResourceExhaustedError(label + ": the answer is larger than the limit of " +
+                                      std::to_string(parent.max_answer_bytes) + " bytes (" +
+                                      kMaxAnswerBytesOption + ")");
+      }
+    }
     const int status = static_cast<int>(response.getStatus());
     if (status < 200 || status > 299) {
       return Status(StatusCodeForHttpStatus(status),
@@ -68,6 +64,47 @@ StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
   } catch (const Poco::Exception& error) {
     return UnavailableError(label + ": " + error.displayText());
   }
+}
+
+}  // namespace
+
+StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
+  const std::string label = "asking the parent at " + EscapeForMessage(parent.url, 200) +
+                            " for its node id";
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(parent.url);
+  } catch (const Poco::Exception& error) {
+    return InvalidArgumentError(label + ": the URL does not parse: " + error.displayText());
+  }
+  if (uri.getScheme() != "http" || uri.getHost().empty()) {
+    return InvalidArgumentError(label + ": expected an http://host[:port] URL");
+  }
+  std::string path = uri.getPath();
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  path += "/fhir/metadata";
+  Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+  session.setTimeout(
+      Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(parent.timeout_ms) * 1000));
+  StatusOr<std::string> node_id = InternalError("not asked");
+  net::IoStop stopped = net::IoStop::kNone;
+  {
+    net::IoWatch watch(session.socket(), parent.deadline_ms);
+    node_id = AskNodeId(session, path, parent, label);
+    stopped = watch.stopped();
+  }
+  if (stopped != net::IoStop::kNone) return net::IoStopError(stopped, label, parent.deadline_ms);
+  return node_id;
+}
+
+ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettings& settings) {
+  ParentEndpoint endpoint;
+  endpoint.url = config.parent.url;
+  endpoint.user = settings.user;
+  endpoint.password = settings.password;
+  endpoint.deadline_ms = config.parent.request_deadline_seconds * 1000;
+  endpoint.max_answer_bytes = config.parent.max_answer_bytes;
+  return endpoint;
 }
 
 }  // namespace fhirsync

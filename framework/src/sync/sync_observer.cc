@@ -82,10 +82,7 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
     o.parent_unreachable = "this node's credentials cannot be read: " + settings.status().message();
     return;
   }
-  ParentEndpoint endpoint;
-  endpoint.url = config.parent.url;
-  endpoint.user = settings->user;
-  endpoint.password = settings->password;
+  ParentEndpoint endpoint = ParentEndpointFor(config, *settings);
   endpoint.timeout_ms = options.timeout_ms;
   StatusOr<std::string> node_id = FetchParentNodeId(endpoint);
   if (!node_id.ok()) {

@@ -11,8 +11,11 @@
 //
 // Errors (each message starts "GET <url>: "): the HTTP status mapped by
 // StatusCodeForHttpStatus (401 kUnauthenticated, 403 kPermissionDenied, 404
-// kNotFound, 5xx kUnavailable, ...); no connection kUnavailable; a timeout
-// kDeadlineExceeded; a body cut short kUnavailable; or the sink's own error.
+// kNotFound, 5xx kUnavailable, ...); no connection kUnavailable; a receive
+// timeout or the whole fetch past request_deadline_ms kDeadlineExceeded; a
+// page past max_page_bytes kResourceExhausted; a body cut short
+// kUnavailable; cancelled (the program is stopping, see net/io_watchdog.h)
+// kUnavailable; or the sink's own error.
 //
 // Thread safety: Fetch() may be called from several threads; calls are
 // serialised on the one connection.
@@ -20,6 +23,7 @@
 #ifndef FHIRSYNC_FEED_HTTP_PAGE_FETCHER_H_
 #define FHIRSYNC_FEED_HTTP_PAGE_FETCHER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +42,12 @@ struct HttpPageFetcherOptions {
   int io_timeout_ms = 30000;
   int keep_alive_idle_ms = 4000;  // reopen a connection idle longer than this
   bool accept_gzip = true;
+  // Decoded bytes of one page handed to the sink at most
+  // (parent.max_answer_bytes); more: kResourceExhausted naming the key.
+  std::size_t max_page_bytes = 64u * 1024u * 1024u;
+  // The whole fetch, connecting to the page's last byte
+  // (parent.request_deadline_seconds); <= 0: none.
+  int request_deadline_ms = 300000;
 };
 
 class HttpPageFetcher : public FeedPageFetcher {

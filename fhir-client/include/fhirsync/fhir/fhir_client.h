@@ -63,6 +63,9 @@ struct FhirClientOptions {
   // server that closed it meanwhile is not mistaken for a lost answer.
   int keep_alive_idle_ms = 4000;
   std::size_t max_response_bytes = 64u * 1024u * 1024u;  // after gzip decoding
+  // The whole interaction, connecting to the answer's last byte (a server
+  // that drips its answer is cut off: kDeadlineExceeded); <= 0: none.
+  int request_deadline_ms = 300000;
   bool accept_gzip = true;
   ReadManyMode read_many_mode = ReadManyMode::kAuto;
   std::size_t read_many_chunk = 100;  // ids per batch Bundle / _id search

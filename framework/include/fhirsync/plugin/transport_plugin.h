@@ -105,9 +105,17 @@ struct TransportSettings {
   std::string user;
   std::string password;
   std::string token;
-  // Free-form per-plugin settings (`plugins.load[i].options` in the config).
+  // Free-form per-plugin settings (`plugins.load[i].options` in the config),
+  // and the node-wide ones below.
   std::map<std::string, std::string> options;
 };
+
+// Options the host hands every plugin beside its own: the node's limits on
+// what it reads from its parent, named by their keys in fhirsync.json (a
+// plugin that talks to the parent over a network applies them and names
+// the key when one is hit). Decimal integers.
+inline constexpr char kMaxAnswerBytesOption[] = "parent.max_answer_bytes";
+inline constexpr char kRequestDeadlineOption[] = "parent.request_deadline_seconds";
 
 // One version of one resource as the remote holds it.
 struct RemoteResource {

@@ -52,7 +52,9 @@ struct RestClientOptions {
   int connect_timeout_ms = 10000;
   int io_timeout_ms = 30000;
   int keep_alive_idle_ms = 4000;
-  std::size_t max_response_bytes = 64u * 1024u * 1024u;
+  std::size_t max_response_bytes = 64u * 1024u * 1024u;  // after gzip decoding
+  // The whole request, connecting to the answer's last byte; <= 0: none.
+  int request_deadline_ms = 300000;
   bool accept_gzip = true;
 };
 

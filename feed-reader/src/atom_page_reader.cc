@@ -261,6 +261,20 @@ class AtomPageReader::Impl {
                                       "namespace " + std::string(kAtomNamespace)));
         return;
       }
+      // Feed pages are UTF-8 (RFC 4287 allows any, atomfeed writes UTF-8).
+      // Another declared encoding goes through iconv, whose failures
+      // libxml2 reports at different points depending on how the bytes
+      // were chunked; refusing it keeps the answer the same either way.
+      const xmlChar* declared = ctxt_->input != nullptr ? ctxt_->input->encoding : nullptr;
+      if (declared == nullptr) declared = ctxt_->encoding;
+      if (declared != nullptr && xmlStrcasecmp(declared, BAD_CAST "UTF-8") != 0 &&
+          xmlStrcasecmp(declared, BAD_CAST "UTF8") != 0) {
+        FailHere(InvalidArgumentError(
+            "page declares encoding '" +
+            EscapeForMessage(reinterpret_cast<const char*>(declared), 40) +
+            "'; feed pages must be UTF-8"));
+        return;
+      }
       root_started_ = true;
       return;
     }

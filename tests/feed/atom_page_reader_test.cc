@@ -159,6 +159,21 @@ TEST(AtomPageReaderTest, BytesThatAreNotUtf8AreABrokenPageHoweverTheyArrive) {
   }
 }
 
+// Found by fuzz/atom_page_fuzzer: a real page declaring UTF-7 failed in
+// iconv at a point that depended on the chunking, and read whole it was
+// called truncated. Another encoding than UTF-8 is refused up front.
+TEST(AtomPageReaderTest, APageDeclaringAnotherEncodingThanUtf8IsRefused) {
+  const std::string xml = ReplaceOnce(ReadTestData("openmrs-patient-recent.xml"),
+                                      "encoding=\"UTF-8\"", "encoding=\"UTF-7\"");
+  ASSERT_NE(xml.find("UTF-7"), std::string::npos);
+  auto whole = ReadAtomPage("http://parent/feed/recent", xml);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.status().code(), StatusCode::kInvalidArgument) << whole.status();
+  EXPECT_THAT(whole.status().message(), HasSubstr("declares encoding 'UTF-7'"));
+  auto utf8 = ReadAtomPage("http://parent/feed/recent", ReadTestData("openmrs-patient-recent.xml"));
+  EXPECT_TRUE(utf8.ok()) << utf8.status();
+}
+
 TEST(AtomPageReaderTest, CallbackReceivesEachEntryInsteadOfThePage) {
   std::vector<std::string> ids;
   AtomPageReader reader("facility/recent", {}, [&](AtomEntry&& entry) {

@@ -4,8 +4,8 @@
 //
 // Property: the reader's answer does not depend on how the bytes arrive.
 // The page is read whole, then again in two chunks split at a point the
-// input chooses (its first byte); both must agree on success, the error
-// code, and every entry and link. (The split point comes from the bytes'
+// input chooses; both must agree on success, the kind of error, and every
+// entry and link. (The split point comes from the bytes'
 // sum, so a seed is a plain feed page.)
 
 #include <cstddef>
@@ -67,7 +67,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(whole.ok() == chunked.ok(),
              "whole: " + whole.status().message() + " chunked: " + chunked.status().message());
   if (!whole.ok()) {
-    FUZZ_CHECK(whole.status().code() == chunked.status().code(),
+    // Broken (kInvalidArgument) or cut (kDataLoss) may differ with the
+    // chunking: libxml2's push parser finds some errors only when more
+    // input comes, and in another order then. Both refuse the page and keep
+    // the cursor; any other difference is a finding.
+    const auto code = whole.status().code();
+    const auto other = chunked.status().code();
+    auto refusal = [](fhirsync::StatusCode c) {
+      return c == fhirsync::StatusCode::kInvalidArgument || c == fhirsync::StatusCode::kDataLoss;
+    };
+    FUZZ_CHECK(code == other || (refusal(code) && refusal(other)),
                "whole: " + whole.status().message() + " chunked: " + chunked.status().message());
     FUZZ_CHECK(!whole.status().message().empty(), "an error without a message");
     return 0;

@@ -126,6 +126,32 @@ class AtomPageReader::Impl {
   }
 
  private:
+  // The errors libxml2 gives when the input stops inside the document. Only
+  // these, found when the input ended, mean a cut page: libxml2 holds back
+  // other errors too until more input comes, and so reports them at the end
+  // only when the bytes happened to stop right there; they are a broken page
+  // however the bytes arrive.
+  static bool IsPrematureEnd(int code) {
+    switch (code) {
+      case XML_ERR_DOCUMENT_END:
+      case XML_ERR_TAG_NOT_FINISHED:
+      case XML_ERR_GT_REQUIRED:
+      case XML_ERR_LTSLASH_REQUIRED:
+      case XML_ERR_ATTRIBUTE_NOT_STARTED:
+      case XML_ERR_ATTRIBUTE_NOT_FINISHED:
+      case XML_ERR_ATTRIBUTE_WITHOUT_VALUE:
+      case XML_ERR_LT_IN_ATTRIBUTE:
+      case XML_ERR_COMMENT_NOT_FINISHED:
+      case XML_ERR_CDATA_NOT_FINISHED:
+      case XML_ERR_PI_NOT_FINISHED:
+      case XML_ERR_NAME_REQUIRED:
+      case XML_ERR_SPACE_REQUIRED:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   std::string Prefix() const {
     return "feed page '" + EscapeForMessage(page_url_, 200) + "' ";
   }
@@ -174,11 +200,7 @@ class AtomPageReader::Impl {
     // \x27; its messages are otherwise plain ASCII.
     std::replace(message.begin(), message.end(), '\'', '"');
     std::string text = Prefix() + Position(line, column);
-    // Bytes that are not text in the page's encoding are a broken page
-    // wherever they are: libxml2 may hold the last bytes it was given
-    // undecoded until the end, so at the end they are not a sign of a cut.
-    const bool encoding_error = code == XML_ERR_INVALID_CHAR || code == XML_ERR_INVALID_ENCODING;
-    if (at_end && root_started_ && !root_closed_ && !encoding_error) {
+    if (at_end && root_started_ && !root_closed_ && IsPrematureEnd(code)) {
       error_ = DataLossError(text + "page ends before </feed> (truncated): " +
                              EscapeForMessage(message, 200));
     } else {
@@ -259,6 +281,20 @@ class AtomPageReader::Impl {
         if (!ns.empty()) found += " in namespace '" + EscapeForMessage(ns) + "'";
         FailHere(InvalidArgumentError("root element is " + found + ", expected <feed> in the Atom "
                                       "namespace " + std::string(kAtomNamespace)));
+        return;
+      }
+      // Feed pages are UTF-8 (RFC 4287 allows any, atomfeed writes UTF-8).
+      // Another declared encoding goes through iconv, whose failures
+      // libxml2 reports at different points depending on how the bytes
+      // were chunked; refusing it keeps the answer the same either way.
+      const xmlChar* declared = ctxt_->input != nullptr ? ctxt_->input->encoding : nullptr;
+      if (declared == nullptr) declared = ctxt_->encoding;
+      if (declared != nullptr && xmlStrcasecmp(declared, BAD_CAST "UTF-8") != 0 &&
+          xmlStrcasecmp(declared, BAD_CAST "UTF8") != 0) {
+        FailHere(InvalidArgumentError(
+            "page declares encoding '" +
+            EscapeForMessage(reinterpret_cast<const char*>(declared), 40) +
+            "'; feed pages must be UTF-8"));
         return;
       }
       root_started_ = true;

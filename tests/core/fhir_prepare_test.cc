@@ -232,3 +232,30 @@ TEST(PrepareFhirBodyTest, AStoredBodyPreparesAgainToTheSameTextAndHash) {
 
 }  // namespace
 }  // namespace fhirsync
+
+namespace fhirsync {
+namespace {
+
+// Found by fuzz/fhir_prepare_fuzzer (UBSan: clz of a zero in RapidJSON's
+// DiyFp): the full-precision parse stored "0e140" as 5.696189077778436e-306
+// and "0.000e300" as a negative number. Such a zero is refused by both paths.
+TEST(PrepareFhirBodyTest, AZeroWithAnExponentIsRefusedNotStoredAsAnotherNumber) {
+  for (const char* number : {"0e140", "0.000e300", "-0.0E5", "0e+1"}) {
+    const std::string body =
+        std::string(R"({"resourceType":"Observation","valueQuantity":{"value":)") + number + "}}";
+    auto prepared = PrepareFhirBody(body, "o1", kCap);
+    ASSERT_FALSE(prepared.ok()) << number;
+    EXPECT_EQ(prepared.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(prepared.status().message().find("is a zero with an exponent"), std::string::npos)
+        << prepared.status();
+  }
+  // Other numbers, and the same text inside a string, are taken as they are.
+  auto taken = PrepareFhirBody(
+      R"({"resourceType":"Observation","note":[{"text":"0e140"}],"valueQuantity":{"value":1e-3},"x":[0,0.0,10e2,-0]})",
+      "o1", kCap);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_NE(taken->unstamped.text.find("\"0e140\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fhirsync

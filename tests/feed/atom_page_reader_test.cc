@@ -159,6 +159,39 @@ TEST(AtomPageReaderTest, BytesThatAreNotUtf8AreABrokenPageHoweverTheyArrive) {
   }
 }
 
+// Found by fuzz/atom_page_fuzzer: a real page declaring UTF-7 failed in
+// iconv at a point that depended on the chunking, and read whole it was
+// called truncated. Another encoding than UTF-8 is refused up front.
+TEST(AtomPageReaderTest, APageDeclaringAnotherEncodingThanUtf8IsRefused) {
+  const std::string xml = ReplaceOnce(ReadTestData("openmrs-patient-recent.xml"),
+                                      "encoding=\"UTF-8\"", "encoding=\"UTF-7\"");
+  ASSERT_NE(xml.find("UTF-7"), std::string::npos);
+  auto whole = ReadAtomPage("http://parent/feed/recent", xml);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.status().code(), StatusCode::kInvalidArgument) << whole.status();
+  EXPECT_THAT(whole.status().message(), HasSubstr("declares encoding 'UTF-7'"));
+  auto utf8 = ReadAtomPage("http://parent/feed/recent", ReadTestData("openmrs-patient-recent.xml"));
+  EXPECT_TRUE(utf8.ok()) << utf8.status();
+}
+
+// Found by fuzz/atom_page_fuzzer: libxml2 holds back some errors until more
+// input comes; when the bytes happened to stop right there, the error came
+// at the end and the page was called truncated. An error far from where
+// the input ends is a broken page wherever the chunks were cut.
+TEST(AtomPageReaderTest, AnErrorBeforeTheEndIsABrokenPageWhereverTheChunksEnd) {
+  const std::string xml = ReplaceOnce(ReadTestData("openmrs-patient-recent.xml"), "<title>",
+                                      "<titl:>");
+  const std::size_t at = xml.find("<titl:>");
+  ASSERT_NE(at, std::string::npos);
+  for (std::size_t split : {std::size_t{0}, at + 5, at + 6, at + 7, xml.size()}) {
+    AtomPageReader reader("http://parent/feed/recent");
+    Status status = reader.Append(std::string_view(xml).substr(0, split));
+    if (status.ok()) status = reader.Append(std::string_view(xml).substr(split));
+    if (status.ok()) status = reader.Finish().status();
+    EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << "split at " << split << ": " << status;
+  }
+}
+
 TEST(AtomPageReaderTest, CallbackReceivesEachEntryInsteadOfThePage) {
   std::vector<std::string> ids;
   AtomPageReader reader("facility/recent", {}, [&](AtomEntry&& entry) {

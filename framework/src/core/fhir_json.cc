@@ -47,6 +47,45 @@ Status CheckSingleMembers(const rapidjson::Value& object, std::string_view where
 
 }  // namespace
 
+Status CheckNoZeroWithExponent(std::string_view json) {
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    const std::size_t start = i;
+    bool nonzero = false;
+    if (c == '-') ++i;
+    while (i < json.size() && ((json[i] >= '0' && json[i] <= '9') || json[i] == '.')) {
+      if (json[i] != '0' && json[i] != '.') nonzero = true;
+      ++i;
+    }
+    const bool exponent = i < json.size() && (json[i] == 'e' || json[i] == 'E');
+    while (i < json.size() && ((json[i] >= '0' && json[i] <= '9') || json[i] == 'e' ||
+                               json[i] == 'E' || json[i] == '+' || json[i] == '-')) {
+      ++i;
+    }
+    if (exponent && !nonzero) {
+      return InvalidArgumentError("the number '" + EscapeForMessage(json.substr(start, i - start)) +
+                                  "' (at byte " + std::to_string(start) +
+                                  ") is a zero with an exponent; write it as 0");
+    }
+    --i;
+  }
+  return Status::Ok();
+}
+
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes) {
   if (body.size() > max_body_bytes) {
     return ResourceExhaustedError("body is " + std::to_string(body.size()) +
@@ -63,6 +102,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   // The parse below, and every later walk of the document, recurse once per
   // level: a body nested deeper than the limit is refused before either.
   FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body));
+  FHIRSYNC_RETURN_IF_ERROR(CheckNoZeroWithExponent(body));
   FhirDocument doc;
   doc.text = InsituCopy(body);
   doc.text_size = body.size();

@@ -36,6 +36,13 @@ struct FhirDocument {
 // decodes strings where they stand and stops at the NUL).
 std::unique_ptr<char[]> InsituCopy(std::string_view body);
 
+// InvalidArgument naming the number when `json` holds a zero written with
+// an exponent ("0e140", "-0.00E5") outside strings: RapidJSON 1.1.0's
+// full-precision parse, which every FHIR body goes through, turns it into
+// another number (0e140 into 5.696189077778436e-306), so it is refused
+// before any such parse.
+Status CheckNoZeroWithExponent(std::string_view json);
+
 // Size check, parse, object check, resourceType and id checks; see
 // InspectFhirBody() in fhirsync/resource.h for the errors.
 StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body_bytes);

@@ -232,7 +232,8 @@ class OnePassHandler {
 std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
                                                          std::string_view stamp_id,
                                                          std::size_t max_body_bytes) {
-  if (body.size() > max_body_bytes || std::memchr(body.data(), '\0', body.size()) != nullptr) {
+  if (body.size() > max_body_bytes || std::memchr(body.data(), '\0', body.size()) != nullptr ||
+      !CheckNoZeroWithExponent(body).ok()) {
     return std::nullopt;
   }
   std::unique_ptr<char[]> text = InsituCopy(body);

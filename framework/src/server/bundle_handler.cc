@@ -539,6 +539,9 @@ HttpResponse HandleBundle(ServerContext& context, const HttpRequest& request) {
   if (request.body.size() > context.config.max_request_bytes) {
     return ErrorResponse(413, "too-costly", "Bundle is over server.max_request_bytes");
   }
+  if (Status zero = CheckNoZeroWithExponent(request.body); !zero.ok()) {
+    return ErrorResponse(400, "invalid", "Bundle: " + zero.message());
+  }
   rapidjson::Document doc;
   // Full precision: entries are re-serialised and must keep their numbers.
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(request.body.data(), request.body.size());

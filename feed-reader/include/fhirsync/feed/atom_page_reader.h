@@ -10,6 +10,8 @@
 //   - more than FeedReaderLimits::max_page_bytes bytes, deeper nesting than
 //     max_depth, more than max_entries entries, an element text longer than
 //     max_text_bytes;
+//   - a declared encoding other than UTF-8 (iconv's failures would surface
+//     at points that depend on how the bytes arrive);
 //   - a root element other than Atom's <feed>; an entry without an <id>;
 //     <content> that starts like JSON but is not valid JSON.
 //

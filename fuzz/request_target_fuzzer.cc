@@ -60,13 +60,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.method = size % 8 == 0 ? "DELETE" : size % 8 == 1 ? "HEAD" : "GET";
   request.base_url = "http://parent.example";
   fhirsync::Status parsed = ParseRequestTarget(target, &request);
+  // A "." or ".." segment of the path, as sent: refused, because it would
+  // name one route in several ways.
+  bool dot_segment = false;
+  const std::string_view path = target.substr(0, target.find('?'));
+  for (std::size_t start = 0; start <= path.size();) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    dot_segment = dot_segment || segment == "." || segment == "..";
+    start = end + 1;
+  }
   if (!parsed.ok()) {
-    FUZZ_CHECK(target.size() > 8192 || target.find('%') != std::string_view::npos,
+    FUZZ_CHECK(target.size() > 8192 || target.find('%') != std::string_view::npos || dot_segment,
                "a target was refused: " + parsed.message());
     return 0;
   }
+  FUZZ_CHECK(!dot_segment, "a dot segment was taken: " + std::string(target));
   for (const std::string& segment : request.segments) {
     FUZZ_CHECK(!segment.empty(), "an empty segment from " + std::string(target));
+    FUZZ_CHECK(segment != "." && segment != "..", "a dot segment from " + std::string(target));
   }
   HttpResponse response = Dispatch(Context(), request);
   FUZZ_CHECK(response.status != 500, "a 500 answer: " + response.Body());

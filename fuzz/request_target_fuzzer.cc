@@ -67,7 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t start = 0; start <= path.size();) {
     std::size_t end = path.find('/', start);
     if (end == std::string_view::npos) end = path.size();
-    const std::string_view segment = path.substr(start, end - start);
+    std::string_view segment = path.substr(start, end - start);
+    // Segments are split with SplitList, which trims spaces.
+    while (!segment.empty() && segment.front() == ' ') segment.remove_prefix(1);
+    while (!segment.empty() && segment.back() == ' ') segment.remove_suffix(1);
     dot_segment = dot_segment || segment == "." || segment == "..";
     start = end + 1;
   }

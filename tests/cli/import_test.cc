@@ -145,6 +145,32 @@ TEST_F(CliTest, BadLinesAreNamedByFileAndLineAndNothingIsImported) {
   EXPECT_EQ(stats["outbox_pending"].GetInt64(), 0);
 }
 
+// Bytes that are not UTF-8 would be stored and then served to every child
+// byte for byte: import and put refuse them, naming where they are.
+TEST_F(CliTest, BodiesThatAreNotUtf8AreRefusedByImportAndPut) {
+  InitNode();
+  const std::string bad = tmp_.Sub("latin1.ndjson");
+  WriteTextFile(bad, std::string("{\"resourceType\":\"Patient\",\"id\":\"a\"}\n") +
+                         "{\"resourceType\":\"Patient\",\"id\":\"b\",\"x\":\"Jos\xe9\"}\n" +
+                         "{\"resourceType\":\"Patient\",\"id\":\"c\",\"x\":\"\xc0\xaf\"}\n" +
+                         "{\"resourceType\":\"Patient\",\"id\":\"d\",\"x\":\"\\udc00\"}\n");
+  ProcessResult r = Run("import", {bad});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(bad + ":2: body is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(bad + ":3: body is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(bad + ":4: body has a lone UTF-16 surrogate"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find(bad + ":1:"), std::string::npos) << r.err;
+  EXPECT_EQ(RunJson("stats")["last_seq"].GetInt64(), 0);
+
+  WriteTextFile(tmp_.Sub("p.json"),
+                "{\"resourceType\":\"Patient\",\"id\":\"p\",\"x\":\"\xff\xfe\"}");
+  ProcessResult put = Run("put", {tmp_.Sub("p.json")});
+  EXPECT_NE(put.exit_code, 0);
+  EXPECT_NE(put.err.find("not valid UTF-8"), std::string::npos) << put.err;
+  EXPECT_EQ(RunJson("stats")["last_seq"].GetInt64(), 0);
+}
+
 TEST_F(CliTest, ImportOfAMissingFileWritesNothing) {
   InitNode();
   std::string good = kTestData + "/fhir-r4-bulk/Organization.000.ndjson";

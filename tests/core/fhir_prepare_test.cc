@@ -183,6 +183,10 @@ TEST(PrepareFhirBodyTest, ErrorsAreTheDocumentPathsWords) {
       R"({"resourceType":"Patient","resourceType":"Observation","id":"p1"})",
       R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})",
       R"({"resourceType":"Patient","meta":{"lastUpdated":"2020","source":"a","lastUpdated":"2021"}})",
+      // Not UTF-8: a Latin-1 byte, an overlong '/', a lone low surrogate.
+      "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"x\":\"Jos\xe9\"}",
+      "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"x\":\"\xc0\xaf\"}",
+      R"({"resourceType":"Patient","id":"p1","x":"\udc00"})",
   };
   for (const std::string& body : bodies) {
     EXPECT_FALSE(PrepareFhirBodyInOnePass(body, "p1", kCap).has_value()) << body;

@@ -101,7 +101,10 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
   }
   // The parse below, and every later walk of the document, recurse once per
   // level: a body nested deeper than the limit is refused before either.
-  FHIRSYNC_RETURN_IF_ERROR(CheckJsonDepth(body));
+  // A body that is not UTF-8 would be stored and served to every child
+  // byte for byte: refused here, whichever way it came in (put, import, a
+  // pull).
+  FHIRSYNC_RETURN_IF_ERROR(CheckJsonText(body));
   FHIRSYNC_RETURN_IF_ERROR(CheckNoZeroWithExponent(body));
   FhirDocument doc;
   doc.text = InsituCopy(body);

@@ -236,6 +236,12 @@ std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
       !CheckNoZeroWithExponent(body).ok()) {
     return std::nullopt;
   }
+  // The reader below validates the bytes (kParseValidateEncodingFlag) but
+  // decodes a \u escape of a lone low surrogate into bytes that are not
+  // UTF-8; bodies with escapes are rare, so only they pay for the check.
+  if (body.find("\\u") != std::string_view::npos && !CheckJsonText(body).ok()) {
+    return std::nullopt;
+  }
   std::unique_ptr<char[]> text = InsituCopy(body);
   // Sized for the body as it came, so the buffer does not grow as it fills.
   rapidjson::StringBuffer buffer(nullptr, body.size() + stamp_id.size() + 64);
@@ -243,8 +249,10 @@ std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
   TrackedInsituStream in(text.get());
   OnePassHandler handler(in, text.get(), writer, buffer, stamp_id);
   rapidjson::Reader reader;
-  // The flags of ParseFhirBody's parse, so numbers come out the same.
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseFullPrecisionFlag;
+  // The flags of ParseFhirBody's parse, so numbers come out the same, and
+  // bytes that are not UTF-8 refused (CheckJsonText does that there).
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseFullPrecisionFlag |
+                              rapidjson::kParseValidateEncodingFlag;
   if (reader.Parse<kFlags>(in, handler).IsError() || !handler.Handled()) return std::nullopt;
   const std::string_view body_id = handler.body_id();
   if (!ValidateResourceType(handler.resource_type()).ok() ||

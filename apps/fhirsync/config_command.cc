@@ -33,7 +33,7 @@ constexpr char kHelp[] =
     "  set KEY VALUE    sets the value. A string key takes VALUE as it is; any other\n"
     "                   takes it as JSON (60, true, [\"Patient\"], {\"name\": ...}).\n"
     "  add KEY VALUE    appends VALUE to the list at KEY (pull.types Patient;\n"
-    "                   plugins.load '{\"name\":\"folder\",\"file\":\"libfhirsync_folder.so\"}')\n"
+    "                   plugins.load '{\"name\":\"folder\",\"options\":{\"dir\":\"/usb\"}}')\n"
     "  unset KEY        removes the key (a setting goes back to its default), or the\n"
     "                   list element (plugins.load[1])\n"
     "  show             prints every key with its value (defaults included)\n"

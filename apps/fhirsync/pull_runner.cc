@@ -23,6 +23,9 @@ namespace {
 // the same address would make the cursor meaningless). A parent that cannot
 // be reached is not an error here: the pull itself will say so.
 Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
+  if (!ParentSpeaksHttp(node.config.parent.url)) {
+    return ConfiguredParentNodeId(node.config).status();
+  }
   StatusOr<std::string> reported = FetchParentNodeId(ParentEndpointFor(node.config, settings));
   if (!reported.ok()) {
     if (!node.config.parent.node_id.empty() &&

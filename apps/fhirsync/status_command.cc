@@ -28,10 +28,13 @@ constexpr char kHelp[] =
     "comes with the command that mends it.\n"
     "\n"
     "The parent is asked for its feed with a short time limit; when it cannot be\n"
-    "reached, status says so and why, and reports what the store knows.\n"
+    "reached, status says so and why, and reports what the store knows. A parent\n"
+    "reached only through plugins (parent.url not http:// or https://, e.g. the\n"
+    "folder plugin's file:///media/usb) is read through them under parent.node_id.\n"
     "\n"
     "  --json        print one object: {node_id, in_sync, parent: {url, node_id,\n"
-    "                reachable, unreachable_reason}, last_contact, last_pull,\n"
+    "                reached_through (http or plugins), reachable,\n"
+    "                unreachable_reason}, last_contact, last_pull,\n"
     "                lag: {changes, at_least, behind_ms} (null when the parent\n"
     "                could not be asked), pending: {count, oldest_at}, dead_letters:\n"
     "                [{class, count, newest: {seq, type, id, http_status, message,\n"
@@ -69,6 +72,7 @@ void PrintJson(const std::string& node_id, const SyncObservations& o,
     out.StartObject();
     out.Field("url", o.parent_url);
     out.Field("node_id", o.parent_node_id);
+    out.Field("reached_through", o.parent_through_plugins ? "plugins" : "http");
     out.Field("reachable", o.parent_unreachable.empty());
     out.Field("unreachable_reason", o.parent_unreachable);
     out.EndObject();

@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "fhirsync/digest.h"
+#include "fhirsync/parent_identity.h"
 #include "node.h"
 #include "output.h"
 
@@ -77,6 +78,13 @@ int RunVerify(const Invocation& invocation) {
     return cl.Fail(FailedPreconditionError(
         "this node has no parent to verify against (parent.url is empty in " + cl.dir() +
         "/fhirsync.json)"));
+  }
+  if (!ParentSpeaksHttp(node->config.parent.url)) {
+    return cl.Fail(FailedPreconditionError(
+        "verify asks the parent for its digest over HTTP(S), and the parent at " +
+        node->config.parent.url +
+        " is reached only through plugins; verify against a node that serves the same records "
+        "over HTTP instead"));
   }
   StatusOr<std::string> password = ReadPassword(*node);
   if (!password.ok()) return cl.Fail(password.status());

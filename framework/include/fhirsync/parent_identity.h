@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "fhirsync/config.h"
 #include "fhirsync/plugin/transport_plugin.h"
@@ -39,6 +40,17 @@ struct ParentEndpoint {
 // node) or names itself with an invalid id; InvalidArgument for a URL that
 // is not http://host[:port][/path].
 StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent);
+
+// Whether `parent_url` (parent.url) names a parent spoken to over HTTP or
+// HTTPS, which can be asked who it is. Any other scheme (file:///media/usb,
+// a plugin's own) names a parent reached only through transport plugins
+// (the folder plugin, one an implementer writes): nothing can ask it for
+// its node id, so parent.node_id must be set by hand. Pure.
+bool ParentSpeaksHttp(std::string_view parent_url);
+
+// For a parent reached only through plugins: parent.node_id, or
+// FailedPrecondition saying how to set it when it is empty.
+StatusOr<std::string> ConfiguredParentNodeId(const NodeConfig& config);
 
 // The endpoint of `config`'s parent with its limits (parent.*) and the
 // credentials of `settings` (TransportSettingsFor).

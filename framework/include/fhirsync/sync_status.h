@@ -35,6 +35,12 @@ struct SyncObservations {
   std::string node_dir = ".";  // put into the commands
   std::string parent_url;      // empty: no parent
   std::string parent_node_id;
+  // The parent is reached only through transport plugins (parent.url is not
+  // http(s)://, see parent_identity.h): its node id is the configured one.
+  bool parent_through_plugins = false;
+  // Such a parent's node id is not configured (parent.node_id), so its feed
+  // cannot be read.
+  bool parent_node_id_needed = false;
   std::int64_t now_ms = 0;
   // Last time the parent answered anything (a pull page, a push answer).
   std::optional<std::int64_t> last_contact_ms;

@@ -50,8 +50,12 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
   if (!report.has_parent) {
     line("This node has no parent: it keeps its records for itself and its children.");
   } else {
-    line("Parent: " + o.parent_url +
-         (o.parent_node_id.empty() ? "" : " (node " + o.parent_node_id + ")") +
+    std::string about;
+    if (!o.parent_node_id.empty()) about = "node " + o.parent_node_id;
+    if (o.parent_through_plugins) {
+      about += std::string(about.empty() ? "" : ", ") + "reached through the plugins";
+    }
+    line("Parent: " + o.parent_url + (about.empty() ? "" : " (" + about + ")") +
          "; last reached " + DescribeAge(o.last_contact_ms, o.now_ms) + ".");
     std::string pull = "Records from the parent: last brought in " +
                        DescribeAge(o.last_pull_ms, o.now_ms);
@@ -153,11 +157,19 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
          "fhirsync sync" + dir + " --pull --once"});
   }
   if (report.has_parent && !o.parent_unreachable.empty() && o.parent_refuses.empty()) {
+    std::string mend;
+    if (o.parent_node_id_needed) {
+      mend = "fhirsync config set" + dir + " parent.node_id ID";
+    } else if (o.parent_through_plugins) {
+      mend = "check parent.url and the plugins' options (plugins.load in fhirsync.json; is a "
+             "folder not mounted?), then: fhirsync sync" + dir + " --once";
+    } else {
+      mend = "check the network and parent.url, then: fhirsync sync" + dir + " --once";
+    }
     report.problems.push_back({"parent-unreachable",
                                "The parent cannot be reached now: " + o.parent_unreachable +
                                    ". Work continues here and is sent when it is back.",
-                               "check the network and parent.url, then: fhirsync sync" + dir +
-                                   " --once"});
+                               mend});
   }
 
   report.in_sync = report.problems.empty();

@@ -1,6 +1,7 @@
 #include "fhirsync/parent_identity.h"
 
 #include <Poco/Exception.h>
+#include <Poco/String.h>
 #include <Poco/Net/HTTPBasicCredentials.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -105,6 +106,24 @@ ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettin
   endpoint.deadline_ms = config.parent.request_deadline_seconds * 1000;
   endpoint.max_answer_bytes = config.parent.max_answer_bytes;
   return endpoint;
+}
+
+bool ParentSpeaksHttp(std::string_view parent_url) {
+  // Schemes are case-insensitive (RFC 3986 section 3.1).
+  auto starts_with = [&](std::string_view scheme) {
+    return parent_url.size() >= scheme.size() &&
+           Poco::icompare(std::string(parent_url.substr(0, scheme.size())),
+                          std::string(scheme)) == 0;
+  };
+  return starts_with("http://") || starts_with("https://");
+}
+
+StatusOr<std::string> ConfiguredParentNodeId(const NodeConfig& config) {
+  if (!config.parent.node_id.empty()) return config.parent.node_id;
+  return FailedPreconditionError(
+      "the parent at " + EscapeForMessage(config.parent.url, 200) +
+      " is reached only through plugins, which cannot say which node it is; set its node id "
+      "by hand: fhirsync config set parent.node_id ID");
 }
 
 }  // namespace fhirsync

@@ -73,10 +73,25 @@ NodeConfig WithTimeouts(NodeConfig config, int timeout_ms) {
   return config;
 }
 
+void MeasureLag(LocalStore* store, const NodeConfig& config, const ObserveOptions& options,
+                const std::string& parent_node_id, SyncObservations& o);
+
 // Asks the parent who it is, then how far behind its feed this node is.
 // Fills the parent part of `o`.
 void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions& options,
                SyncObservations& o) {
+  // A parent reached only through plugins cannot be asked who it is: its
+  // feed is read through them under the node id set by hand.
+  if (!ParentSpeaksHttp(config.parent.url)) {
+    StatusOr<std::string> node_id = ConfiguredParentNodeId(config);
+    if (!node_id.ok()) {
+      o.parent_unreachable = node_id.status().message();
+      o.parent_node_id_needed = true;
+      return;
+    }
+    MeasureLag(store, config, options, *node_id, o);
+    return;
+  }
   StatusOr<TransportSettings> settings = TransportSettingsFor(config, options.node_dir);
   if (!settings.ok()) {
     o.parent_unreachable = "this node's credentials cannot be read: " + settings.status().message();
@@ -111,7 +126,15 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
                            node_id.status().message();
     return;
   }
+  MeasureLag(store, config, options,
+             config.parent.node_id.empty() ? node_id.value() : config.parent.node_id, o);
+}
 
+// How far behind the feed of the parent `parent_node_id` this node is,
+// asked through the transport plugins. Fills the lag part of `o`.
+void MeasureLag(LocalStore* store, const NodeConfig& config, const ObserveOptions& options,
+                const std::string& parent_node_id, SyncObservations& o) {
+  if (!config.pull.enabled) return;  // no feed to be behind of
   std::vector<std::string> warnings;  // optional plugins skipped: the pull says so
   StatusOr<std::unique_ptr<SyncResourceManager>> manager = SyncResourceManager::Start(
       WithTimeouts(config, options.timeout_ms), options.node_dir, &warnings);
@@ -120,8 +143,7 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
     return;
   }
   PullOptions pull;
-  pull.parent_node_id =
-      config.parent.node_id.empty() ? node_id.value() : config.parent.node_id;
+  pull.parent_node_id = parent_node_id;
   pull.feed = config.pull.feed;
   pull.types = config.pull.types;
   pull.batch_size = std::max(1, config.pull.batch_size);
@@ -158,6 +180,7 @@ StatusOr<SyncObservations> ObserveSync(LocalStore* store, const NodeConfig& conf
   o.node_dir = options.node_dir;
   o.parent_url = config.parent.url;
   o.parent_node_id = config.parent.node_id;
+  o.parent_through_plugins = !config.parent.url.empty() && !ParentSpeaksHttp(config.parent.url);
   o.now_ms = options.now_ms != 0 ? options.now_ms : NowMillis();
   // A node without a parent sends nothing anywhere: its outbox rows are not
   // waiting for anything, so there is nothing to report about them.

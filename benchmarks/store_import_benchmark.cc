@@ -49,7 +49,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/Session.h>
 
 #include <algorithm>
@@ -66,11 +65,13 @@
 #include <vector>
 
 #include "fhirsync/local_store.h"
+#include "support/postgres_server.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using fhirsync::WriteOp;
+using fhirsync::bench::PostgresServer;
 
 std::vector<WriteOp> LoadBulk() {
   std::vector<WriteOp> ops;
@@ -274,62 +275,6 @@ BENCHMARK(BM_SqliteFloor)
     ->Arg(10)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-
-// PostgreSQL: a cluster from the environment, or one of our own.
-class PostgresServer {
- public:
-  static PostgresServer& Get() {
-    if (instance_ == nullptr) instance_ = new PostgresServer();
-    return *instance_;
-  }
-  const std::string& connection() const { return connection_; }
-  const std::string& error() const { return error_; }
-
-  ~PostgresServer() = default;
-
-  // Only if a benchmark started one.
-  static void StopOwnCluster() {
-    if (instance_ == nullptr) return;
-    PostgresServer& server = *instance_;
-    if (!server.own_file_.empty()) {
-      std::string command = std::string(FHIRSYNC_PG_CLUSTER_SCRIPT) + " stop '" +
-                            server.own_file_ + "' >/dev/null 2>&1";
-      if (std::system(command.c_str()) != 0) std::cerr << "pg_cluster.sh stop failed\n";
-      std::error_code ignored;
-      fs::remove_all(server.own_dir_, ignored);
-    }
-  }
-
- private:
-  PostgresServer() {
-    Poco::Data::PostgreSQL::Connector::registerConnector();
-    if (const char* env = std::getenv("FHIRSYNC_BENCH_PG_CONNECTION"); env && *env) {
-      connection_ = env;
-      return;
-    }
-    std::string pattern = (fs::temp_directory_path() / "fhirsync-bench-pg.XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      error_ = "mkdtemp failed";
-      return;
-    }
-    own_dir_ = pattern;
-    own_file_ = own_dir_ + "/connection.txt";
-    std::string command = std::string("PG_FSYNC=on ") + FHIRSYNC_PG_CLUSTER_SCRIPT + " start '" +
-                          own_file_ + "' >/dev/null";
-    if (std::system(command.c_str()) != 0) {
-      error_ = "pg_cluster.sh start failed (set FHIRSYNC_BENCH_PG_CONNECTION instead)";
-      return;
-    }
-    std::ifstream in(own_file_);
-    std::getline(in, connection_);
-  }
-
-  static inline PostgresServer* instance_ = nullptr;
-  std::string connection_;
-  std::string error_;
-  std::string own_dir_;
-  std::string own_file_;
-};
 
 void BM_PostgresImport(benchmark::State& state) {
   PostgresServer& server = PostgresServer::Get();

@@ -9,6 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="${FHIRSYNC_JOBS:-2}"
 
 bash "$ROOT/scripts/install-deps.sh"
+source "$ROOT/scripts/ccache-env.sh"
 
 configure=(-S "$ROOT" -B "$ROOT/build" -G Ninja -DFHIRSYNC_WERROR=ON)
 if [ -n "${FHIRSYNC_TESTDATA:-}" ]; then

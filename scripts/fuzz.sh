@@ -33,6 +33,7 @@ for folder in fhir-r4-bulk openmrs-atomfeed openmrs-rest; do
 done
 
 bash "$ROOT/scripts/install-deps.sh"
+source "$ROOT/scripts/ccache-env.sh"
 # Reports name files and lines (llvm-14's symbolizer is not on PATH).
 export ASAN_SYMBOLIZER_PATH="${ASAN_SYMBOLIZER_PATH:-/usr/lib/llvm-14/bin/llvm-symbolizer}"
 # -O1 without NDEBUG: RapidJSON's and the code's own asserts stay on.

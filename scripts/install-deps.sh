@@ -31,6 +31,7 @@ PACKAGES=(
   libsystemd-dev
   dpkg-dev
   systemd
+  ccache              # rebuilds of other checkouts (a CI clone) reuse compiled objects
 )
 
 missing=()

@@ -10,6 +10,7 @@ JOBS="${FHIRSYNC_JOBS:-2}"
 BUILD="$ROOT/build-asan"
 
 bash "$ROOT/scripts/install-deps.sh"
+source "$ROOT/scripts/ccache-env.sh"
 # Reports name files and lines (llvm-14's symbolizer is not on PATH).
 export ASAN_SYMBOLIZER_PATH="${ASAN_SYMBOLIZER_PATH:-/usr/lib/llvm-14/bin/llvm-symbolizer}"
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <map>
 #include <string>
 
 #include "fhirsync/credentials.h"
@@ -174,6 +175,30 @@ TEST_F(OpsEndpointsTest, ChildrenAreListedByUserWithTheirFeedPosition) {
   EXPECT_EQ(reader["feed_position"].GetInt64(), kFeedPageSize);
   EXPECT_EQ(reader["behind"].GetInt64(), kFeedPageSize + 1);
   EXPECT_EQ(admin.Get("/admin/children?minutes=soon").status, 400);
+}
+
+// Children that share one user (a district's tablets all signing in as
+// `tablet`) are told apart by the node id each sends; a header that is not
+// a node id counts under the user.
+TEST_F(OpsEndpointsTest, ChildrenSharingAUserAreListedByTheNodeIdTheySend) {
+  for (const char* node : {"tablet-1", "tablet-2", "tablet-1", "not a node id!"}) {
+    EXPECT_EQ(As(kReader)
+                  .Call("GET", "/feed/recent", "", WithHeader("X-Fhirsync-Node-Id", node))
+                  .status,
+              200);
+  }
+  Reply seen = As(kAdmin).Get("/admin/children");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  rapidjson::Document doc = seen.Json();
+  ASSERT_EQ(doc["children"].Size(), 3u) << seen.body;
+  std::map<std::string, std::int64_t> requests;
+  for (const auto& child : doc["children"].GetArray()) {
+    EXPECT_STREQ(child["name"].GetString(), kReader);
+    requests[child["node_id"].GetString()] = child["requests"].GetInt64();
+  }
+  EXPECT_EQ(requests["tablet-1"], 2);
+  EXPECT_EQ(requests["tablet-2"], 1);
+  EXPECT_EQ(requests[""], 1);
 }
 
 TEST_F(OpsEndpointsTest, StatusAndPageAndSyncNow) {

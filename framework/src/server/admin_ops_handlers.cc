@@ -115,6 +115,7 @@ HttpResponse Children(ServerContext& context, const HttpRequest& request) {
   w.StartArray();
   for (const ChildSeen& child : context.children.Since(now - *minutes * 60'000)) {
     w.StartObject();
+    Str(w, "node_id", child.node_id);
     Str(w, "name", child.name);
     w.Key("last_contact_ms");
     w.Int64(child.last_contact_ms);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "fhirsync/resource.h"
+
 namespace fhirsync::server {
 
 void ChildTracker::Saw(const HttpRequest& request, int status, std::int64_t now_ms,
@@ -10,8 +12,24 @@ void ChildTracker::Saw(const HttpRequest& request, int status, std::int64_t now_
   const auto& s = request.segments;
   if (request.user.empty() || status >= 400 || s.empty()) return;
   if (s[0] != "fhir" && s[0] != "feed" && s[0] != "ws") return;
+  // A node id that is not one (wrong characters, too long) is not taken as
+  // a name: the request counts under its user.
+  std::string node_id;
+  if (const std::string* header = request.Header(kChildNodeIdHeader);
+      header != nullptr && ValidateId(*header).ok()) {
+    node_id = *header;
+  }
+  const std::string key = node_id.empty() ? "user:" + request.user : "node:" + node_id;
   std::lock_guard<std::mutex> lock(mutex_);
-  ChildSeen& child = children_[request.user];
+  if (children_.size() >= kMaxChildren && children_.find(key) == children_.end()) {
+    auto oldest = std::min_element(children_.begin(), children_.end(),
+                                   [](const auto& a, const auto& b) {
+                                     return a.second.last_contact_ms < b.second.last_contact_ms;
+                                   });
+    children_.erase(oldest);
+  }
+  ChildSeen& child = children_[key];
+  child.node_id = node_id;
   child.name = request.user;
   child.last_contact_ms = now_ms;
   ++child.requests;

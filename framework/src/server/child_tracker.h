@@ -1,8 +1,12 @@
 // ChildTracker: the children a parent has heard from recently (internal),
 // for the admin page's list (GET /admin/children). A child is known by the
-// user name it authenticates as (each child normally has its own, see
-// `fhirsync init --parent-user`); kept in memory, so the list starts empty
-// when `serve` starts.
+// node id it sends in the X-Fhirsync-Node-Id request header (fhirsync's
+// own transports send it), so children that share one user (a district's
+// tablets signing in as `tablet`) are told apart; a request without the
+// header (another client, an older child) counts under its user name.
+// Kept in memory, so the list starts empty when `serve` starts; at most
+// kMaxChildren entries, the longest silent forgotten first, so a client
+// that invents node ids cannot grow it without bound.
 //
 // How far behind a child is can be told only from what it reads: the Atom
 // feed's archive page n holds seqs up to n * server.feed_page_size, so a
@@ -26,8 +30,12 @@
 
 namespace fhirsync::server {
 
+// The request header in which a child names itself.
+inline constexpr char kChildNodeIdHeader[] = "X-Fhirsync-Node-Id";
+
 struct ChildSeen {
-  std::string name;  // the user it authenticated as
+  std::string node_id;  // as it named itself; empty: it did not
+  std::string name;     // the user it authenticated as
   std::int64_t last_contact_ms = 0;
   std::int64_t requests = 0;
   // The last seq of the newest feed page it read; nullopt when it never read
@@ -39,6 +47,8 @@ struct ChildSeen {
 
 class ChildTracker {
  public:
+  static constexpr std::size_t kMaxChildren = 10'000;
+
   // Notes a request answered (status < 400) for `request.user` under /fhir,
   // /feed or /ws/rest (the admin API, /metrics and /healthz are not a
   // child's traffic).

@@ -183,6 +183,7 @@ async function loadChildren() {
   body.replaceChildren();
   for (const child of answer.children) {
     const row = body.insertRow();
+    cell(row, child.node_id === '' ? '(not named)' : child.node_id);
     cell(row, child.name);
     cell(row, when(child.last_contact_ms));
     cell(row, child.requests);

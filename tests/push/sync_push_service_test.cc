@@ -855,18 +855,18 @@ TEST_F(PushOperationsTest, ResubmitRequeuesWhatTheParentLacksOrHoldsDifferently)
 }
 
 TEST(PushClassifyTest, EveryAnswerClass) {
-  EXPECT_EQ(ClassifyPushAnswer(Status(), 200), "accepted");
-  EXPECT_EQ(ClassifyPushAnswer(AbortedError("x"), 409), "conflict");
-  EXPECT_EQ(ClassifyPushAnswer(AbortedError("x"), 412), "conflict");
-  EXPECT_EQ(ClassifyPushAnswer(FailedPreconditionError("x"), 422), "business-rule");
-  EXPECT_EQ(ClassifyPushAnswer(InvalidArgumentError("x"), 400), "invalid");
-  EXPECT_EQ(ClassifyPushAnswer(NotFoundError("x"), 404), "not-found");
-  EXPECT_EQ(ClassifyPushAnswer(NotFoundError("x"), 410), "gone");
-  EXPECT_EQ(ClassifyPushAnswer(UnauthenticatedError("x"), 401), "auth");
-  EXPECT_EQ(ClassifyPushAnswer(PermissionDeniedError("x"), 403), "auth");
-  EXPECT_EQ(ClassifyPushAnswer(UnavailableError("x"), 503), "transient");
-  EXPECT_EQ(ClassifyPushAnswer(UnavailableError("connection refused"), 0), "transient");
-  EXPECT_EQ(ClassifyPushAnswer(DeadlineExceededError("timeout"), 0), "transient");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(Status(), 200)), "accepted");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(AbortedError("x"), 409)), "conflict");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(AbortedError("x"), 412)), "conflict");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(FailedPreconditionError("x"), 422)), "business-rule");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(InvalidArgumentError("x"), 400)), "invalid");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(NotFoundError("x"), 404)), "not-found");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(NotFoundError("x"), 410)), "gone");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(UnauthenticatedError("x"), 401)), "auth");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(PermissionDeniedError("x"), 403)), "auth");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(UnavailableError("x"), 503)), "transient");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(UnavailableError("connection refused"), 0)), "transient");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(DeadlineExceededError("timeout"), 0)), "transient");
 }
 
 TEST(PushBackoffTest, DoublesCapsAndJitters) {

@@ -218,7 +218,7 @@ TEST(FhirTransportTest, CreateOfAnIdTheServerHoldsIsAConflictNamingTheResource) 
   RemoteWriteResult created = transport.Create(resource);
   EXPECT_EQ(created.status.code(), StatusCode::kAborted);
   EXPECT_EQ(created.http_status, 412);
-  EXPECT_EQ(ClassifyPushAnswer(created.status, created.http_status), "conflict");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(created.status, created.http_status)), "conflict");
   EXPECT_THAT(created.operation_outcome, HasSubstr("Patient/p1 already exists (version 4)"));
   EXPECT_THAT(created.status.message(), HasSubstr("PUT Patient/p1: HTTP 412"));
   EXPECT_FALSE(created.ambiguous);

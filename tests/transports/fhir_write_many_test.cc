@@ -86,19 +86,19 @@ TEST(FhirWriteManyTest, OneBatchBundleWithEachWriteJudgedOnItsOwn) {
        Write(TransportOperation::kUpdate, "c", "5"), Write(TransportOperation::kUpdate, "d", "8"),
        Write(TransportOperation::kDelete, "e", "3")});
   ASSERT_EQ(results.size(), 5u);
-  EXPECT_EQ(ClassifyPushAnswer(results[0].status, results[0].http_status), "accepted");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(results[0].status, results[0].http_status)), "accepted");
   EXPECT_EQ(results[0].version, "1");
-  EXPECT_EQ(ClassifyPushAnswer(results[1].status, results[1].http_status), "conflict");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(results[1].status, results[1].http_status)), "conflict");
   EXPECT_EQ(results[1].http_status, 412);
   EXPECT_THAT(results[1].operation_outcome, HasSubstr("expected 2 but is 3"));
   EXPECT_EQ(results[1].version, "");
-  EXPECT_EQ(ClassifyPushAnswer(results[2].status, results[2].http_status), "business-rule");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(results[2].status, results[2].http_status)), "business-rule");
   EXPECT_THAT(results[2].operation_outcome, HasSubstr("Negative stock"));
   EXPECT_THAT(results[2].status.message(),
               HasSubstr("PUT Patient/c (batch entry 3 of 5): HTTP 422"));
-  EXPECT_EQ(ClassifyPushAnswer(results[3].status, results[3].http_status), "accepted");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(results[3].status, results[3].http_status)), "accepted");
   EXPECT_EQ(results[3].version, "9");
-  EXPECT_EQ(ClassifyPushAnswer(results[4].status, results[4].http_status), "accepted");
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(results[4].status, results[4].http_status)), "accepted");
   EXPECT_EQ(results[4].version, "4");
   for (const RemoteWriteResult& result : results) EXPECT_FALSE(result.ambiguous);
   auto posts = Posts(peer);
@@ -212,7 +212,7 @@ TEST(FhirWriteManyTest, AuthFailureOfTheBundleIsEveryWritesAndALostAnswerMakesEa
   std::vector<RemoteWriteResult> denied = transport.WriteMany(
       {Write(TransportOperation::kUpdate, "a", "2"), Write(TransportOperation::kDelete, "b", "3")});
   for (const RemoteWriteResult& result : denied) {
-    EXPECT_EQ(ClassifyPushAnswer(result.status, result.http_status), "auth");
+    EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(result.status, result.http_status)), "auth");
     EXPECT_THAT(result.operation_outcome, HasSubstr("the write role is needed"));
   }
   Reply drop;
@@ -221,7 +221,7 @@ TEST(FhirWriteManyTest, AuthFailureOfTheBundleIsEveryWritesAndALostAnswerMakesEa
   std::vector<RemoteWriteResult> lost = transport.WriteMany(
       {Write(TransportOperation::kUpdate, "a", "2"), Write(TransportOperation::kDelete, "b", "3")});
   for (const RemoteWriteResult& result : lost) {
-    EXPECT_EQ(ClassifyPushAnswer(result.status, result.http_status), "transient");
+    EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(result.status, result.http_status)), "transient");
     EXPECT_TRUE(result.ambiguous);
     EXPECT_EQ(result.version, "");
   }
@@ -230,7 +230,7 @@ TEST(FhirWriteManyTest, AuthFailureOfTheBundleIsEveryWritesAndALostAnswerMakesEa
   std::vector<RemoteWriteResult> garbled = transport.WriteMany(
       {Write(TransportOperation::kUpdate, "a", "2"), Write(TransportOperation::kDelete, "b", "3")});
   for (const RemoteWriteResult& result : garbled) {
-    EXPECT_NE(ClassifyPushAnswer(result.status, result.http_status), "accepted");
+    EXPECT_NE(PushOutcomeName(ClassifyPushAnswer(result.status, result.http_status)), "accepted");
     EXPECT_TRUE(result.ambiguous);
     EXPECT_THAT(result.status.message(), HasSubstr("not a usable batch-response"));
   }

@@ -43,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"
@@ -97,12 +98,30 @@ class SyncPushService {
   std::unique_ptr<Impl> impl_;
 };
 
-// The outcome class of one answer, as in architecture §5: "accepted", "conflict",
-// "business-rule", "invalid", "not-found", "gone", "auth", "transient". (An
-// item no loaded plugin carries is dead-lettered as "configuration" without
-// being sent.)
+// The outcome class of one answer from the parent to a push or to the read
+// that settles one, as in architecture §5. Decisions are taken on this
+// type; only its name is stored.
+enum class PushOutcome {
+  kAccepted,
+  kConflict,
+  kBusinessRule,
+  kInvalid,
+  kNotFound,
+  kGone,
+  kAuth,
+  kTransient,
+};
+
+// The name stored in outbox rows, dead letters and the audit log:
+// "accepted", "conflict", "business-rule", "invalid", "not-found", "gone",
+// "auth", "transient". (Dead letters have two more classes that no answer
+// gives: "ambiguous", a transient failure after which it is unknown whether
+// the write landed, and "configuration", an item no loaded plugin carries,
+// dead-lettered without being sent.)
+std::string_view PushOutcomeName(PushOutcome outcome);
+
 // HTTP status wins when there is one; otherwise the status code decides.
-std::string ClassifyPushAnswer(const Status& status, int http_status);
+PushOutcome ClassifyPushAnswer(const Status& status, int http_status);
 
 // The retry delay before attempt `attempt` + 1 (attempt >= 1): base * 2^(attempt-1),
 // capped at max, then scaled by a jitter factor in [0.5, 1.0] (`unit` in [0, 1]).

@@ -39,29 +39,48 @@ struct Group {
 
 std::string Key(const std::string& type, const std::string& id) { return type + "/" + id; }
 
+// What an outbox row, a dead letter or an audit row stores for `outcome`.
+std::string Name(PushOutcome outcome) { return std::string(PushOutcomeName(outcome)); }
+
 }  // namespace
 
-std::string ClassifyPushAnswer(const Status& status, int http_status) {
-  if (http_status >= 200 && http_status < 300 && status.ok()) return "accepted";
-  if (http_status == 409 || http_status == 412) return "conflict";
-  if (http_status == 422) return "business-rule";
-  if (http_status == 400) return "invalid";
-  if (http_status == 404) return "not-found";
-  if (http_status == 410) return "gone";
-  if (http_status == 401 || http_status == 403) return "auth";
-  if (http_status >= 500 || http_status == 408 || http_status == 429) return "transient";
+std::string_view PushOutcomeName(PushOutcome outcome) {
+  switch (outcome) {
+    case PushOutcome::kAccepted: return "accepted";
+    case PushOutcome::kConflict: return "conflict";
+    case PushOutcome::kBusinessRule: return "business-rule";
+    case PushOutcome::kInvalid: return "invalid";
+    case PushOutcome::kNotFound: return "not-found";
+    case PushOutcome::kGone: return "gone";
+    case PushOutcome::kAuth: return "auth";
+    case PushOutcome::kTransient: return "transient";
+  }
+  return "transient";
+}
+
+PushOutcome ClassifyPushAnswer(const Status& status, int http_status) {
+  if (http_status >= 200 && http_status < 300 && status.ok()) return PushOutcome::kAccepted;
+  if (http_status == 409 || http_status == 412) return PushOutcome::kConflict;
+  if (http_status == 422) return PushOutcome::kBusinessRule;
+  if (http_status == 400) return PushOutcome::kInvalid;
+  if (http_status == 404) return PushOutcome::kNotFound;
+  if (http_status == 410) return PushOutcome::kGone;
+  if (http_status == 401 || http_status == 403) return PushOutcome::kAuth;
+  if (http_status >= 500 || http_status == 408 || http_status == 429) {
+    return PushOutcome::kTransient;
+  }
   switch (status.code()) {
-    case StatusCode::kOk: return "accepted";
+    case StatusCode::kOk: return PushOutcome::kAccepted;
     case StatusCode::kAborted:
-    case StatusCode::kAlreadyExists: return "conflict";
-    case StatusCode::kNotFound: return "not-found";
+    case StatusCode::kAlreadyExists: return PushOutcome::kConflict;
+    case StatusCode::kNotFound: return PushOutcome::kNotFound;
     case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied: return "auth";
+    case StatusCode::kPermissionDenied: return PushOutcome::kAuth;
     case StatusCode::kInvalidArgument:
     case StatusCode::kUnimplemented:
-    case StatusCode::kOutOfRange: return "invalid";
-    case StatusCode::kFailedPrecondition: return "business-rule";
-    default: return "transient";
+    case StatusCode::kOutOfRange: return PushOutcome::kInvalid;
+    case StatusCode::kFailedPrecondition: return PushOutcome::kBusinessRule;
+    default: return PushOutcome::kTransient;
   }
 }
 
@@ -192,11 +211,11 @@ class SyncPushService::Impl {
       for (std::size_t i = 0; i < members.size(); ++i) {
         Group& group = *members[i];
         const RemoteWriteResult& result = results[i];
-        std::string outcome = ClassifyPushAnswer(result.status, result.http_status);
-        if (outcome == "not-found" && group.operation == TransportOperation::kDelete) {
-          outcome = "accepted";  // already absent upstream: the delete holds
+        PushOutcome outcome = ClassifyPushAnswer(result.status, result.http_status);
+        if (outcome == PushOutcome::kNotFound && group.operation == TransportOperation::kDelete) {
+          outcome = PushOutcome::kAccepted;  // already absent upstream: the delete holds
         }
-        if (outcome == "accepted") {
+        if (outcome == PushOutcome::kAccepted) {
           AddAccepted(group, result, accepted);
           ++report.sent;
           continue;
@@ -317,7 +336,8 @@ class SyncPushService::Impl {
 
   void AddAccepted(const Group& group, const RemoteWriteResult& result, PushRecord& record) {
     for (OutboxTransition& t :
-         Transitions(group, kOutboxSent, "accepted", result.http_status, result.operation_outcome)) {
+         Transitions(group, kOutboxSent, Name(PushOutcome::kAccepted), result.http_status,
+                     result.operation_outcome)) {
       record.transitions.push_back(std::move(t));
     }
     SyncState agreed;
@@ -327,7 +347,7 @@ class SyncPushService::Impl {
     agreed.content_hash = group.latest().content_hash;
     agreed.local_version = group.latest().version;
     record.agreed.push_back(std::move(agreed));
-    record.audit.push_back(GroupAudit(group, "accepted", result.http_status,
+    record.audit.push_back(GroupAudit(group, Name(PushOutcome::kAccepted), result.http_status,
                                       group.first().attempts > 0
                                           ? "accepted after " + std::to_string(group.first().attempts) +
                                                 " earlier attempts"
@@ -363,23 +383,25 @@ class SyncPushService::Impl {
     return message;
   }
 
-  Status Handle(Group& group, const RemoteWriteResult& result, const std::string& outcome,
+  Status Handle(Group& group, const RemoteWriteResult& result, PushOutcome outcome,
                 PushReport& report) {
     const std::string message = MessageOf(result);
-    if (outcome == "conflict") return HandleConflict(group, result.http_status, message, report);
-    if (outcome == "not-found" && group.operation == TransportOperation::kUpdate) {
+    if (outcome == PushOutcome::kConflict) {
+      return HandleConflict(group, result.http_status, message, report);
+    }
+    if (outcome == PushOutcome::kNotFound && group.operation == TransportOperation::kUpdate) {
       // The parent lost it (or never had it): create it at the same id.
       StatusOr<Route> create = routes_->Find(group.latest().type, TransportOperation::kCreate);
       if (!create.ok()) {
-        return DeadLetter(group, "not-found", result.http_status,
+        return DeadLetter(group, Name(PushOutcome::kNotFound), result.http_status,
                           message + "; and no transport creates " + group.latest().type, report);
       }
       group.route = *create;
       group.operation = TransportOperation::kCreate;
       RemoteWriteResult created = create->transport->Create(RequestFor(group, TransportOperation::kCreate).resource);
       ++report.requests;
-      std::string created_outcome = ClassifyPushAnswer(created.status, created.http_status);
-      if (created_outcome == "accepted") {
+      const PushOutcome created_outcome = ClassifyPushAnswer(created.status, created.http_status);
+      if (created_outcome == PushOutcome::kAccepted) {
         PushRecord record;
         AddAccepted(group, created, record);
         record.audit.back().message = "the parent had no such resource (HTTP " +
@@ -388,24 +410,26 @@ class SyncPushService::Impl {
         ++report.sent;
         return Record(record).status();
       }
-      if (created_outcome == "not-found") {
-        return DeadLetter(group, "not-found", created.http_status, MessageOf(created), report);
+      if (created_outcome == PushOutcome::kNotFound) {
+        return DeadLetter(group, Name(PushOutcome::kNotFound), created.http_status,
+                          MessageOf(created), report);
       }
       return Handle(group, created, created_outcome, report);
     }
-    if (outcome == "auth") {
+    if (outcome == PushOutcome::kAuth) {
       PushRecord record;
-      record.transitions = Transitions(group, kOutboxPending, "auth", result.http_status, message);
+      record.transitions =
+          Transitions(group, kOutboxPending, Name(PushOutcome::kAuth), result.http_status, message);
       record.pause = "HTTP " + std::to_string(result.http_status) + ": " + message;
-      record.audit.push_back(GroupAudit(group, "auth", result.http_status,
+      record.audit.push_back(GroupAudit(group, Name(PushOutcome::kAuth), result.http_status,
                                         "pushing paused until an operator acts: " + message));
       report.paused = true;
       report.pause_message = *record.pause;
       return Record(record).status();
     }
-    if (outcome == "transient") {
+    if (outcome == PushOutcome::kTransient) {
       const int attempts = group.first().attempts + 1;
-      const std::string klass = result.ambiguous ? "ambiguous" : "transient";
+      const std::string klass = result.ambiguous ? "ambiguous" : Name(PushOutcome::kTransient);
       if (attempts >= options_.max_attempts) {
         return DeadLetter(group, klass, result.http_status,
                           "gave up after " + std::to_string(attempts) + " attempts: " + message,
@@ -428,7 +452,8 @@ class SyncPushService::Impl {
       return Record(record).status();
     }
     // business-rule, invalid, gone, not-found of a create.
-    return DeadLetter(group, outcome, result.http_status, message, report);
+    return DeadLetter(group, std::string(PushOutcomeName(outcome)), result.http_status, message,
+                      report);
   }
 
   static std::string TimeText(std::int64_t ms) { return FormatInstant(ms); }
@@ -441,8 +466,8 @@ class SyncPushService::Impl {
     if (!read.ok()) return false;
     ReadResult copy = read->transport->Read(group.latest().type, group.latest().id);
     ++report.requests;
-    std::string outcome = ClassifyPushAnswer(copy.status, copy.http_status);
-    if (outcome == "transient" || outcome == "auth") {
+    const PushOutcome outcome = ClassifyPushAnswer(copy.status, copy.http_status);
+    if (outcome == PushOutcome::kTransient || outcome == PushOutcome::kAuth) {
       RemoteWriteResult failed;
       static_cast<CallOutcome&>(failed) = copy;
       failed.ambiguous = true;  // still unknown whether it landed
@@ -450,7 +475,7 @@ class SyncPushService::Impl {
       return true;
     }
     const bool want_deleted = group.operation == TransportOperation::kDelete;
-    if (outcome == "not-found") {
+    if (outcome == PushOutcome::kNotFound) {
       if (want_deleted) {
         PushRecord record;
         RemoteWriteResult done;
@@ -516,25 +541,25 @@ class SyncPushService::Impl {
                         PushReport& report) {
     StatusOr<Route> read = routes_->Find(group.latest().type, TransportOperation::kRead);
     if (!read.ok()) {
-      return DeadLetter(group, "conflict", http_status,
+      return DeadLetter(group, Name(PushOutcome::kConflict), http_status,
                         message + "; the server copy cannot be read: " + read.status().message(),
                         report);
     }
     ReadResult copy = read->transport->Read(group.latest().type, group.latest().id);
     ++report.requests;
-    std::string read_outcome = ClassifyPushAnswer(copy.status, copy.http_status);
-    if (read_outcome == "transient" || read_outcome == "auth") {
+    const PushOutcome read_outcome = ClassifyPushAnswer(copy.status, copy.http_status);
+    if (read_outcome == PushOutcome::kTransient || read_outcome == PushOutcome::kAuth) {
       RemoteWriteResult failed;
       static_cast<CallOutcome&>(failed) = copy;
       return Handle(group, failed, read_outcome, report);
     }
-    if (read_outcome == "not-found" || read_outcome == "gone") {
+    if (read_outcome == PushOutcome::kNotFound || read_outcome == PushOutcome::kGone) {
       copy.resource.type = group.latest().type;
       copy.resource.id = group.latest().id;
       copy.resource.deleted = true;
       copy.resource.body.clear();
     } else if (!copy.status.ok()) {
-      return DeadLetter(group, "conflict", http_status,
+      return DeadLetter(group, Name(PushOutcome::kConflict), http_status,
                         message + "; reading the server copy failed: " + copy.status.message(),
                         report);
     }
@@ -598,7 +623,8 @@ class SyncPushService::Impl {
                     "a resource with this id (its version " + copy.resource.version +
                     ", created elsewhere) with different content; nothing was overwritten"
               : "conflict with the parent's version " + copy.resource.version + " in: " + fields;
-      record.transitions = Transitions(group, kOutboxDead, "conflict", http_status, what);
+      record.transitions =
+          Transitions(group, kOutboxDead, Name(PushOutcome::kConflict), http_status, what);
       ConflictRecord conflict;
       conflict.type = local.type;
       conflict.id = local.id;
@@ -610,7 +636,7 @@ class SyncPushService::Impl {
       conflict.remote_version = copy.resource.version;
       conflict.remote_body = copy.resource.body;
       record.new_conflict = std::move(conflict);
-      record.audit.push_back(GroupAudit(group, "conflict", http_status,
+      record.audit.push_back(GroupAudit(group, Name(PushOutcome::kConflict), http_status,
                                         message + "; dead letter, conflicting: " + fields,
                                         copy.resource.version));
       ++report.conflicts;
@@ -667,7 +693,9 @@ class SyncPushService::Impl {
   // in which the parent answered (the last contact `status` shows).
   StatusOr<PushRecordResult> Record(PushRecord& record) {
     for (const OutboxTransition& t : record.transitions) {
-      if (t.http_status != 0 || t.outcome == "accepted") record.parent_answered = true;
+      if (t.http_status != 0 || t.outcome == Name(PushOutcome::kAccepted)) {
+        record.parent_answered = true;
+      }
     }
     return store_->RecordPush(record);
   }

@@ -5,7 +5,7 @@
 #include <iterator>
 
 #include "core/private_file.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin_loader.h"
 #include "fhirsync/sync_resource_manager.h"
 

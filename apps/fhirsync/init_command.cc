@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "command.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "init_child.h"

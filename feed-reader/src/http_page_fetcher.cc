@@ -13,11 +13,11 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/http_status.h"
 #include "fhirsync/plugin/transport_plugin.h"
-#include "net/http_transport.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/http_transport.h"
+#include "fhirsync/net/io_watchdog.h"
 
 namespace fhirsync::feed {
 namespace {

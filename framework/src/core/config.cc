@@ -11,9 +11,9 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "core/private_file.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 namespace {

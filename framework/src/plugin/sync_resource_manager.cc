@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 namespace {
@@ -59,12 +59,6 @@ StatusOr<std::string> ReadSecretFile(const std::string& file) {
 }
 
 }  // namespace
-
-std::optional<ResourceFormat> FormatOfType(std::string_view type) {
-  if (ValidateResourceType(type).ok()) return ResourceFormat::kFhirJson;
-  if (ValidateRestResourceName(type).ok()) return ResourceFormat::kOpenmrsRest;
-  return std::nullopt;
-}
 
 StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Create(
     std::vector<LoadedPlugin> plugins, const std::map<std::string, std::string>& routes,

@@ -5,11 +5,11 @@
 
 #include <utility>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
 #include "fhirsync/http_status.h"
-#include "net/http_transport.h"
+#include "fhirsync/net/http_transport.h"
 
 namespace fhirsync {
 namespace {

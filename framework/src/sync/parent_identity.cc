@@ -9,11 +9,11 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/http_status.h"
 #include "fhirsync/plugin/transport_plugin.h"
 #include "fhirsync/resource.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 
 namespace fhirsync {
 

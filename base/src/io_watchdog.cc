@@ -1,4 +1,4 @@
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 
 #include <dlfcn.h>
 

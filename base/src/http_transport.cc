@@ -1,7 +1,7 @@
 // HttpTransport over Poco::Net::HTTPClientSession, and the URL and
 // credential helpers of the HTTP clients.
 
-#include "net/http_transport.h"
+#include "fhirsync/net/http_transport.h"
 
 #include <sstream>
 
@@ -15,9 +15,9 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin/transport_plugin.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 
 namespace fhirsync::net {
 namespace {

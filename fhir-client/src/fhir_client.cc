@@ -91,6 +91,8 @@ class FhirClient::Impl {
     net::HttpTransportOptions http;
     http.host = endpoint.host;
     http.port = endpoint.port;
+    http.tls = endpoint.tls;
+    http.ca_file = options_.ca_file;
     http.accept = "application/fhir+json";
     http.content_type = "application/fhir+json; charset=utf-8";
     if (!options_.bearer_token.empty()) {

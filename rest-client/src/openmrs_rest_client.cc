@@ -45,6 +45,8 @@ class OpenmrsRestClient::Impl {
     net::HttpTransportOptions http;
     http.host = endpoint.host;
     http.port = endpoint.port;
+    http.tls = endpoint.tls;
+    http.ca_file = options.ca_file;
     if (!options.bearer_token.empty()) {
       http.authorization = "Bearer " + options.bearer_token;
     } else if (!options.username.empty()) {

@@ -208,6 +208,11 @@ StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
     if (file.is_relative()) file = fs::path(node_dir) / file;
     FHIRSYNC_ASSIGN_OR_RETURN(settings.password, ReadSecretFile(file.string()));
   }
+  if (!config.parent.ca_file.empty()) {
+    fs::path ca(config.parent.ca_file);
+    if (ca.is_relative()) ca = fs::path(node_dir) / ca;
+    settings.options[kParentCaFileOption] = ca.string();
+  }
   return settings;
 }
 

@@ -18,7 +18,7 @@
 
 #include "fuzz_check.h"
 #include "server/handlers.h"
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "server/router.h"
 #include "server/server_context.h"
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 #include "fhirsync/resource.h"
 #include "fuzz_check.h"
 

@@ -19,7 +19,7 @@
 
 #include "fuzz_check.h"
 #include "rest_wire.h"
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "server/openmrs_rest_json.h"
 #include "server/router.h"
 #include "server/server_context.h"

@@ -11,6 +11,7 @@ PACKAGES=(
   pkg-config
   libpoco-dev
   libssl-dev
+  openssl             # the TLS tests make a throwaway CA with the openssl program
   rapidjson-dev
   libxml2-dev
   libboost-dev

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "command.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "node.h"
 #include "output.h"
 

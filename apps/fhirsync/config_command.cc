@@ -12,7 +12,7 @@
 
 #include "command.h"
 #include "config_edit.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/config.h"
 #include "output.h"
 #include "suggest.h"

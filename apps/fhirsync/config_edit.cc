@@ -5,7 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "suggest.h"
 
 namespace fhirsync::cli {

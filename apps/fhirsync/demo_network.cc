@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::cli {
 namespace {

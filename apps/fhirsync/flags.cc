@@ -3,7 +3,7 @@
 #include <charconv>
 #include <optional>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "suggest.h"
 
 namespace fhirsync::cli {

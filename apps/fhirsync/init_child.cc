@@ -1,11 +1,13 @@
 #include "init_child.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <iterator>
+#include <sstream>
 
 #include "core/private_file.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin_loader.h"
 #include "fhirsync/sync_resource_manager.h"
 
@@ -38,6 +40,7 @@ std::string FindPluginDir() {
 void AddChildFlags(FlagParser& flags, ChildOptions* child) {
   flags.AddString("parent", "URL", &child->parent_url);
   flags.AddString("parent-user", "NAME", &child->parent_user);
+  flags.AddString("parent-ca", "FILE", &child->parent_ca);
   flags.AddString("types", "T,..", &child->types);
   flags.AddString("feed", "atom|fhir-history", &child->feed);
   flags.AddString("plugin-dir", "DIR", &child->plugin_dir);
@@ -45,7 +48,7 @@ void AddChildFlags(FlagParser& flags, ChildOptions* child) {
 
 Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child) {
   if (!cl.Seen("parent")) {
-    for (const char* flag : {"parent-user", "types", "feed", "plugin-dir"}) {
+    for (const char* flag : {"parent-user", "parent-ca", "types", "feed", "plugin-dir"}) {
       if (cl.Seen(flag)) {
         return InvalidArgumentError(std::string("--") + flag + " needs --parent");
       }
@@ -53,9 +56,28 @@ Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child) {
     return Status::Ok();
   }
   const std::string& url = child.parent_url;
-  if (url.rfind("http://", 0) != 0 || url.size() <= 7 || url[7] == '/') {
-    return InvalidArgumentError("--parent: expected http://host[:port], got '" +
-                                EscapeForMessage(url, 200) + "'");
+  const bool https = url.rfind("https://", 0) == 0;
+  const std::size_t host = https ? 8 : 7;
+  if ((!https && url.rfind("http://", 0) != 0) || url.size() <= host || url[host] == '/') {
+    return InvalidArgumentError("--parent: expected http://host[:port] or https://host[:port], "
+                                "got '" + EscapeForMessage(url, 200) + "'");
+  }
+  if (cl.Seen("parent-ca")) {
+    if (!https) {
+      return InvalidArgumentError("--parent-ca is for an https:// parent; '" +
+                                  EscapeForMessage(url, 200) + "' is plain http");
+    }
+    std::ifstream in(child.parent_ca, std::ios::binary);
+    if (!in) {
+      return InvalidArgumentError("--parent-ca: cannot read '" +
+                                  EscapeForMessage(child.parent_ca, 200) + "'");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return InvalidArgumentError("--parent-ca: '" + EscapeForMessage(child.parent_ca, 200) +
+                                  "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
   }
   if (child.parent_user.empty()) {
     return InvalidArgumentError("--parent needs --parent-user (the password is read from stdin)");
@@ -94,6 +116,12 @@ void ConfigureChild(const ChildOptions& child, NodeConfig* config) {
   config->parent.url = url;
   config->parent.user = child.parent_user;
   config->parent.password_file = kParentPasswordFile;
+  config->parent.ca_file.clear();
+  if (!child.parent_ca.empty()) {
+    std::error_code ec;
+    std::filesystem::path ca = std::filesystem::absolute(child.parent_ca, ec);
+    config->parent.ca_file = ec ? child.parent_ca : ca.lexically_normal().string();
+  }
   config->parent.node_id.clear();  // learnt at the first pull
   config->pull.types = SplitList(child.types);
   config->pull.feed = child.feed;

@@ -20,16 +20,19 @@ inline constexpr char kParentPasswordFile[] = "parent.password";
 struct ChildOptions {
   std::string parent_url;
   std::string parent_user;
+  std::string parent_ca;  // PEM file of the CAs an https parent's certificate chains to
   std::string types;  // comma-separated; empty: every type
   std::string feed = "atom";
   std::string plugin_dir;
 };
 
-// Registers --parent, --parent-user, --types, --feed and --plugin-dir.
+// Registers --parent, --parent-user, --parent-ca, --types, --feed and
+// --plugin-dir.
 void AddChildFlags(FlagParser& flags, ChildOptions* child);
 // InvalidArgument naming the flag: child flags without --parent, --parent
-// without --parent-user, a URL that is not http://host[:port], a bad type
-// name, an unknown feed kind.
+// without --parent-user, a URL that is not http(s)://host[:port],
+// --parent-ca with an http:// parent or naming a file that holds no PEM
+// certificate, a bad type name, an unknown feed kind.
 Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child);
 // The whole of stdin without its final line break. InvalidArgument when it
 // is empty.

@@ -6,7 +6,7 @@
 #include <system_error>
 
 #include "command.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "init_child.h"
@@ -18,8 +18,8 @@ namespace {
 constexpr char kHelp[] =
     "usage: fhirsync init [--dir D] [--node-id ID] [--backend sqlite|postgresql]\n"
     "                     [--connection STR] [--force] [--json]\n"
-    "                     [--parent URL --parent-user NAME [--types T,..]\n"
-    "                      [--feed atom|fhir-history] [--plugin-dir DIR]]\n"
+    "                     [--parent URL --parent-user NAME [--parent-ca FILE]\n"
+    "                      [--types T,..] [--feed atom|fhir-history] [--plugin-dir DIR]]\n"
     "\n"
     "Creates a node in folder D (made if missing): writes D/fhirsync.json with every\n"
     "key at its default and opens the store once, so a bad --connection is reported\n"
@@ -39,7 +39,11 @@ constexpr char kHelp[] =
     "  --json           print {node_id, dir, config_file, backend} as JSON\n"
     "\n"
     "A child node (with --parent) is written ready to `fhirsync sync --once`:\n"
-    "  --parent URL       the parent node's root URL (http://host:port)\n"
+    "  --parent URL       the parent node's root URL (http://host:port, or\n"
+    "                     https://host:port: TLS 1.2 or newer, the certificate and\n"
+    "                     its host name always verified)\n"
+    "  --parent-ca FILE   https: the PEM file of the CA(s) the parent's certificate\n"
+    "                     chains to (parent.ca_file; default: the system's CA store)\n"
     "  --parent-user NAME the user this node signs in as; the password is read from\n"
     "                     stdin and kept in D/parent.password (mode 0600), never in\n"
     "                     fhirsync.json\n"

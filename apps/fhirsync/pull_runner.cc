@@ -6,7 +6,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_pull_service.h"
 #include "fhirsync/sync_resource_manager.h"

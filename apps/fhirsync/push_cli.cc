@@ -3,7 +3,7 @@
 #include <iostream>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/credentials.h"
 
 namespace fhirsync::cli {

@@ -6,7 +6,7 @@
 #include <rapidjson/error/en.h>
 
 #include "body_input.h"
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "command.h"
 #include "fhirsync/local_store.h"
 #include "node.h"

@@ -12,7 +12,7 @@
 #include "command.h"
 #include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/node_server.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 #include "node.h"
 #include "pull_runner.h"
 #include "push_cli.h"

@@ -9,7 +9,7 @@
 #include "command.h"
 #include "fhirsync/sync_observer.h"
 #include "fhirsync/sync_status.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 #include "node.h"
 #include "output.h"
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "command.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/config.h"
 #include "fhirsync/credentials.h"
 #include "output.h"

@@ -1,13 +1,12 @@
 // fhirsync verify: compare this node with its parent by range digests.
 
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "command.h"
 #include "fhirsync/digest.h"
 #include "fhirsync/parent_identity.h"
+#include "fhirsync/sync_resource_manager.h"
 #include "node.h"
 #include "output.h"
 
@@ -34,21 +33,6 @@ constexpr char kHelp[] =
     "\n"
     "Exit status: 0 when both sides hold the same, 1 when they differ or the\n"
     "parent cannot be asked.\n";
-
-StatusOr<std::string> ReadPassword(const Node& node) {
-  if (node.config.parent.password_file.empty()) return std::string();
-  std::string path = node.config.parent.password_file;
-  if (path.front() != '/') path = node.dir + "/" + path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read the parent password file '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string password = text.str();
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
-  return password;
-}
 
 int RunVerify(const Invocation& invocation) {
   CommandLine cl(invocation);
@@ -86,12 +70,12 @@ int RunVerify(const Invocation& invocation) {
         " is reached only through plugins; verify against a node that serves the same records "
         "over HTTP instead"));
   }
-  StatusOr<std::string> password = ReadPassword(*node);
-  if (!password.ok()) return cl.Fail(password.status());
+  // The parent as the transports see it: the same credentials, CA file
+  // and limits.
+  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
+  if (!settings.ok()) return cl.Fail(settings.status());
   StatusOr<std::unique_ptr<DigestPeer>> peer =
-      MakeHttpDigestPeer(node->config.parent.url, node->config.parent.user, *password,
-                         node->config.parent.max_answer_bytes,
-                         node->config.parent.request_deadline_seconds * 1000);
+      MakeHttpDigestPeer(ParentEndpointFor(node->config, *settings));
   if (!peer.ok()) return cl.Fail(peer.status());
   StatusOr<VerifyReport> report = VerifyWithPeer(*node->store, **peer, options);
   if (!report.ok()) {

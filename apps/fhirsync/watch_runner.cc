@@ -13,7 +13,7 @@
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_push_service.h"
 #include "fhirsync/sync_resource_manager.h"
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 #include "node.h"
 #include "output.h"
 #include "pull_runner.h"

@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
-#include "fhirsync/sync_resource_manager.h"
+#include "fhirsync/plugin/transport_plugin.h"
 
 namespace fhirsync::feed {
 namespace {

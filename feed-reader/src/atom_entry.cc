@@ -9,8 +9,8 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "entry_interpretation.h"
 
 namespace fhirsync::feed {

@@ -19,7 +19,7 @@
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "entry_interpretation.h"
 
 namespace fhirsync::feed {

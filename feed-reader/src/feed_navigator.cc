@@ -5,7 +5,7 @@
 #include <set>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/feed/atom_page_reader.h"
 
 namespace fhirsync::feed {

@@ -1,5 +1,5 @@
 // FhirClient: FHIR interactions on top of the shared HttpTransport
-// (framework/src/net) and the wire format.
+// (fhirsync/net/http_transport.h, in base/) and the wire format.
 
 #include "fhirsync/fhir/fhir_client.h"
 
@@ -13,11 +13,11 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhir_wire.h"
 #include "fhirsync/http_status.h"
 #include "fhirsync/resource.h"
-#include "net/http_transport.h"
+#include "fhirsync/net/http_transport.h"
 
 namespace fhirsync::fhir {
 namespace {
@@ -91,6 +91,8 @@ class FhirClient::Impl {
     net::HttpTransportOptions http;
     http.host = endpoint.host;
     http.port = endpoint.port;
+    http.tls = endpoint.tls;
+    http.ca_file = options_.ca_file;
     http.accept = "application/fhir+json";
     http.content_type = "application/fhir+json; charset=utf-8";
     if (!options_.bearer_token.empty()) {

@@ -7,10 +7,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "core/fhir_json.h"
-#include "core/json_depth.h"
-#include "core/text_util.h"
-#include "net/http_transport.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
+#include "fhirsync/net/http_transport.h"
 
 namespace fhirsync::fhir {
 namespace {

@@ -1,5 +1,6 @@
 # `cmake --install` (component fhirsync_dev): the public headers,
-# fhirsync::framework, fhirsync::plugin_api and a package config, so that
+# fhirsync::framework with the layers under it (fhirsync::base,
+# fhirsync::feed), fhirsync::plugin_api and a package config, so that
 # host applications and out-of-tree plugins use find_package(fhirsync).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -11,14 +12,17 @@ target_compile_definitions(fhirsync_framework PRIVATE
 
 set(FHIRSYNC_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/fhirsync")
 
-install(TARGETS fhirsync_framework fhirsync_plugin_api
+install(TARGETS fhirsync_framework fhirsync_feed fhirsync_base fhirsync_plugin_api
   EXPORT fhirsyncTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/fhirsync
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT fhirsync_dev
-  FILES_MATCHING PATTERN "*.h")
+# base/internal/ is not installed: its headers show RapidJSON and Poco types.
+foreach(include_dir framework/include plugin-api/include base/include feed-reader/include)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${include_dir}/fhirsync
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT fhirsync_dev
+    FILES_MATCHING PATTERN "*.h")
+endforeach()
 install(EXPORT fhirsyncTargets
   NAMESPACE fhirsync::
   DESTINATION ${FHIRSYNC_CMAKE_DIR} COMPONENT fhirsync_dev)

@@ -58,8 +58,8 @@ Status ParseHttpPluginSettings(const TransportSettings& settings, const std::str
     url += path;
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.rfind("http://", 0) != 0) {
-    return Invalid("remote URL " + Quote(url) + " is not an http:// URL");
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return Invalid("remote URL " + Quote(url) + " is not an http:// URL (nor an https:// one)");
   }
   out->url = url;
 
@@ -99,6 +99,7 @@ Status ParseHttpPluginSettings(const TransportSettings& settings, const std::str
     }
     out->max_answer_bytes = static_cast<std::size_t>(parsed);
   }
+  out->ca_file = OptionOr(settings, kParentCaFileOption, "");
   return Status();
 }
 

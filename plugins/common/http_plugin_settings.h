@@ -13,6 +13,8 @@
 // and the two the host adds for every plugin (transport_plugin.h):
 //   parent.max_answer_bytes          default 64 MiB
 //   parent.request_deadline_seconds  default 300
+//   parent.ca_file                   an https parent's CAs (PEM); absent: the
+//                                    system's CA store
 // Credentials come from the settings' auth_scheme: "none", "basic" (user
 // and password) or "bearer" (token).
 //
@@ -32,6 +34,7 @@ struct HttpPluginSettings {
   std::string username;  // Basic (empty: none)
   std::string password;
   std::string bearer_token;  // Bearer (empty: none)
+  std::string ca_file;  // https: trusted CAs (PEM); empty: the system's store
   int priority = 0;
   int connect_timeout_ms = 10000;
   int timeout_ms = 30000;

@@ -84,9 +84,10 @@ Status ChangeFeed::Create(const TransportSettings& settings,
   std::string root = settings.base_url;
   while (!root.empty() && root.back() == '/') root.pop_back();
   std::string recent = OptionOf(settings, "feed_url", root + "/feed/recent");
-  if (recent.rfind("http://", 0) != 0) {
+  if (recent.rfind("http://", 0) != 0 && recent.rfind("https://", 0) != 0) {
     return Status(StatusCode::kInvalidArgument,
-                  "options.feed_url: expected an http:// URL of the feed's recent page, got '" +
+                  "options.feed_url: expected an http:// or https:// URL of the feed's recent "
+                  "page, got '" +
                       recent.substr(0, 200) + "'");
   }
   if (!named.empty()) {
@@ -100,6 +101,7 @@ Status ChangeFeed::Create(const TransportSettings& settings,
   fetch.username = client_options.username;
   fetch.password = client_options.password;
   fetch.bearer_token = client_options.bearer_token;
+  fetch.ca_file = client_options.ca_file;
   fetch.connect_timeout_ms = client_options.connect_timeout_ms;
   fetch.io_timeout_ms = client_options.io_timeout_ms;
   fetch.max_page_bytes = client_options.max_response_bytes;

@@ -69,6 +69,7 @@ Status OpenmrsRestTransport::Configure(const TransportSettings& settings) {
   options.username = http.username;
   options.password = http.password;
   options.bearer_token = http.bearer_token;
+  options.ca_file = http.ca_file;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;
   options.max_response_bytes = http.max_answer_bytes;

@@ -1,14 +1,14 @@
 // OpenmrsRestClient: OpenMRS REST v1 requests on top of the shared
-// HttpTransport (framework/src/net) and the JSON helpers of rest_wire.h.
+// HttpTransport (fhirsync/net/http_transport.h, in base/) and the JSON helpers of rest_wire.h.
 
 #include "fhirsync/rest/openmrs_rest_client.h"
 
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/http_status.h"
 #include "fhirsync/resource.h"
-#include "net/http_transport.h"
+#include "fhirsync/net/http_transport.h"
 #include "rest_wire.h"
 
 namespace fhirsync::rest {
@@ -45,6 +45,8 @@ class OpenmrsRestClient::Impl {
     net::HttpTransportOptions http;
     http.host = endpoint.host;
     http.port = endpoint.port;
+    http.tls = endpoint.tls;
+    http.ca_file = options.ca_file;
     if (!options.bearer_token.empty()) {
       http.authorization = "Bearer " + options.bearer_token;
     } else if (!options.username.empty()) {

@@ -3,9 +3,9 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
-#include "core/fhir_json.h"
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync::rest {

@@ -2,7 +2,7 @@
 // what serialising the stamped document gives, for every real body: the
 // content hash and the served text depend on it on every node.
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync {

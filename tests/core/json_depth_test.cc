@@ -2,13 +2,13 @@
 // a body nested 100,000 levels deep is refused with the limit named, never
 // a stack overflow.
 
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 #include "fhirsync/resource.h"
 #include "support/hostile_json.h"
 #include "sync/json_merge.h"

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "core/fhir_json.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::testing {
 

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "fake_store.h"
 #include "fhirsync/credentials.h"
 #include "server/access_log.h"

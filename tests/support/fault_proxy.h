@@ -81,9 +81,17 @@ struct ProxiedRequest {
 class FaultProxy {
  public:
   FaultProxy(std::string upstream_host, int upstream_port)
+      : FaultProxy(std::move(upstream_host), upstream_port,
+                   Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)), "http") {}
+  // The same on a listening socket the test made: a Poco SecureServerSocket
+  // makes the proxy an HTTPS front for a plain parent (scheme "https";
+  // tls_test_ca.h).
+  FaultProxy(std::string upstream_host, int upstream_port, Poco::Net::ServerSocket socket,
+             std::string scheme)
       : upstream_host_(std::move(upstream_host)),
         upstream_port_(upstream_port),
-        socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
+        socket_(std::move(socket)),
+        scheme_(std::move(scheme)) {
     auto* params = new Poco::Net::HTTPServerParams;
     params->setKeepAlive(true);
     params->setMaxThreads(8);
@@ -97,7 +105,7 @@ class FaultProxy {
 
   int port() const { return socket_.address().port(); }
   std::string base_url(const std::string& path = "/fhir") const {
-    return "http://127.0.0.1:" + std::to_string(port()) + path;
+    return scheme_ + "://127.0.0.1:" + std::to_string(port()) + path;
   }
 
   void Add(FaultRule rule) {
@@ -329,6 +337,7 @@ class FaultProxy {
   std::string upstream_host_;
   int upstream_port_;
   Poco::Net::ServerSocket socket_;
+  std::string scheme_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   Poco::Event release_{/*autoReset=*/false};
   mutable std::mutex mu_;

@@ -88,6 +88,10 @@ struct ParentConfig {
   // File (relative to the node folder, mode 0600) holding the password, so
   // no secret sits in fhirsync.json.
   std::string password_file;
+  // An https parent: the PEM file of the CAs its certificate must chain to
+  // (relative to the node folder when relative); empty: the system's CA
+  // store. The certificate and its host name are always verified.
+  std::string ca_file;
   // The most this node reads of any one answer from its parent (after gzip
   // decoding): a bigger one fails the request, naming this key.
   std::size_t max_answer_bytes = 64u * 1024u * 1024u;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "fhirsync/local_store.h"
+#include "fhirsync/parent_identity.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync {
@@ -94,6 +95,10 @@ class DigestPeer {
 StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
     const std::string& base_url, const std::string& user, const std::string& password,
     std::size_t max_answer_bytes = 64u * 1024u * 1024u, int deadline_ms = 300000);
+// The same for a ParentEndpoint (parent_identity.h: ParentEndpointFor), with
+// its CA file for an https parent; every request goes through the shared
+// HTTP transport.
+StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const ParentEndpoint& parent);
 
 // The answer of the parent's $digest endpoint to a local store, shared by
 // the HTTP handler and in-process peers (tests). Returns InvalidArgument for

@@ -36,7 +36,7 @@
 #include <string>
 #include <string_view>
 
-#include "fhirsync/atom_feed_page.h"
+#include "fhirsync/feed/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"

@@ -4,7 +4,10 @@
 //
 // A fhirsync parent names itself in the `X-Fhirsync-Node-Id` header of every
 // answer; this asks for its CapabilityStatement (GET {url}/fhir/metadata)
-// and reads that header.
+// through the shared HTTP transport (fhirsync/net/http_transport.h: the
+// same TLS, timeouts and limits as every other call to the parent) and
+// reads that header. ParentEndpoint is also what verify's digest peer
+// (digest.h) is built from.
 //
 // Thread safety: a pure function (one HTTP request).
 
@@ -22,9 +25,12 @@
 namespace fhirsync {
 
 struct ParentEndpoint {
-  std::string url;  // the parent node's root, "http://host:port"
+  std::string url;  // the parent node's root, "http(s)://host:port"
   std::string user;      // HTTP Basic; empty: anonymous
   std::string password;
+  // https: the PEM file of the CAs the parent's certificate must chain to
+  // (parent.ca_file, resolved); empty: the system's CA store.
+  std::string ca_file;
   int timeout_ms = 10000;  // per connect, send or receive
   // The whole exchange (parent.request_deadline_seconds); and the most of
   // the answer read (parent.max_answer_bytes).
@@ -34,11 +40,12 @@ struct ParentEndpoint {
 
 // The parent's node id. Unavailable / DeadlineExceeded when it cannot be
 // reached or does not answer in time (also: Unavailable when the program is
-// stopping, net/io_watchdog.h); ResourceExhausted for an answer past
+// stopping, fhirsync/net/io_watchdog.h; also: a TLS certificate refused,
+// naming why); ResourceExhausted for an answer past
 // max_answer_bytes; Unauthenticated / PermissionDenied for 401 / 403;
 // FailedPrecondition when it answers without naming itself (not a fhirsync
 // node) or names itself with an invalid id; InvalidArgument for a URL that
-// is not http://host[:port][/path].
+// is not http(s)://host[:port][/path] or a ca_file that cannot be read.
 StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent);
 
 // Whether `parent_url` (parent.url) names a parent spoken to over HTTP or
@@ -53,7 +60,7 @@ bool ParentSpeaksHttp(std::string_view parent_url);
 StatusOr<std::string> ConfiguredParentNodeId(const NodeConfig& config);
 
 // The endpoint of `config`'s parent with its limits (parent.*) and the
-// credentials of `settings` (TransportSettingsFor).
+// credentials and CA file of `settings` (TransportSettingsFor).
 ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettings& settings);
 
 }  // namespace fhirsync

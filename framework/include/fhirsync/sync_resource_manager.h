@@ -124,11 +124,6 @@ std::string PluginDirFor(const NodeConfig& config, const std::string& node_dir);
 // entry for read (pull enabled) and create + update (push enabled).
 RoutingRequirements RoutingRequirementsFor(const NodeConfig& config);
 
-// The format a resource type name implies: kFhirJson for a FHIR type
-// ("Patient"), kOpenmrsRest for an OpenMRS REST name ("visittype"), nullopt
-// for anything else.
-std::optional<ResourceFormat> FormatOfType(std::string_view type);
-
 // Whether `status` (or a status wrapped around it with WithContext) is
 // Find()'s "no plugin carries TYPE" or "plugins.routes sends TYPE to a plugin
 // without the operation": a gap in this node's own configuration

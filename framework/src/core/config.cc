@@ -11,9 +11,9 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 #include "core/private_file.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 namespace {
@@ -256,6 +256,7 @@ void ReadParent(const rapidjson::Value& v, ParentConfig* c, Status* error) {
   r.String("node_id", &c->node_id);
   r.String("user", &c->user);
   r.String("password_file", &c->password_file);
+  r.String("ca_file", &c->ca_file);
   r.Integer("max_answer_bytes", &c->max_answer_bytes, 1024, std::int64_t{1} << 32);
   r.Integer("request_deadline_seconds", &c->request_deadline_seconds, 1, 86400);
   r.Finish();
@@ -472,6 +473,7 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteString(w, "node_id", c.parent.node_id);
   WriteString(w, "user", c.parent.user);
   WriteString(w, "password_file", c.parent.password_file);
+  WriteString(w, "ca_file", c.parent.ca_file);
   WriteInt(w, "max_answer_bytes", static_cast<std::int64_t>(c.parent.max_answer_bytes));
   WriteInt(w, "request_deadline_seconds", c.parent.request_deadline_seconds);
   w.EndObject();

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 

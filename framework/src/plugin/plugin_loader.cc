@@ -15,7 +15,7 @@
 #include <system_error>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin/abi.h"
 
 namespace fhirsync {

@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 namespace {
@@ -59,12 +59,6 @@ StatusOr<std::string> ReadSecretFile(const std::string& file) {
 }
 
 }  // namespace
-
-std::optional<ResourceFormat> FormatOfType(std::string_view type) {
-  if (ValidateResourceType(type).ok()) return ResourceFormat::kFhirJson;
-  if (ValidateRestResourceName(type).ok()) return ResourceFormat::kOpenmrsRest;
-  return std::nullopt;
-}
 
 StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Create(
     std::vector<LoadedPlugin> plugins, const std::map<std::string, std::string>& routes,
@@ -213,6 +207,11 @@ StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
     fs::path file(config.parent.password_file);
     if (file.is_relative()) file = fs::path(node_dir) / file;
     FHIRSYNC_ASSIGN_OR_RETURN(settings.password, ReadSecretFile(file.string()));
+  }
+  if (!config.parent.ca_file.empty()) {
+    fs::path ca(config.parent.ca_file);
+    if (ca.is_relative()) ca = fs::path(node_dir) / ca;
+    settings.options[kParentCaFileOption] = ca.string();
   }
   return settings;
 }

@@ -8,7 +8,7 @@
 
 #include <cstdio>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::server {
 

@@ -6,7 +6,7 @@
 
 #include <charconv>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/push_operations.h"
 #include "server/admin_ops_handlers.h"
 #include "server/operation_outcome.h"

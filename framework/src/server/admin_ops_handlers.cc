@@ -7,7 +7,7 @@
 #include <charconv>
 #include <chrono>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/sync_observer.h"
 #include "fhirsync/sync_status.h"
 #include "server/embedded_files.h"

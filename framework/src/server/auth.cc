@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/credentials.h"
 #include "server/http_types.h"
 

@@ -32,8 +32,8 @@
 
 #include <rapidjson/error/en.h>
 
-#include "core/fhir_json.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/text_util.h"
 #include "server/bundle_json.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"

@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::server {
 namespace {

@@ -14,7 +14,7 @@
 
 #include <charconv>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
 #include "server/bundle_json.h"
 #include "server/handlers.h"

@@ -22,7 +22,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
 #include "server/handlers.h"

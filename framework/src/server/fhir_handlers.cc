@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/fhir_resource_types.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"
 #include "server/operation_outcome.h"

@@ -7,9 +7,9 @@
 #include <charconv>
 #include <unordered_set>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 #include "core/fhir_resource_types.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/business_rules.h"
 #include "server/operation_outcome.h"
 

@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/http_types.h"
 
 namespace fhirsync::server {

@@ -13,7 +13,7 @@
 
 #include <algorithm>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/bundle_json.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"

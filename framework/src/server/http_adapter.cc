@@ -9,8 +9,8 @@
 #include <istream>
 #include <optional>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "server/access_log.h"
 #include "server/gzip.h"
 #include "server/handlers.h"

@@ -11,7 +11,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/connection_setup.h"
 #include "server/http_adapter.h"
 

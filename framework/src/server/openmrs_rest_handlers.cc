@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/fhir_ops.h"
 #include "server/openmrs_rest_json.h"
 

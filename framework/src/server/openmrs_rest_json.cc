@@ -2,8 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
-#include "core/fhir_json.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/text_util.h"
 #include "server/operation_outcome.h"
 
 namespace fhirsync::server {

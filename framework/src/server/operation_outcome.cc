@@ -2,7 +2,7 @@
 
 #include <Poco/Net/HTTPResponse.h>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 
 namespace fhirsync::server {
 

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/route_policy.h"
 
 namespace fhirsync::server {

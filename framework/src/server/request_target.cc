@@ -3,7 +3,7 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/search_params.h"
 
 namespace fhirsync::server {

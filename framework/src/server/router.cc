@@ -3,7 +3,7 @@
 #include <charconv>
 #include <exception>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "server/admin_handlers.h"
 #include "server/handlers.h"
 #include "server/openmrs_rest_handlers.h"

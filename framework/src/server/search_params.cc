@@ -7,7 +7,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync::server {

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "fhirsync/atom_feed_page.h"
+#include "fhirsync/feed/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/sync_resource_manager.h"

@@ -2,7 +2,7 @@
 
 #include <Poco/Exception.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::store {
 

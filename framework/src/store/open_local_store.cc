@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/local_store.h"
 #include "store/postgres_local_store.h"
 #include "store/sqlite_local_store.h"

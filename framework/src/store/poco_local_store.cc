@@ -9,7 +9,7 @@
 #include <limits>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 #include "store/batch_writer.h"
 #include "store/sql_values.h"

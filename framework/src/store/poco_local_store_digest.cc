@@ -2,7 +2,7 @@
 
 #include <Poco/Data/Statement.h>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "store/digest_sql.h"
 #include "store/poco_local_store.h"
 

@@ -12,7 +12,7 @@
 #include <set>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "store/batch_writer.h"
 #include "store/poco_local_store.h"
 #include "store/write_planner.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "store/batch_writer.h"
 #include "store/poco_local_store.h"
 #include "store/sql_values.h"

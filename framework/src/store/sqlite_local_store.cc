@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "core/private_file.h"
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "store/poco_local_store.h"
 #include "store/sqlite_batch_storage.h"
 #include "store/sqlite_prepared_reads.h"

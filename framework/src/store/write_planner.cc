@@ -5,8 +5,8 @@
 
 #include <utility>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync::store {

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"
 

@@ -1,6 +1,6 @@
 #include "sync/content_hash.h"
 
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 
 namespace fhirsync::sync {
 

@@ -5,11 +5,11 @@
 
 #include <utility>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
 #include "fhirsync/http_status.h"
-#include "net/http_transport.h"
+#include "fhirsync/net/http_transport.h"
 
 namespace fhirsync {
 namespace {
@@ -42,14 +42,17 @@ bool GetInt(const rapidjson::Value& object, const char* name, std::int64_t* out)
 
 class HttpDigestPeer : public DigestPeer {
  public:
-  HttpDigestPeer(net::HttpEndpoint endpoint, std::string authorization,
-                 std::size_t max_answer_bytes, int deadline_ms)
+  HttpDigestPeer(const net::HttpEndpoint& endpoint, const ParentEndpoint& parent)
       : base_path_(endpoint.base_path),
-        transport_(net::HttpTransportOptions{.host = endpoint.host,
-                                             .port = endpoint.port,
-                                             .authorization = std::move(authorization),
-                                             .deadline_ms = deadline_ms,
-                                             .max_response_bytes = max_answer_bytes}) {}
+        transport_(net::HttpTransportOptions{
+            .host = endpoint.host,
+            .port = endpoint.port,
+            .tls = endpoint.tls,
+            .ca_file = parent.ca_file,
+            .authorization =
+                parent.user.empty() ? "" : net::BasicAuthorization(parent.user, parent.password),
+            .deadline_ms = parent.deadline_ms,
+            .max_response_bytes = parent.max_answer_bytes}) {}
 
   StatusOr<std::vector<DigestRange>> TypeDigests() override {
     return Ranges("/fhir/$digest");
@@ -139,11 +142,9 @@ class HttpDigestPeer : public DigestPeer {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
-    const std::string& base_url, const std::string& user, const std::string& password,
-    std::size_t max_answer_bytes, int deadline_ms) {
+StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const ParentEndpoint& parent) {
   net::HttpEndpoint endpoint;
-  FHIRSYNC_RETURN_IF_ERROR(net::ParseHttpBaseUrl(base_url, "parent URL", &endpoint));
+  FHIRSYNC_RETURN_IF_ERROR(net::ParseHttpBaseUrl(parent.url, "parent URL", &endpoint));
   // The node's base URL; a FHIR base ("…/fhir") names the same node.
   const std::string kFhirSuffix = "/fhir";
   if (endpoint.base_path.size() >= kFhirSuffix.size() &&
@@ -151,10 +152,19 @@ StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
                                  kFhirSuffix.size(), kFhirSuffix) == 0) {
     endpoint.base_path.resize(endpoint.base_path.size() - kFhirSuffix.size());
   }
-  std::string authorization = user.empty() ? "" : net::BasicAuthorization(user, password);
-  return std::unique_ptr<DigestPeer>(
-      std::make_unique<HttpDigestPeer>(std::move(endpoint), std::move(authorization),
-                                       max_answer_bytes, deadline_ms));
+  return std::unique_ptr<DigestPeer>(std::make_unique<HttpDigestPeer>(endpoint, parent));
+}
+
+StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
+    const std::string& base_url, const std::string& user, const std::string& password,
+    std::size_t max_answer_bytes, int deadline_ms) {
+  ParentEndpoint parent;
+  parent.url = base_url;
+  parent.user = user;
+  parent.password = password;
+  parent.max_answer_bytes = max_answer_bytes;
+  parent.deadline_ms = deadline_ms;
+  return MakeHttpDigestPeer(parent);
 }
 
 }  // namespace fhirsync

@@ -8,9 +8,9 @@
 #include <set>
 #include <utility>
 
-#include "core/fhir_json.h"
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync::sync {
 namespace {

@@ -4,7 +4,7 @@
 #include <set>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "sync/content_hash.h"
 
 namespace fhirsync {

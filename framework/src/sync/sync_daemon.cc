@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "sync/sync_schedule.h"
 
 namespace fhirsync {

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/resource.h"
 #include "fhirsync/sync_pull_service.h"

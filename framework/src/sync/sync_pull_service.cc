@@ -7,7 +7,7 @@
 #include <thread>
 #include <utility>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/audit_log.h"
 #include "sync/content_hash.h"
 

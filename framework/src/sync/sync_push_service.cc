@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/fhir_json.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin/abi.h"
 #include "sync/content_hash.h"
 #include "sync/json_merge.h"

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
 
 namespace fhirsync {

@@ -1,4 +1,4 @@
-// The Atom page writer a parent uses: renders an AtomFeedPage (fhirsync/atom_feed_page.h)
+// The Atom page writer a parent uses: renders an AtomFeedPage (fhirsync/feed/atom_feed_page.h)
 // as an Atom document in the OpenMRS/ICT4H atomfeed layout (architecture §6):
 //
 //   <feed xmlns="http://www.w3.org/2005/Atom">
@@ -22,7 +22,7 @@
 
 #include <string>
 
-#include "fhirsync/atom_feed_page.h"
+#include "fhirsync/feed/atom_feed_page.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::feed {

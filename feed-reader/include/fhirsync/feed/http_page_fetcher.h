@@ -1,5 +1,6 @@
 // HttpPageFetcher: the FeedPageFetcher a child uses to read its parent's
-// Atom feed over HTTP/1.1 (Poco, keep-alive, Basic or bearer auth, gzip),
+// Atom feed over HTTP/1.1 or HTTPS (the shared net::HttpTransport:
+// keep-alive, Basic or bearer auth, gzip, TLS),
 // handing the body to the reader chunk by chunk as it arrives, so a page is
 // never held whole in memory (the reader's size cap applies to the decoded
 // bytes, which also stops a gzip bomb).
@@ -14,7 +15,7 @@
 // kNotFound, 5xx kUnavailable, ...); no connection kUnavailable; a receive
 // timeout or the whole fetch past request_deadline_ms kDeadlineExceeded; a
 // page past max_page_bytes kResourceExhausted; a body cut short
-// kUnavailable; cancelled (the program is stopping, see net/io_watchdog.h)
+// kUnavailable; cancelled (the program is stopping, see fhirsync/net/io_watchdog.h)
 // kUnavailable; or the sink's own error.
 //
 // Thread safety: Fetch() may be called from several threads; calls are
@@ -34,7 +35,8 @@
 namespace fhirsync::feed {
 
 struct HttpPageFetcherOptions {
-  std::string parent_url;  // "http://parent:8080": scheme, host and port are used
+  std::string parent_url;  // "http(s)://parent:8080": scheme, host and port are used
+  std::string ca_file;     // https: PEM file of trusted CAs; empty: the system's store
   std::string username;    // Basic auth when set (and no bearer token)
   std::string password;
   std::string bearer_token;

@@ -52,11 +52,14 @@ enum class ReadManyMode {
 };
 
 struct FhirClientOptions {
-  std::string base_url;  // "http://127.0.0.1:8080/fhir" (http only)
+  std::string base_url;  // "http://127.0.0.1:8080/fhir" or https://
   // Authentication: a bearer token wins over Basic; neither = anonymous.
   std::string username;
   std::string password;
   std::string bearer_token;
+  // https: the PEM file of trusted CAs; empty: the system's CA store (the
+  // certificate and host name are always verified, fhirsync/net/http_transport.h).
+  std::string ca_file;
   int connect_timeout_ms = 10000;
   int io_timeout_ms = 30000;  // waiting for / sending bytes
   // An idle connection older than this is reopened before use, so that a

@@ -43,12 +43,14 @@
 namespace fhirsync::rest {
 
 struct RestClientOptions {
-  std::string base_url;  // "http://127.0.0.1:8080/openmrs/ws/rest/v1" (http only)
+  std::string base_url;  // "http://127.0.0.1:8080/openmrs/ws/rest/v1" or https://
   // HTTP Basic credentials (OpenMRS's scheme); a bearer token wins when set
   // (for gateways in front of OpenMRS). Neither: anonymous.
   std::string username;
   std::string password;
   std::string bearer_token;
+  // https: the PEM file of trusted CAs; empty: the system's CA store.
+  std::string ca_file;
   int connect_timeout_ms = 10000;
   int io_timeout_ms = 30000;
   int keep_alive_idle_ms = 4000;

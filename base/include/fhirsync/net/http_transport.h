@@ -1,10 +1,22 @@
-// HttpTransport: one keep-alive HTTP/1.1 connection (Poco HTTPClientSession)
-// that sends a request and returns the whole answer, telling apart "never
-// sent" from "sent, answer lost". Internal to fhirsync; shared by the HTTP
-// client libraries (fhirsync::fhir_client, fhirsync::rest_client), which
-// add their wire formats on top. Also the helpers every such client needs:
-// parsing a base URL, Basic credentials, and deciding whether a failed
-// write is ambiguous (architecture §5).
+// HttpTransport: one keep-alive HTTP/1.1 connection (Poco HTTPClientSession,
+// or HTTPSClientSession over OpenSSL for https) that sends a request and
+// returns the answer, telling apart "never sent" from "sent, answer lost".
+// It is the one way fhirsync speaks to a parent: the HTTP client libraries
+// (fhirsync::fhir_client, fhirsync::rest_client, the feed's page fetcher)
+// add their wire formats on top, and verify, status and the parent's
+// identity use it directly, so keep-alive, timeouts, auth, gzip and TLS live
+// here only. Also the helpers every such client needs: parsing a base URL,
+// Basic credentials, and deciding whether a failed write is ambiguous
+// (architecture §5).
+//
+// TLS (an https:// base URL): TLS 1.2 or newer; the server's certificate
+// chain is always verified, against `ca_file` (PEM) or, when that is empty,
+// the system's CA store, and its name against the host the URL names (a DNS
+// name or an IP address, matched against subjectAltName). A refused
+// certificate fails the exchange with kUnavailable and a message naming the
+// problem ("certificate has expired", "hostname mismatch", ...), so a child
+// retries later and nothing is dead-lettered (docs/configuration.md,
+// parent.ca_file).
 //
 // Thread safety: Exchange() serialises callers with a mutex; the free
 // functions are pure.
@@ -14,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +52,8 @@ inline constexpr int kDefaultRequestDeadlineMs = 300 * 1000;
 struct HttpTransportOptions {
   std::string host;
   std::uint16_t port = 80;
+  bool tls = false;     // https: see the file comment
+  std::string ca_file;  // PEM file of trusted CAs (tls only); empty: the system's store
   std::string authorization;  // the full Authorization header value, or empty
   std::string accept = "application/json";  // the Accept header of every request
   // Content-Type of request bodies (sent with POST and PUT, and any body).
@@ -74,26 +89,51 @@ struct HttpAnswer {
   std::string location;
   std::string content_location;
   std::string last_modified;
-  std::string body;  // decoded
+  std::string body;  // decoded (empty when a sink took it)
+  // Every header of the answer, as received.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The sink of Exchange(request, sink) refused a chunk: `transport` is its
+  // error.
+  bool sink_failed = false;
+
+  // The value of header `name` (case-insensitive); empty when absent.
+  std::string Header(std::string_view name) const;
 };
+
+// Receives a decoded answer body piece by piece (Exchange with a sink); an
+// error stops the exchange.
+using BodySink = std::function<Status(std::string_view chunk)>;
 
 class HttpTransport {
  public:
+  // Never fails: options that cannot work (an unreadable ca_file) make every
+  // Exchange() fail with kInvalidArgument naming them.
   explicit HttpTransport(HttpTransportOptions options);
   ~HttpTransport();
 
   HttpAnswer Exchange(const HttpRequestSpec& request);
+  // As Exchange(request), but the decoded body of a 2xx answer is handed to
+  // `sink` as it arrives instead of being kept (max_response_bytes still
+  // bounds it), so an answer of any size is never held whole. Other answers
+  // are read into `body` as usual.
+  HttpAnswer Exchange(const HttpRequestSpec& request, const BodySink& sink);
 
   std::int64_t connections_opened() const;
 
  private:
-  HttpAnswer ExchangeOnce(const HttpRequestSpec& request, bool& reused);
-  // The I/O of one exchange: sends, reads the head and the raw body.
-  Status Receive(const HttpRequestSpec& spec, Poco::Net::HTTPRequest& request,
-                 Poco::Net::HTTPResponse& response, std::string& raw, HttpAnswer& answer);
+  HttpAnswer ExchangeLocked(const HttpRequestSpec& request, const BodySink* sink);
+  HttpAnswer ExchangeOnce(const HttpRequestSpec& request, const BodySink* sink, bool& reused);
+  // The I/O of one exchange: sends, reads the head and the body.
+  Status Receive(const HttpRequestSpec& spec, const BodySink* sink,
+                 Poco::Net::HTTPRequest& request, Poco::Net::HTTPResponse& response,
+                 HttpAnswer& answer);
+  // The message of a failed TLS handshake (or TLS I/O): why the
+  // certificate was refused, when it was.
+  std::string TlsFailure(const std::string& error) const;
 
   class Session;
   const HttpTransportOptions options_;
+  Status setup_error_;
   mutable std::mutex mu_;
   std::unique_ptr<Session> session_;
   std::int64_t connections_opened_ = 0;
@@ -103,11 +143,13 @@ class HttpTransport {
 struct HttpEndpoint {
   std::string host;
   std::uint16_t port = 80;
+  bool tls = false;  // https
   std::string base_path;  // "/fhir"; no trailing slash; empty for the root
 };
 
-// Parses an http:// base URL. InvalidArgument starting with `what` ("FHIR
-// base URL 'x' ...") when it is not http, names no host or does not parse.
+// Parses an http:// or https:// base URL. InvalidArgument starting with
+// `what` ("FHIR base URL 'x' ...") when it is neither, names no host or does
+// not parse.
 Status ParseHttpBaseUrl(std::string_view url, std::string_view what, HttpEndpoint* endpoint);
 
 // "Basic " + base64(user:password).

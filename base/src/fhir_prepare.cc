@@ -30,8 +30,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/fhir_json.h"
-#include "core/json_depth.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/json_depth.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync {

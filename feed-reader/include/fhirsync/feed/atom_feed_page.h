@@ -2,18 +2,17 @@
 // renderer interface that turns it into XML.
 //
 // NodeServer (framework) decides what a page holds: which changes, which
-// links, which ids. Writing the XML is the job of the feed target
-// (fhirsync::feed::WriteAtomPage in feed-reader/), which depends on the
-// framework; the framework cannot depend on it, so NodeServer receives the
-// renderer as a function (NodeServer::Options::atom_renderer). This keeps the
-// Atom format in one place (feed-reader/ reads and writes it) while the
-// framework stays free of libxml2.
+// links, which ids. Writing the XML is the job of this target
+// (fhirsync::feed::WriteAtomPage), which depends on fhirsync::base only; the
+// framework depends on it. NodeServer still receives the renderer as a
+// function (NodeServer::Options::atom_renderer), a leftover of the time the
+// arrow ran the other way (docs/architecture.md, "Layout and targets").
 //
 // Thread safety: plain values. A renderer is called from several server
 // threads at once and must be thread-safe.
 
-#ifndef FHIRSYNC_ATOM_FEED_PAGE_H_
-#define FHIRSYNC_ATOM_FEED_PAGE_H_
+#ifndef FHIRSYNC_FEED_ATOM_FEED_PAGE_H_
+#define FHIRSYNC_FEED_ATOM_FEED_PAGE_H_
 
 #include <functional>
 #include <string>
@@ -62,4 +61,4 @@ using AtomPageRenderer = std::function<StatusOr<std::string>(const AtomFeedPage&
 
 }  // namespace fhirsync
 
-#endif  // FHIRSYNC_ATOM_FEED_PAGE_H_
+#endif  // FHIRSYNC_FEED_ATOM_FEED_PAGE_H_

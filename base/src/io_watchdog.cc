@@ -1,6 +1,7 @@
-#include "net/io_watchdog.h"
+#include "fhirsync/net/io_watchdog.h"
 
 #include <dlfcn.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -109,11 +110,12 @@ class Watchdog {
           continue;
         }
       }
-      try {
-        entry->socket.shutdown();
-      } catch (const Poco::Exception&) {
-        // No descriptor yet, or not connected: shut down again shortly.
-      }
+      // The descriptor itself, not Poco's shutdown(): for a TLS socket that
+      // would also run SSL_shutdown on an SSL object the caller's thread is
+      // reading, which OpenSSL does not allow. No descriptor yet, or not
+      // connected: shut down again shortly.
+      const poco_socket_t fd = entry->socket.impl()->sockfd();
+      if (fd != POCO_INVALID_SOCKET) ::shutdown(fd, SHUT_RDWR);
       next = std::min(next, now + kRepeat);
     }
     return next;

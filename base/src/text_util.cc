@@ -1,4 +1,4 @@
-#include "core/text_util.h"
+#include "fhirsync/base/text_util.h"
 
 #include <Poco/SHA2Engine.h>
 #include <openssl/evp.h>

@@ -116,6 +116,9 @@ struct TransportSettings {
 // the key when one is hit). Decimal integers.
 inline constexpr char kMaxAnswerBytesOption[] = "parent.max_answer_bytes";
 inline constexpr char kRequestDeadlineOption[] = "parent.request_deadline_seconds";
+// And, when set, the PEM file of the CAs an https parent's certificate must
+// chain to (an absolute path; absent: the system's CA store).
+inline constexpr char kParentCaFileOption[] = "parent.ca_file";
 
 // One version of one resource as the remote holds it.
 struct RemoteResource {

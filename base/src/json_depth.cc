@@ -1,4 +1,4 @@
-#include "core/json_depth.h"
+#include "fhirsync/base/json_depth.h"
 
 #include <rapidjson/encodings.h>
 

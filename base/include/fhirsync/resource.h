@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,11 @@ Status ValidateId(std::string_view id);
 // resource names (lower case, e.g. "visittype") use ValidateRestResourceName.
 Status ValidateResourceType(std::string_view type);
 Status ValidateRestResourceName(std::string_view name);
+
+// The format a resource type name implies: kFhirJson for a FHIR type
+// ("Patient"), kOpenmrsRest for an OpenMRS REST name ("visittype"), nullopt
+// for anything else.
+std::optional<ResourceFormat> FormatOfType(std::string_view type);
 
 // What a parsed FHIR body says about itself.
 struct ParsedBodyInfo {

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "core/fhir_json.h"
-#include "core/text_util.h"
+#include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 
@@ -80,6 +80,12 @@ Status ValidateRestResourceName(std::string_view name) {
                                 "' is not valid (lower-case letters, digits, '_', at most 64)");
   }
   return Status::Ok();
+}
+
+std::optional<ResourceFormat> FormatOfType(std::string_view type) {
+  if (ValidateResourceType(type).ok()) return ResourceFormat::kFhirJson;
+  if (ValidateRestResourceName(type).ok()) return ResourceFormat::kOpenmrsRest;
+  return std::nullopt;
 }
 
 StatusOr<ParsedBodyInfo> InspectFhirBody(std::string_view body, std::size_t max_body_bytes) {

@@ -1,4 +1,4 @@
-#include "core/fhir_json.h"
+#include "fhirsync/base/fhir_json.h"
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -9,8 +9,8 @@
 #include <initializer_list>
 #include <memory>
 
-#include "core/json_depth.h"
-#include "core/text_util.h"
+#include "fhirsync/base/json_depth.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync {

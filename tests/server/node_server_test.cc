@@ -166,11 +166,10 @@ TEST(NodeServerTest, StopWaitsForKeepAliveClients) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
-// The send timeout is set once per connection when it is accepted (see
-// server/connection_setup.h), not per request: a client that sends a request
-// and then stops reading must still lose its worker after
-// server.write_timeout_seconds. With a single worker, a second client is
-// answered only if that happens.
+// A client that sends a request and then stops reading its answer must not
+// hold the only worker: the answer is written by the I/O threads, and the
+// connection is cut after server.write_timeout_seconds without progress.
+// With a single worker, a second client is answered only if that holds.
 TEST(NodeServerTest, AClientThatStopsReadingLosesItsWorkerAfterTheWriteTimeout) {
   FakeStore store;
   // A search answer of 12 MiB: far more than the socket buffers of both
@@ -191,7 +190,7 @@ TEST(NodeServerTest, AClientThatStopsReadingLosesItsWorkerAfterTheWriteTimeout) 
   NodeConfig config = BaseConfig();
   config.server.threads = 1;
   config.server.write_timeout_seconds = 1;
-  config.server.read_timeout_seconds = 1;
+  config.server.header_timeout_seconds = 1;
   NodeServer server(config, store);
   ASSERT_TRUE(server.Start().ok());
 

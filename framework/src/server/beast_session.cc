@@ -31,6 +31,9 @@ using tcp = net::ip::tcp;
 constexpr std::uint32_t kMaxHeadBytes = 64 * 1024;
 // What a lingering close reads and drops at most (see beast_session.h).
 constexpr std::size_t kMaxDrainBytes = 64u * 1024u * 1024u;
+// How long a connection refused at a connection limit lingers after its
+// answer (see LingerClose).
+constexpr std::chrono::seconds kRefusalLinger(2);
 // How long the client is asked to wait when a limit was hit.
 constexpr char kRetryAfterSeconds[] = "1";
 
@@ -252,7 +255,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void LingerClose() {
     beast::error_code ignored;
     Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-    Tcp().expires_after(Seconds(env_.limits.body_timeout_seconds));
+    // A connection past a limit was answered before its request was read:
+    // what it sent is small, and it holds no lease, so its descriptor is
+    // given back soon.
+    Tcp().expires_after(lease_ ? Seconds(env_.limits.body_timeout_seconds) : kRefusalLinger);
     Drain();
   }
 

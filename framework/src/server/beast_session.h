@@ -12,8 +12,8 @@
 // worker busy and the queue (server.queue_size) full is answered 503 with
 // Retry-After. When the connection closes after an answer with parts of the
 // request unread, it closes its sending side first and reads what the client
-// still sends (up to the body deadline), so that the client reads the answer
-// rather than a reset.
+// still sends (up to the body deadline; 2 s for a connection past a limit),
+// so that the client reads the answer rather than a reset.
 //
 // Thread safety: a session runs on its own strand; the environment is shared
 // by all sessions and must outlive them.

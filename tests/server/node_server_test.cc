@@ -302,6 +302,32 @@ TEST(NodeServerTest, RequestsPastTheQueueGet503AndTheQueuedOneIsServed) {
   EXPECT_EQ(served, 1);
 }
 
+// A body that does not arrive within server.body_timeout_seconds of its
+// head is answered 408 naming the key, and the connection closed.
+TEST(NodeServerTest, ABodyPastItsDeadlineIsAnswered408) {
+  FakeStore store;
+  NodeConfig config = BaseConfig();
+  config.server.body_timeout_seconds = 1;
+  NodeServer server(config, store);
+  ASSERT_TRUE(server.Start().ok());
+  Poco::Net::StreamSocket socket(
+      Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server.port())));
+  const std::string request =
+      "PUT /fhir/Patient/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+      BasicAuth(kWriter, PasswordOf(kWriter)) +
+      "\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{\"resourceType\"";
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  socket.setReceiveTimeout(Poco::Timespan(60, 0));
+  std::string answer;
+  char buffer[4096];
+  for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) {
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_NE(answer.find("server.body_timeout_seconds"), std::string::npos) << answer;
+  EXPECT_FALSE(store.Get("Patient", "slow").ok());
+}
+
 TEST(NodeServerTest, StartRefusesHalfATlsSetup) {
   FakeStore store;
   NodeConfig config = BaseConfig();

@@ -9,6 +9,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -47,6 +48,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           std::string refusal, std::string client, Args&&... stream_args)
       : env_(env),
         stream_(std::move(socket), std::forward<Args>(stream_args)...),
+        body_timer_(stream_.get_executor()),
         lease_(std::move(lease)),
         refusal_(std::move(refusal)),
         client_(std::move(client)) {}
@@ -171,7 +173,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                    /*must_close=*/true);
     }
     parser_->body_limit(cap);  // a chunked body is counted as it comes
-    Tcp().expires_after(Seconds(env_.limits.body_timeout_seconds));
+    // The stream's own expiry would close the socket, leaving no way to say
+    // why: this timer cancels the read instead, and OnBody answers 408.
+    Tcp().expires_never();
+    body_timer_.expires_after(Seconds(env_.limits.body_timeout_seconds));
+    body_timer_.async_wait([weak = std::weak_ptr<Session>(this->shared_from_this())](
+                               beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->body_timed_out_ = true;
+      beast::error_code ignored;
+      self->Tcp().socket().cancel(ignored);
+    });
     auto read = [self = this->shared_from_this()] {
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, std::size_t) { self->OnBody(ec); });
@@ -191,11 +204,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnBody(beast::error_code ec) {
+    body_timer_.cancel();
+    if (body_timed_out_) {
+      return Write(flow_->Respond(flow_->BodyTooSlow()), /*must_close=*/true);
+    }
     if (ec == http::error::body_limit) {
       return Write(flow_->Respond(flow_->BodyTooLarge(std::nullopt)), /*must_close=*/true);
-    }
-    if (ec == beast::error::timeout) {
-      return Write(flow_->Respond(flow_->BodyTooSlow()), /*must_close=*/true);
     }
     if (ec) return Close();
     body_unread_ = false;
@@ -287,6 +301,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   SessionEnv& env_;
   Stream stream_;
+  net::steady_timer body_timer_;
+  bool body_timed_out_ = false;
   std::unique_ptr<ConnectionLimits::Lease> lease_;
   const std::string refusal_;
   const std::string client_;

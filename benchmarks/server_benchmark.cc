@@ -120,9 +120,10 @@ class FixedFactory : public Poco::Net::HTTPRequestHandlerFactory {
   const std::string* type_;
 };
 
-// The floor's HTTPServer, with the parameters NodeServer::Start derives
-// from the same server config (node_server.cc): pool, queue, timeouts,
-// keep-alive.
+// The floor's HTTPServer, with the parameters NodeServer::Start derived
+// from the same server config when it ran on Poco: pool, queue, timeouts,
+// keep-alive. (NodeServer now runs on Boost.Beast, docs/deployment.md; the
+// floor stays the simplest server that answers the same bytes.)
 class FloorServer {
  public:
   FloorServer(const std::string* body, const std::string* type,
@@ -132,9 +133,9 @@ class FloorServer {
     auto params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(config.threads);
     params->setMaxQueued(config.queue_size);
-    params->setTimeout(Poco::Timespan(config.read_timeout_seconds, 0));
+    params->setTimeout(Poco::Timespan(config.body_timeout_seconds, 0));
     params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(std::min(config.read_timeout_seconds, 5), 0));
+    params->setKeepAliveTimeout(Poco::Timespan(std::min(config.header_timeout_seconds, 5), 0));
     params->setMaxKeepAliveRequests(0);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new FixedFactory(body, type), pool_,
                                                       socket, params);

@@ -2,6 +2,7 @@
 // (NodeServer: FHIR R4 API and Atom change feed) until SIGTERM or SIGINT.
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,16 @@ StatusOr<std::string> SyncNow(Node& node, const std::string& side) {
   return text.str();
 }
 
+// Each open connection is a descriptor, and the server is built to hold
+// thousands (server.max_connections): the soft limit, often 1024, is raised
+// to the hard one the system allows.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 constexpr char kHelp[] =
     "usage: fhirsync serve [--bind ADDR] [--port N] [--log-format text|json] [--dir D]\n"
     "\n"
@@ -82,7 +93,9 @@ constexpr char kHelp[] =
     "failure, up to 300 s).\n"
     "Each request is logged on stderr: time, client, user, method, path (without\n"
     "the query), status, bytes sent, duration.\n"
-    "Once listening it prints one line 'listening on http://ADDR:PORT' on stdout.\n"
+    "Once listening it prints one line 'listening on http://ADDR:PORT' on stdout\n"
+    "(https:// with server.tls.cert_file and key_file). Without TLS it serves only\n"
+    "a loopback address unless server.allow_plaintext is true (docs/deployment.md).\n"
     "\n"
     "  --bind ADDR   address to listen on (default: server.bind, 127.0.0.1)\n"
     "  --port N      port (default: server.port; 0 picks any free port)\n"
@@ -153,14 +166,19 @@ int RunServe(const Invocation& invocation) {
     }
     return SyncNow(*node, side);
   };
+  RaiseOpenFileLimit();
   NodeServer server(node->config, *node->store, options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
-  // Said at every start: an operator must not learn from a capture that
-  // Basic passwords and patient data went over the wire in clear.
-  PrintError(cl.command_name(),
-             "warning: serving plain HTTP on " + server.base_url() +
-                 ": passwords, tokens and patient data cross the network unencrypted; serve "
-                 "only on a trusted network, or behind a reverse proxy that terminates TLS");
+  // Said at every start without TLS: an operator must not learn from a
+  // capture that Basic passwords and patient data went over the wire in
+  // clear.
+  if (!node->config.server.tls.enabled()) {
+    PrintError(cl.command_name(),
+               "warning: serving plain HTTP on " + server.base_url() +
+                   ": passwords, tokens and patient data cross the network unencrypted; serve "
+                   "only on a trusted network, or behind a reverse proxy that terminates TLS, "
+                   "or set server.tls (docs/deployment.md)");
+  }
   std::cout << "listening on " << server.base_url() << std::endl;  // flushes
   NotifyReady("listening on " + server.base_url());
 

@@ -116,6 +116,48 @@ TEST(ConfigTest, ParentLimitsHaveDefaultsRangesAndRoundTrip) {
             "f.json: parent.max_answer_bytes: must be between 1024 and 4294967296, not 10");
 }
 
+TEST(ConfigTest, ServerEdgeKeysHaveDefaultsRangesAndRoundTrip) {
+  auto defaults = ParseNodeConfig(R"({"node_id":"n1"})", "f.json");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->server.header_timeout_seconds, 10);
+  EXPECT_EQ(defaults->server.body_timeout_seconds, 60);
+  EXPECT_EQ(defaults->server.max_connections_per_address, 64);
+  EXPECT_EQ(defaults->server.max_connections, 10000);
+  EXPECT_FALSE(defaults->server.allow_plaintext);
+  EXPECT_FALSE(defaults->server.tls.enabled());
+  auto set = ParseNodeConfig(
+      R"({"node_id":"n1","server":{"header_timeout_seconds":3,"body_timeout_seconds":7,)"
+      R"("max_connections_per_address":5,"max_connections":9,"allow_plaintext":true,)"
+      R"("tls":{"cert_file":"c.pem","key_file":"k.pem","client_ca_file":"ca.pem"}}})",
+      "f.json");
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto again = ParseNodeConfig(SerializeNodeConfig(*set), "again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->server.header_timeout_seconds, 3);
+  EXPECT_EQ(again->server.body_timeout_seconds, 7);
+  EXPECT_EQ(again->server.max_connections_per_address, 5);
+  EXPECT_EQ(again->server.max_connections, 9);
+  EXPECT_TRUE(again->server.allow_plaintext);
+  EXPECT_EQ(again->server.tls.cert_file, "c.pem");
+  EXPECT_EQ(again->server.tls.key_file, "k.pem");
+  EXPECT_EQ(again->server.tls.client_ca_file, "ca.pem");
+  // A file written before the deadlines keeps loading.
+  EXPECT_TRUE(ParseNodeConfig(R"({"node_id":"n1","server":{"read_timeout_seconds":30}})", "f.json")
+                  .ok());
+  EXPECT_EQ(ParseNodeConfig(R"({"node_id":"n1","server":{"header_timeout_seconds":0}})", "f.json")
+                .status()
+                .message(),
+            "f.json: server.header_timeout_seconds: must be between 1 and 3600, not 0");
+  EXPECT_EQ(ParseNodeConfig(R"({"node_id":"n1","server":{"tls":{"cert":"c.pem"}}})", "f.json")
+                .status()
+                .message(),
+            "f.json: server.tls.cert: unknown key");
+  EXPECT_EQ(ParseNodeConfig(R"({"node_id":"n1","server":{"allow_plaintext":"yes"}})", "f.json")
+                .status()
+                .message(),
+            "f.json: server.allow_plaintext: expected true or false");
+}
+
 TEST(ConfigTest, AConfigNestedTooDeepIsRefusedBeforeItIsParsed) {
   const std::string deep = R"({"node_id":"n1","plugins":)" + std::string(100000, '[') +
                            std::string(100000, ']') + "}";

@@ -63,6 +63,15 @@ struct RuleConfig {
   std::string message;  // optional: why, in the data manager's words
 };
 
+// TLS for the server (docs/deployment.md). PEM files; relative paths are
+// relative to the node folder. Both of cert_file and key_file, or neither.
+struct ServerTlsConfig {
+  std::string cert_file;       // the certificate chain, the server's first
+  std::string key_file;        // its private key (unencrypted)
+  std::string client_ca_file;  // set: every client must show a certificate it signed
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct ServerConfig {
   std::string bind = "127.0.0.1";
   int port = 0;  // 0: any free port (the address is printed at start)
@@ -72,10 +81,23 @@ struct ServerConfig {
   // or _history page): a Bundle that would pass it is refused with 413, a
   // page is cut short with a `next` link (docs/configuration.md).
   std::size_t max_response_bytes = 64u * 1024u * 1024u;
-  int threads = 8;
-  int queue_size = 64;
-  int read_timeout_seconds = 30;
+  int threads = 8;       // workers running the handlers (they block on the store)
+  int queue_size = 64;   // requests waiting for a worker; past it: 503
+  // A request head must be complete within this of the connection's opening
+  // (its TLS handshake included) or of the previous answer; a body within
+  // body_timeout_seconds of its head. An answer's writing may stall at most
+  // write_timeout_seconds at a time.
+  int header_timeout_seconds = 10;
+  int body_timeout_seconds = 60;
   int write_timeout_seconds = 30;
+  // Open connections: from one client address, and in all. A connection
+  // past either is answered 503 with Retry-After and closed.
+  int max_connections_per_address = 64;
+  int max_connections = 10000;
+  ServerTlsConfig tls;
+  // Without TLS, `serve` refuses an address other than loopback unless this
+  // is true (docs/deployment.md).
+  bool allow_plaintext = false;
   std::vector<UserConfig> users;
   std::vector<TokenConfig> tokens;
   std::vector<RuleConfig> rules;  // checked in this order; the first broken one answers

@@ -18,9 +18,15 @@
 // gzip request bodies are accepted. Every error body is a FHIR
 // OperationOutcome, except under /ws/rest/ (OpenMRS error JSON).
 //
-// The HTTP machinery is Poco::Net::HTTPServer with a bounded worker pool
-// (server.threads) and connection queue (server.queue_size); connections
-// beyond the queue are refused rather than piling up.
+// The HTTP machinery is Boost.Beast on Boost.Asio (TLS through
+// boost::asio::ssl when server.tls is set; docs/deployment.md): a couple of
+// I/O threads read and write every connection asynchronously, under
+// deadlines for a request's head (server.header_timeout_seconds) and body
+// (server.body_timeout_seconds), so idle and slow clients cost memory, not
+// threads. The handlers, which block on the store, run on a bounded worker
+// pool (server.threads) with a bounded queue (server.queue_size); a request
+// past the queue, and a connection past server.max_connections_per_address
+// or server.max_connections, is answered 503 with Retry-After, never reset.
 //
 // Thread safety: Start() and Stop() must not race each other (call them from
 // one thread); port() may be called from any thread after Start() returned.
@@ -104,15 +110,18 @@ class NodeServer {
   NodeServer& operator=(const NodeServer&) = delete;
 
   // Binds server.bind:server.port (port 0: any free port) and starts
-  // serving. InvalidArgument for a bad address or limits in the config;
-  // Unavailable when the address cannot be bound (in use, not local);
-  // FailedPrecondition when already started.
+  // serving. InvalidArgument for a bad address or limits in the config, or
+  // a TLS file that cannot be used; Unavailable when the address cannot be
+  // bound (in use, not local); FailedPrecondition when already started, or
+  // when the address is not loopback, server.tls is not set and
+  // server.allow_plaintext is false (the message says why).
   Status Start();
 
   // The bound port; 0 before Start() succeeded.
   int port() const;
 
-  // "http://127.0.0.1:8080"; empty before Start() succeeded.
+  // "http://127.0.0.1:8080" ("https://..." with TLS); empty before Start()
+  // succeeded.
   std::string base_url() const;
 
   // Stops accepting, lets requests in progress finish for up to a second,

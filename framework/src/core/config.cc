@@ -210,8 +210,23 @@ void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
   r.Integer("max_response_bytes", &c->max_response_bytes, 65536, std::int64_t{1} << 32);
   r.Integer("threads", &c->threads, 1, 1024);
   r.Integer("queue_size", &c->queue_size, 1, 65536);
-  r.Integer("read_timeout_seconds", &c->read_timeout_seconds, 1, 3600);
+  // Files written before the request deadlines have this key; it has no
+  // effect now (header_timeout_seconds and body_timeout_seconds replace it).
+  int legacy_read_timeout = 0;
+  r.Integer("read_timeout_seconds", &legacy_read_timeout, 1, 3600);
+  r.Integer("header_timeout_seconds", &c->header_timeout_seconds, 1, 3600);
+  r.Integer("body_timeout_seconds", &c->body_timeout_seconds, 1, 86400);
   r.Integer("write_timeout_seconds", &c->write_timeout_seconds, 1, 3600);
+  r.Integer("max_connections_per_address", &c->max_connections_per_address, 1, 1000000);
+  r.Integer("max_connections", &c->max_connections, 1, 1000000);
+  r.Bool("allow_plaintext", &c->allow_plaintext);
+  if (const rapidjson::Value* tls = r.Object("tls")) {
+    ObjectReader t(*tls, "server.tls", error);
+    t.String("cert_file", &c->tls.cert_file);
+    t.String("key_file", &c->tls.key_file);
+    t.String("client_ca_file", &c->tls.client_ca_file);
+    t.Finish();
+  }
   if (const rapidjson::Value* users = r.Array("users")) {
     for (rapidjson::SizeType i = 0; i < users->Size() && error->ok(); ++i) {
       std::string path = "server.users[" + std::to_string(i) + "]";
@@ -430,8 +445,18 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteInt(w, "max_response_bytes", static_cast<std::int64_t>(c.server.max_response_bytes));
   WriteInt(w, "threads", c.server.threads);
   WriteInt(w, "queue_size", c.server.queue_size);
-  WriteInt(w, "read_timeout_seconds", c.server.read_timeout_seconds);
+  WriteInt(w, "header_timeout_seconds", c.server.header_timeout_seconds);
+  WriteInt(w, "body_timeout_seconds", c.server.body_timeout_seconds);
   WriteInt(w, "write_timeout_seconds", c.server.write_timeout_seconds);
+  WriteInt(w, "max_connections_per_address", c.server.max_connections_per_address);
+  WriteInt(w, "max_connections", c.server.max_connections);
+  WriteBool(w, "allow_plaintext", c.server.allow_plaintext);
+  w.Key("tls");
+  w.StartObject();
+  WriteString(w, "cert_file", c.server.tls.cert_file);
+  WriteString(w, "key_file", c.server.tls.key_file);
+  WriteString(w, "client_ca_file", c.server.tls.client_ca_file);
+  w.EndObject();
   w.Key("users");
   w.StartArray();
   for (const UserConfig& u : c.server.users) {

@@ -136,13 +136,27 @@ void Authenticator::ReloadIfChanged() {
 
 StatusOr<Identity> Authenticator::Authenticate(const std::string* authorization,
                                                std::string_view client_address,
-                                               Attempt* attempt) {
+                                               Attempt* attempt,
+                                               std::string_view certificate_name) {
   *attempt = Attempt{};
-  if (authorization == nullptr || authorization->empty()) {
+  const bool has_header = authorization != nullptr && !authorization->empty();
+  if (!has_header && certificate_name.empty()) {
     return UnauthenticatedError("credentials required (HTTP Basic or a Bearer token)");
   }
   ReloadIfChanged();
   const std::shared_ptr<const Credentials> credentials = Current();
+  if (!has_header) {
+    // The TLS layer verified the certificate against the client CA, which
+    // is what vouches for the name.
+    attempt->user = std::string(certificate_name);
+    for (const UserConfig& user : credentials->users) {
+      if (user.name == certificate_name) return IdentityFrom(user.name, user.roles);
+    }
+    return UnauthenticatedError("the client certificate's name '" +
+                                EscapeForMessage(certificate_name) +
+                                "' is no user of this server; send credentials (HTTP Basic or "
+                                "a Bearer token)");
+  }
   std::string_view header = *authorization;
   std::size_t space = header.find(' ');
   std::string_view scheme = header.substr(0, space);

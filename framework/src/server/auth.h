@@ -72,12 +72,17 @@ class Authenticator {
   Authenticator(const ServerConfig& config, Options options);
 
   // `authorization` is the Authorization header (nullptr when absent);
-  // `client_address` the peer's IP address. Unauthenticated naming the
-  // reason (missing, unsupported scheme, malformed, unknown user or wrong
-  // password, unknown token, or too many failed logins, in which case
+  // `client_address` the peer's IP address; `certificate_name` the subject
+  // CN of the client's TLS certificate, verified against
+  // server.tls.client_ca_file (empty without one): a request without an
+  // Authorization header is that user when a user has that name.
+  // Unauthenticated naming the reason (missing, unsupported scheme,
+  // malformed, unknown user or wrong password, unknown token, a certificate
+  // naming no user, or too many failed logins, in which case
   // attempt->retry_after_seconds says how long to wait).
   StatusOr<Identity> Authenticate(const std::string* authorization,
-                                  std::string_view client_address, Attempt* attempt);
+                                  std::string_view client_address, Attempt* attempt,
+                                  std::string_view certificate_name = {});
 
   // PermissionDenied naming the identity and the missing role.
   static Status Authorize(const Identity& identity, Role needed);

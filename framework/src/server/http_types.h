@@ -1,8 +1,8 @@
 // The server's own request/response values (internal).
 //
-// The Poco adapter (http_adapter.cc) turns a Poco request into an
-// HttpRequest — body already read, capped and un-gzipped — and writes an
-// HttpResponse back. Handlers are plain functions of these values, which is
+// The request flow (request_flow.h) turns a request read off a connection
+// into an HttpRequest — body already read, capped and un-gzipped — and
+// writes an HttpResponse back. Handlers are plain functions of these values, which is
 // what lets the tests drive them in-process without sockets.
 
 #ifndef FHIRSYNC_SERVER_HTTP_TYPES_H_

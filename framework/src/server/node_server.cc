@@ -1,19 +1,16 @@
 #include "fhirsync/node_server.h"
 
-#include <Poco/Exception.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "fhirsync/base/text_util.h"
-#include "server/connection_setup.h"
-#include "server/http_adapter.h"
+#include "server/beast_listener.h"
+#include "server/beast_session.h"
+#include "server/request_flow.h"
+#include "server/tls_context.h"
+#include "server/worker_pool.h"
 
 namespace fhirsync {
 namespace {
@@ -21,15 +18,27 @@ namespace {
 // How long Stop() lets requests in progress finish before it cuts them off.
 constexpr auto kStopGrace = std::chrono::milliseconds(1000);
 
+// Threads that read and write connections. They never block on a handler,
+// so a couple carry thousands of connections; TLS handshakes are what they
+// spend CPU on.
+int IoThreads() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 2u));
+}
+
 }  // namespace
 
 struct NodeServer::Impl {
   NodeConfig config;
   LocalStore* store;
   Options options;
+  // Declared so that they are destroyed in the reverse order: the workers'
+  // unstarted tasks hold sessions, sessions need the listener's I/O
+  // context, and all of them the state.
   std::unique_ptr<server::ServerState> state;
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<Poco::Net::HTTPServer> http;
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  std::unique_ptr<server::SessionEnv> env;
+  std::unique_ptr<server::Listener> listener;
+  std::unique_ptr<server::WorkerPool> workers;
   std::atomic<int> port{0};
   std::string base_url;
 };
@@ -48,8 +57,6 @@ NodeServer::~NodeServer() { Stop(); }
 
 namespace {
 
-constexpr int kKeepAliveIdleSeconds = 5;
-
 Status CheckLimits(const ServerConfig& c) {
   auto positive = [](const char* key, long long value) -> Status {
     if (value > 0) return Status::Ok();
@@ -62,11 +69,22 @@ Status CheckLimits(const ServerConfig& c) {
       positive("max_response_bytes", static_cast<long long>(c.max_response_bytes)));
   FHIRSYNC_RETURN_IF_ERROR(positive("threads", c.threads));
   FHIRSYNC_RETURN_IF_ERROR(positive("queue_size", c.queue_size));
-  FHIRSYNC_RETURN_IF_ERROR(positive("read_timeout_seconds", c.read_timeout_seconds));
+  FHIRSYNC_RETURN_IF_ERROR(positive("header_timeout_seconds", c.header_timeout_seconds));
+  FHIRSYNC_RETURN_IF_ERROR(positive("body_timeout_seconds", c.body_timeout_seconds));
   FHIRSYNC_RETURN_IF_ERROR(positive("write_timeout_seconds", c.write_timeout_seconds));
+  FHIRSYNC_RETURN_IF_ERROR(positive("max_connections_per_address", c.max_connections_per_address));
+  FHIRSYNC_RETURN_IF_ERROR(positive("max_connections", c.max_connections));
   if (c.port < 0 || c.port > 65535) {
     return InvalidArgumentError("server.port " + std::to_string(c.port) +
                                 " is not a port (0 to 65535)");
+  }
+  if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+    return InvalidArgumentError(
+        "server.tls: cert_file and key_file go together (set both, or neither)");
+  }
+  if (!c.tls.client_ca_file.empty() && !c.tls.enabled()) {
+    return InvalidArgumentError(
+        "server.tls.client_ca_file needs cert_file and key_file: mutual TLS is TLS");
   }
   return Status::Ok();
 }
@@ -74,29 +92,37 @@ Status CheckLimits(const ServerConfig& c) {
 }  // namespace
 
 Status NodeServer::Start() {
-  if (impl_->http) return FailedPreconditionError("the server is already started");
+  if (impl_->listener) return FailedPreconditionError("the server is already started");
   const ServerConfig& sc = impl_->config.server;
   FHIRSYNC_RETURN_IF_ERROR(CheckLimits(sc));
-  Poco::Net::SocketAddress address;
-  try {
-    address = Poco::Net::SocketAddress(sc.bind, static_cast<Poco::UInt16>(sc.port));
-  } catch (const Poco::Exception& e) {
-    return InvalidArgumentError("server.bind '" + EscapeForMessage(sc.bind) +
-                                "' is not an address: " + EscapeForMessage(e.displayText()));
-  }
-  Poco::Net::ServerSocket socket;
-  try {
-    socket.bind(address, /*reuseAddress=*/true, /*reusePort=*/false);
-    socket.listen(sc.queue_size);
-  } catch (const Poco::Exception& e) {
-    return UnavailableError("cannot listen on " + address.toString() + ": " +
-                            EscapeForMessage(e.displayText()));
+  std::unique_ptr<boost::asio::ssl::context> tls;
+  if (sc.tls.enabled()) {
+    FHIRSYNC_ASSIGN_OR_RETURN(tls, server::MakeServerTlsContext(sc.tls, impl_->options.node_dir));
   }
   auto log_sink = std::make_shared<server::LogSink>(impl_->options.log);
   server::Authenticator::Options auth_options;
   auth_options.reload_dir = impl_->options.reload_users_from;
   auth_options.warn = [log_sink](std::string_view line) { log_sink->Write(line); };
   auto state = std::make_unique<server::ServerState>(sc, std::move(auth_options), log_sink);
+  auto env = std::make_unique<server::SessionEnv>();
+  env->state = state.get();
+  env->tls = tls.get();
+  env->limits = sc;
+  auto listener = std::make_unique<server::Listener>(*env);
+  FHIRSYNC_RETURN_IF_ERROR(listener->Open(sc.bind, sc.port));
+  const boost::asio::ip::address bound = listener->endpoint().address();
+  // Without TLS, Basic passwords, tokens and patient data cross the network
+  // in clear: only loopback is served so unless the operator says the
+  // network is trusted (or a proxy in front terminates TLS).
+  if (!tls && !bound.is_loopback() && !sc.allow_plaintext) {
+    return FailedPreconditionError(
+        "refusing to serve plain HTTP on " + bound.to_string() +
+        ", which is not a loopback address: passwords, tokens and patient data would cross the "
+        "network unencrypted; set server.tls.cert_file and server.tls.key_file, or set "
+        "server.allow_plaintext to true on a trusted network or behind a TLS-terminating "
+        "reverse proxy (docs/deployment.md)");
+  }
+  state->scheme = tls ? "https" : "http";
   state->access_log_format = impl_->options.access_log_format;
   state->context.store = impl_->store;
   state->context.node_id = impl_->config.node_id;
@@ -115,38 +141,20 @@ Status NodeServer::Start() {
   for (const auto& [type, plugin] : impl_->config.plugins.routes) {
     state->context.declared_types.insert(type);
   }
-  const int port = socket.address().port();
-  std::string host = socket.address().host().toString();
-  if (socket.address().family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";
-  state->fallback_base_url = "http://" + host + ":" + std::to_string(port);
+  const int port = listener->endpoint().port();
+  std::string host = bound.to_string();
+  if (bound.is_v6()) host = "[" + host + "]";
+  state->fallback_base_url = state->scheme + "://" + host + ":" + std::to_string(port);
 
-  auto params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(sc.threads);
-  params->setMaxQueued(sc.queue_size);
-  params->setTimeout(Poco::Timespan(sc.read_timeout_seconds, 0));
-  params->setKeepAlive(true);
-  // An idle keep-alive connection holds a worker (see http_adapter.cc), so
-  // it is closed after a short idle time rather than the read timeout.
-  params->setKeepAliveTimeout(
-      Poco::Timespan(std::min(sc.read_timeout_seconds, kKeepAliveIdleSeconds), 0));
-  params->setMaxKeepAliveRequests(0);  // unlimited
-  try {
-    // Poco's TCPServer takes one pool thread for each connection it serves;
-    // the pool is the bound on concurrent work.
-    auto pool = std::make_unique<Poco::ThreadPool>(1, sc.threads);
-    auto http = std::make_unique<Poco::Net::HTTPServer>(
-        new server::RequestHandlerFactory(*state), *pool, socket, params);
-    // The send timeout and TCP_NODELAY, once per connection.
-    http->setConnectionFilter(new server::ConnectionSetup(sc.write_timeout_seconds));
-    state->http = http.get();
-    http->start();
-    impl_->state = std::move(state);
-    impl_->pool = std::move(pool);
-    impl_->http = std::move(http);
-  } catch (const Poco::Exception& e) {
-    return UnavailableError("cannot start the HTTP server: " + EscapeForMessage(e.displayText()));
-  }
-  impl_->base_url = impl_->state->fallback_base_url;
+  auto workers = std::make_unique<server::WorkerPool>(sc.threads, sc.queue_size);
+  env->workers = workers.get();
+  listener->Run(IoThreads());
+  impl_->base_url = state->fallback_base_url;
+  impl_->state = std::move(state);
+  impl_->tls = std::move(tls);
+  impl_->env = std::move(env);
+  impl_->listener = std::move(listener);
+  impl_->workers = std::move(workers);
   impl_->port.store(port);
   return Status::Ok();
 }
@@ -156,23 +164,24 @@ int NodeServer::port() const { return impl_->port.load(); }
 std::string NodeServer::base_url() const { return impl_->port.load() ? impl_->base_url : ""; }
 
 void NodeServer::Stop() {
-  if (!impl_->http) return;
-  // Stop accepting; let requests in progress finish for a moment, then shut
-  // down the sockets of those still going (a client that drips its request
-  // or stalls reading the answer would hold a worker, and the stop, for
-  // ever), and of any a kept-alive connection starts from now on; then shut
-  // down the idle keep-alive connections and wait for the workers. Poco's
-  // stopAll() cannot do the cutting itself: it waits for each request in
-  // progress (it takes the connection's lock, also to abort). A store write
-  // in progress is not affected: it commits or rolls back before its worker
-  // touches the socket again.
-  impl_->http->stop();  // no new connections
+  if (!impl_->listener) return;
+  // Stop accepting and reading new requests; let requests in progress
+  // finish for a moment, then shut down the connections of those still
+  // going (a client that drips its body or stalls reading the answer would
+  // hold the stop for ever). A store write in progress is not affected: it
+  // commits or rolls back on its worker, whose answer then finds the
+  // connection shut. Idle keep-alive connections close with the I/O
+  // context.
+  impl_->env->stopping.store(true);
+  impl_->listener->StopAccepting();
   impl_->state->active.WaitIdle(kStopGrace);
   impl_->state->active.CutOff();
-  impl_->http->stopAll(false);  // idle keep-alive connections
-  impl_->pool->joinAll();
-  impl_->http.reset();
-  impl_->pool.reset();
+  impl_->workers->Stop();
+  impl_->listener->Shutdown();
+  impl_->workers.reset();
+  impl_->listener.reset();
+  impl_->env.reset();
+  impl_->tls.reset();
   impl_->state.reset();
   impl_->port.store(0);
 }

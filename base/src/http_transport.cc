@@ -9,10 +9,14 @@
 #include <openssl/x509v3.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <sstream>
 
 #include <Poco/Base64Encoder.h>
@@ -231,16 +235,55 @@ HttpAnswer HttpTransport::ExchangeLocked(const HttpRequestSpec& request, const B
     refused.transport = setup_error_;
     return refused;
   }
-  bool reused = false;
-  HttpAnswer answer = ExchangeOnce(request, sink, reused);
-  // A kept-alive connection the server closed while idle fails the next
-  // request before any answer byte. A GET is safe to send once more on a
-  // fresh connection; a write is not (the caller sees it as ambiguous).
-  if (!answer.transport.ok() && reused && answer.status == 0 && request.method == "GET" &&
-      answer.transport.code() == StatusCode::kUnavailable) {
-    answer = ExchangeOnce(request, sink, reused);
+  const Clock::time_point start = Clock::now();
+  for (int busy_answers = 0;; ++busy_answers) {
+    bool reused = false;
+    HttpAnswer answer = ExchangeOnce(request, sink, reused);
+    // A kept-alive connection the server closed while idle fails the next
+    // request before any answer byte. A GET is safe to send once more on a
+    // fresh connection; a write is not (the caller sees it as ambiguous).
+    if (!answer.transport.ok() && reused && answer.status == 0 && request.method == "GET" &&
+        answer.transport.code() == StatusCode::kUnavailable) {
+      answer = ExchangeOnce(request, sink, reused);
+    }
+    if (busy_answers >= kMaxBusyRetries) return answer;
+    std::optional<Clock::time_point> again = BusyRetryTime(answer, start, busy_answers);
+    if (!again || !PauseUnlessStopped(*again)) return answer;
   }
-  return answer;
+}
+
+std::optional<Clock::time_point> HttpTransport::BusyRetryTime(const HttpAnswer& answer,
+                                                               Clock::time_point start,
+                                                               int earlier) const {
+  // Not 429: a parent says that to a client whose logins keep failing, and
+  // asking again would only lengthen its lock-out.
+  if (!answer.transport.ok() || answer.status != 503) return std::nullopt;
+  // Only the delay-seconds form: an HTTP-date would need the two clocks to
+  // agree, and a server shedding load names seconds.
+  const std::string retry_after = answer.Header("Retry-After");
+  int seconds = -1;
+  const auto [end, error] =
+      std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds);
+  if (retry_after.empty() || error != std::errc() ||
+      end != retry_after.data() + retry_after.size() || seconds < 0 ||
+      seconds > kMaxBusyRetryAfterSeconds) {
+    return std::nullopt;
+  }
+  // At least what the server asked; more after each busy answer (0.5 s
+  // doubling, to 30 s), and up to half again at random, so that children
+  // turned away together do not all come back in the same second.
+  double wait_s = std::max(static_cast<double>(seconds),
+                           std::min(0.5 * static_cast<double>(1 << std::min(earlier, 6)),
+                                    static_cast<double>(kMaxBusyRetryAfterSeconds)));
+  thread_local std::minstd_rand random(std::random_device{}());
+  wait_s *= std::uniform_real_distribution<double>(1.0, 1.5)(random);
+  const Clock::time_point again =
+      Clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000));
+  // Waiting counts against the request's own deadline, as its I/O does.
+  if (options_.deadline_ms > 0 && again > start + std::chrono::milliseconds(options_.deadline_ms)) {
+    return std::nullopt;
+  }
+  return again;
 }
 
 HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, const BodySink* sink,

@@ -75,6 +75,13 @@ class Watchdog {
     return cancelled_;
   }
 
+  bool Pause(Clock::time_point until) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cancelled_ || until > process_deadline_) return false;
+    // Cancel() notifies wake_, which ends the wait at once.
+    return !wake_.wait_until(lock, until, [this] { return cancelled_; });
+  }
+
   void SetProcessDeadline(Clock::time_point deadline) {
     std::lock_guard<std::mutex> lock(mu_);
     process_deadline_ = std::min(process_deadline_, deadline);
@@ -163,6 +170,8 @@ std::string Seconds(int ms) {
 
 void CancelRemoteCalls() { Instance().Cancel(); }
 bool RemoteCallsCancelled() { return Instance().cancelled(); }
+
+bool PauseUnlessStopped(Clock::time_point until) { return Instance().Pause(until); }
 
 void SetRemoteCallDeadline(Clock::time_point deadline) {
   Instance().SetProcessDeadline(deadline);

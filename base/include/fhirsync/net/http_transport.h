@@ -24,11 +24,13 @@
 #ifndef FHIRSYNC_NET_HTTP_TRANSPORT_H_
 #define FHIRSYNC_NET_HTTP_TRANSPORT_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,6 +123,19 @@ class HttpTransport {
   std::int64_t connections_opened() const;
 
  private:
+  // A server shedding load (503 with Retry-After: N seconds; a
+  // fhirsync parent at its connection or queue limits answers so before
+  // doing anything) is asked again after at least N seconds (longer after
+  // each busy answer, with jitter), up to kMaxBusyRetries times, when
+  // N <= kMaxBusyRetryAfterSeconds and the wait fits the request's
+  // deadline. Any method: such an answer means the request was not acted
+  // on.
+  static constexpr int kMaxBusyRetries = 8;
+  static constexpr int kMaxBusyRetryAfterSeconds = 30;
+  // When to send again after `answer`; nullopt: do not.
+  // `earlier`: how many busy answers came before this one.
+  std::optional<std::chrono::steady_clock::time_point> BusyRetryTime(
+      const HttpAnswer& answer, std::chrono::steady_clock::time_point start, int earlier) const;
   HttpAnswer ExchangeLocked(const HttpRequestSpec& request, const BodySink* sink);
   HttpAnswer ExchangeOnce(const HttpRequestSpec& request, const BodySink* sink, bool& reused);
   // The I/O of one exchange: sends, reads the head and the body.

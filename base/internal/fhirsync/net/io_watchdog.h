@@ -43,6 +43,12 @@ enum class IoStop {
 void CancelRemoteCalls();
 bool RemoteCallsCancelled();
 
+// Waits until `until` (a client told by the remote to come back later).
+// False at once, without waiting, when `until` is past the process's
+// deadline or calls are cancelled; false as soon as they are cancelled
+// while it waits; true when the time came.
+bool PauseUnlessStopped(Clock::time_point until);
+
 // No remote call may run past `deadline` (a hard bound on a whole command).
 // Only ever brought forward.
 void SetRemoteCallDeadline(Clock::time_point deadline);

@@ -297,6 +297,7 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, const BodySi
   request.set("Accept", options_.accept);
   if (options_.accept_gzip) request.set("Accept-Encoding", "gzip");
   request.set("User-Agent", "fhirsync");
+  if (!options_.node_id.empty()) request.set("X-Fhirsync-Node-Id", options_.node_id);
   if (!options_.authorization.empty()) request.set("Authorization", options_.authorization);
   for (const auto& [name, value] : spec.headers) request.set(name, value);
   if (!spec.body.empty() || spec.method == "POST" || spec.method == "PUT") {

@@ -106,6 +106,7 @@ class FhirClient::Impl {
     http.max_response_bytes = options_.max_response_bytes;
     http.deadline_ms = options_.request_deadline_ms;
     http.accept_gzip = options_.accept_gzip;
+    http.node_id = options_.node_id;
     transport_ = std::make_unique<net::HttpTransport>(http);
   }
 

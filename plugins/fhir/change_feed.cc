@@ -106,6 +106,7 @@ Status ChangeFeed::Create(const TransportSettings& settings,
   fetch.io_timeout_ms = client_options.io_timeout_ms;
   fetch.max_page_bytes = client_options.max_response_bytes;
   fetch.request_deadline_ms = client_options.request_deadline_ms;
+  fetch.node_id = client_options.node_id;
   // One cap on a page, parent.max_answer_bytes, which the fetcher names
   // when it is hit (it checks before the reader sees the bytes).
   feed::FeedNavigatorOptions navigation;

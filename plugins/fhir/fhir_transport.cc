@@ -42,6 +42,7 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   options.io_timeout_ms = http.timeout_ms;
   options.max_response_bytes = http.max_answer_bytes;
   options.request_deadline_ms = http.request_deadline_ms;
+  options.node_id = settings.node_id;
 
   const std::string mode = plugins::OptionOr(settings, "read_many", "auto");
   if (mode == "auto") {

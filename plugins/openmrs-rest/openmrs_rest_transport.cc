@@ -74,6 +74,7 @@ Status OpenmrsRestTransport::Configure(const TransportSettings& settings) {
   options.io_timeout_ms = http.timeout_ms;
   options.max_response_bytes = http.max_answer_bytes;
   options.request_deadline_ms = http.request_deadline_ms;
+  options.node_id = settings.node_id;
   client_ = std::make_unique<rest::OpenmrsRestClient>(options);
   types_ = std::move(types);
   priority_ = http.priority;

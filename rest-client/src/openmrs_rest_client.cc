@@ -60,6 +60,7 @@ class OpenmrsRestClient::Impl {
     http.max_response_bytes = options.max_response_bytes;
     http.deadline_ms = options.request_deadline_ms;
     http.accept_gzip = options.accept_gzip;
+    http.node_id = options.node_id;
     transport_ = std::make_unique<net::HttpTransport>(http);
   }
 

@@ -36,6 +36,9 @@ struct ParentEndpoint {
   // the answer read (parent.max_answer_bytes).
   int deadline_ms = 300000;
   std::size_t max_answer_bytes = 64u * 1024u * 1024u;
+  // This node's id, sent with each request (X-Fhirsync-Node-Id) so that
+  // the parent knows which child asks; empty: not sent.
+  std::string own_node_id;
 };
 
 // The parent's node id. Unavailable / DeadlineExceeded when it cannot be

@@ -52,7 +52,8 @@ class HttpDigestPeer : public DigestPeer {
             .authorization =
                 parent.user.empty() ? "" : net::BasicAuthorization(parent.user, parent.password),
             .deadline_ms = parent.deadline_ms,
-            .max_response_bytes = parent.max_answer_bytes}) {}
+            .max_response_bytes = parent.max_answer_bytes,
+            .node_id = parent.own_node_id}) {}
 
   StatusOr<std::vector<DigestRange>> TypeDigests() override {
     return Ranges("/fhir/$digest");

@@ -30,6 +30,7 @@ StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
   options.io_timeout_ms = parent.timeout_ms;
   options.deadline_ms = parent.deadline_ms;
   options.max_response_bytes = parent.max_answer_bytes;
+  options.node_id = parent.own_node_id;
   net::HttpTransport transport(std::move(options));
   // Only the header matters; the body is read (to its end, within the cap)
   // and dropped.
@@ -66,6 +67,7 @@ ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettin
   }
   endpoint.deadline_ms = config.parent.request_deadline_seconds * 1000;
   endpoint.max_answer_bytes = config.parent.max_answer_bytes;
+  endpoint.own_node_id = config.node_id;
   return endpoint;
 }
 

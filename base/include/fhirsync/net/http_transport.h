@@ -68,6 +68,10 @@ struct HttpTransportOptions {
   int keep_alive_idle_ms = 4000;
   std::size_t max_response_bytes = kDefaultMaxAnswerBytes;  // after gzip decoding
   bool accept_gzip = true;
+  // This node's id, sent as X-Fhirsync-Node-Id with every request so that
+  // a parent tells its children apart (its admin page lists them by it);
+  // empty: not sent.
+  std::string node_id;
 };
 
 struct HttpRequestSpec {

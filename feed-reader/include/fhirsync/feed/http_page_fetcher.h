@@ -50,6 +50,10 @@ struct HttpPageFetcherOptions {
   // The whole fetch, connecting to the page's last byte
   // (parent.request_deadline_seconds); <= 0: none.
   int request_deadline_ms = 300000;
+  // This node's id, sent as X-Fhirsync-Node-Id with every request so that
+  // a parent tells its children apart (its admin page lists them by it);
+  // empty: not sent.
+  std::string node_id;
 };
 
 class HttpPageFetcher : public FeedPageFetcher {

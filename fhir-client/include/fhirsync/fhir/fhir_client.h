@@ -69,6 +69,10 @@ struct FhirClientOptions {
   // The whole interaction, connecting to the answer's last byte (a server
   // that drips its answer is cut off: kDeadlineExceeded); <= 0: none.
   int request_deadline_ms = 300000;
+  // This node's id, sent as X-Fhirsync-Node-Id with every request so that
+  // a parent tells its children apart (its admin page lists them by it);
+  // empty: not sent.
+  std::string node_id;
   bool accept_gzip = true;
   ReadManyMode read_many_mode = ReadManyMode::kAuto;
   std::size_t read_many_chunk = 100;  // ids per batch Bundle / _id search

@@ -57,6 +57,10 @@ struct RestClientOptions {
   std::size_t max_response_bytes = 64u * 1024u * 1024u;  // after gzip decoding
   // The whole request, connecting to the answer's last byte; <= 0: none.
   int request_deadline_ms = 300000;
+  // This node's id, sent as X-Fhirsync-Node-Id with every request so that
+  // a parent tells its children apart (its admin page lists them by it);
+  // empty: not sent.
+  std::string node_id;
   bool accept_gzip = true;
 };
 

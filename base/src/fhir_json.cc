@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/json_depth.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
@@ -206,14 +207,14 @@ UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id) {
   // meta is never empty when present: an empty one was removed above; and
   // resourceType is always there, so a new meta is never the first member.
   return MakeUnstampedBody(std::string_view(buffer.GetString(), buffer.GetSize()), meta_end,
-                           object_end);
+                           object_end, FhirContentHash(doc.json));
 }
 
 UnstampedBody MakeUnstampedBody(std::string_view text, std::size_t meta_end,
-                                std::size_t object_end) {
+                                std::size_t object_end, std::string content_hash) {
   UnstampedBody out;
   out.text.assign(text);
-  out.content_hash = Sha256Hex(out.text);
+  out.content_hash = std::move(content_hash);
   out.into_meta = meta_end != std::string::npos;
   out.stamp_at = out.into_meta ? meta_end : object_end;
   return out;
@@ -258,7 +259,5 @@ StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t v
   out.content_hash = std::move(unstamped.content_hash);
   return out;
 }
-
-std::string HashOpaqueBody(std::string_view body) { return Sha256Hex(body); }
 
 }  // namespace fhirsync

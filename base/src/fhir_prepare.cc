@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/fhir_json.h"
 #include "fhirsync/base/json_depth.h"
 #include "fhirsync/resource.h"
@@ -277,7 +278,10 @@ std::optional<PreparedFhirBody> PrepareFhirBodyInOnePass(std::string_view body,
     if (meta_end != std::string::npos && meta_end > at) meta_end += member.size();
     object_end += member.size();
   }
-  out.unstamped = MakeUnstampedBody(written, meta_end, object_end);
+  // The text is written in the body's member order; the hash is of the
+  // canonical form, which needs the members sorted: one more parse, of
+  // text this pass just wrote.
+  out.unstamped = MakeUnstampedBody(written, meta_end, object_end, FhirContentHashOfText(written));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // what serialising the stamped document gives, for every real body: the
 // content hash and the served text depend on it on every node.
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/fhir_json.h"
 
 #include <gtest/gtest.h>
@@ -56,12 +57,14 @@ TEST(FhirJsonTest, SplicedStampEqualsReserialisedBodyForEveryBulkBody) {
       ASSERT_TRUE(doc.ok()) << file << ": " << doc.status().ToString();
       const std::string id = doc->id.empty() ? "generated-1" : doc->id;
       UnstampedBody unstamped = PrepareFhirBodyForStamp(*doc, id);
-      // The hash covers the text without the stamp.
-      ASSERT_EQ(unstamped.content_hash, Sha256Hex(WriteJson(doc->json))) << file;
+      // The hash is of the canonical form without the stamp.
+      ASSERT_EQ(unstamped.content_hash, FhirContentHash(doc->json)) << file;
       const std::int64_t version = static_cast<std::int64_t>(bodies % 1000) + 1;
       const std::string spliced = ApplyStamp(unstamped, version, at_ms);
       ASSERT_EQ(spliced, ApplyStamp(unstamped, version, FormatInstant(at_ms))) << file;
       ASSERT_EQ(spliced, StampBySerialising(*doc, version, at_ms)) << file << " body " << bodies;
+      ASSERT_EQ(FhirContentHashOfText(spliced), unstamped.content_hash) << file;
+      ASSERT_EQ(FhirContentHashOfText(line), unstamped.content_hash) << file;
     }
   }
   EXPECT_EQ(bodies, 5945u);

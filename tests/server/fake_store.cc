@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/fhir_json.h"
 #include "fhirsync/base/text_util.h"
 
@@ -53,7 +54,7 @@ StatusOr<std::vector<WriteResult>> FakeStore::Write(std::span<const WriteOp> ops
     } else if (rest) {
       // OpenMRS REST bodies are kept as given, as the real store does.
       r.body = op.body;
-      r.content_hash = HashOpaqueBody(op.body);
+      r.content_hash = ContentHashOf(ResourceFormat::kOpenmrsRest, op.body);
       result.action = versions.empty() || versions.back().deleted ? ChangeAction::kCreate
                                                                    : ChangeAction::kUpdate;
     } else {

@@ -152,6 +152,10 @@ class PocoLocalStore : public LocalStore {
   // Runs the push section's schema migrations (from `from_version`) inside
   // Initialize()'s transaction.
   void MigrateLocked(int from_version);
+  // Schema version 4: every stored content hash recomputed with
+  // ContentHashOf() (fhirsync/base/canonical_json.h), in the open write
+  // transaction. Throws Poco::Exception on a database error.
+  void RehashContentLocked();
   // Writes audit rows in the open write transaction (at_ms 0 -> now_ms) and
   // returns their ids. Throws Poco exceptions.
   std::vector<std::int64_t> InsertAuditLocked(std::span<const AuditRecord> records,

@@ -74,6 +74,7 @@ void PocoLocalStore::MigrateLocked(int from_version) {
   if (from_version < 3) {
     for (const std::string& ddl : sql_.migrate_to_3) write_session_ << ddl, now;
   }
+  if (from_version < 4) RehashContentLocked();
 }
 
 StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& query) {

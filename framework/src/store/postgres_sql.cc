@@ -66,6 +66,17 @@ StoreSql MakePostgresSql() {
       " retry_of BIGINT REFERENCES audit (audit_id))",
       "CREATE INDEX audit_by_time ON audit (at_ms)",
   };
+  sql.rehash_select =
+      "SELECT seq, type, id, version, format, body, content_hash FROM changes"
+      " WHERE seq > $1 AND deleted = 0 ORDER BY seq LIMIT $2";
+  sql.rehash_update_change = "UPDATE changes SET content_hash = $1 WHERE seq = $2";
+  sql.rehash_update_agreed =
+      "UPDATE sync_state SET content_hash = $1 WHERE type = $2 AND id = $3"
+      " AND local_version = $4 AND content_hash = $5";
+  sql.rehash_finish = {
+      "UPDATE resources r SET content_hash = c.content_hash FROM changes c"
+      " WHERE c.seq = r.seq AND r.content_hash <> c.content_hash",
+  };
   sql.count_meta_tables =
       "SELECT count(*) FROM information_schema.tables"
       " WHERE table_schema = current_schema() AND table_name = 'meta'";

@@ -76,6 +76,13 @@ StoreSql MakeSqliteSql() {
       " at_ms AS last_updated_ms, deleted, format, content_hash FROM changes"
       " GROUP BY type, id",
   };
+  sql.rehash_select =
+      "SELECT seq, type, id, version, format, body, content_hash FROM changes"
+      " WHERE seq > ? AND deleted = 0 ORDER BY seq LIMIT ?";
+  sql.rehash_update_change = "UPDATE changes SET content_hash = ? WHERE seq = ?";
+  sql.rehash_update_agreed =
+      "UPDATE sync_state SET content_hash = ? WHERE type = ? AND id = ? AND local_version = ?"
+      " AND content_hash = ?";
   sql.count_meta_tables =
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
   sql.count_tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";

@@ -21,8 +21,10 @@ namespace fhirsync::store {
 
 // The schema version this build writes; stored in meta('schema_version').
 // Version 2 adds the push section's columns (push_sql.h); version 3 is
-// SQLite's store without a `resources` table (sqlite_sql.cc).
-inline constexpr int kSchemaVersion = 3;
+// SQLite's store without a `resources` table (sqlite_sql.cc); version 4 has
+// every content hash recomputed as the canonical hash
+// (fhirsync/base/canonical_json.h).
+inline constexpr int kSchemaVersion = 4;
 
 struct PushSql;
 
@@ -43,6 +45,18 @@ struct StoreSql {
   std::string insert_meta;
   // DDL migrating schema version 2 to 3 (may be empty).
   std::vector<std::string> migrate_to_3;
+  // Migrating to version 4 recomputes every stored content hash in code
+  // (poco_local_store_rehash.cc):
+  // (after_seq, limit) -> seq, type, id, version, format, body, content_hash
+  // of the `changes` rows after after_seq that hold a body, in seq order.
+  std::string rehash_select;
+  // (content_hash, seq).
+  std::string rehash_update_change;
+  // (new_hash, type, id, local_version, old_hash): the agreed hash of a
+  // resource whose agreed version held that content.
+  std::string rehash_update_agreed;
+  // Run once after: copies of the hash kept elsewhere (may be empty).
+  std::vector<std::string> rehash_finish;
 
   // Write path: per write transaction, a batch of rows at a time (see
   // batch_writer.h).

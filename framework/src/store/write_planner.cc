@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/json_depth.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
@@ -57,7 +58,7 @@ StatusOr<PreparedOp> PrepareRestPut(const WriteOp& op, std::size_t max_body_byte
                                 std::to_string(json.GetErrorOffset()) + ")");
   }
   if (!json.IsObject()) return InvalidArgumentError("body is not a JSON object");
-  prepared.opaque_hash = HashOpaqueBody(op.body);
+  prepared.opaque_hash = ContentHashOf(ResourceFormat::kOpenmrsRest, op.body);
   return prepared;
 }
 

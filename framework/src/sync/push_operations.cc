@@ -4,13 +4,11 @@
 #include <set>
 #include <utility>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/text_util.h"
-#include "sync/content_hash.h"
 
 namespace fhirsync {
 namespace {
-
-using sync::ContentHashOf;
 
 bool IsOpen(const OutboxItem& item) {
   return item.state == kOutboxPending || item.state == kOutboxDead;

@@ -7,9 +7,9 @@
 #include <thread>
 #include <utility>
 
-#include "fhirsync/base/text_util.h"
 #include "fhirsync/audit_log.h"
-#include "sync/content_hash.h"
+#include "fhirsync/base/canonical_json.h"
+#include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
 namespace {
@@ -84,7 +84,7 @@ StatusOr<bool> AgreeWhenTheSame(LocalStore& store, const PulledResource& in,
     if (local.status().code() == StatusCode::kNotFound) return false;
     return local.status();
   }
-  if (local->deleted || local->content_hash != sync::ContentHashOf(in.format, in.body)) {
+  if (local->deleted || local->content_hash != ContentHashOf(in.format, in.body)) {
     return false;
   }
   OutboxQuery query;

@@ -8,16 +8,14 @@
 #include <utility>
 #include <vector>
 
+#include "fhirsync/base/canonical_json.h"
 #include "fhirsync/base/fhir_json.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin/abi.h"
-#include "sync/content_hash.h"
 #include "sync/json_merge.h"
 
 namespace fhirsync {
 namespace {
-
-using sync::ContentHashOf;
 
 std::int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -50,7 +50,7 @@ StatusOr<FhirDocument> ParseFhirBody(std::string_view body, std::size_t max_body
 // The result of stamping a body for storage.
 struct StampedBody {
   std::string body;          // with id, meta.versionId, meta.lastUpdated
-  std::string content_hash;  // SHA-256 hex of the body without the two meta fields
+  std::string content_hash;  // FhirContentHash() of the body
 };
 
 // A FHIR body ready for storage except for its version stamp: the part of
@@ -58,7 +58,7 @@ struct StampedBody {
 // (and free the parsed document) before it knows the version.
 struct UnstampedBody {
   std::string text;          // with id, without meta.versionId/lastUpdated
-  std::string content_hash;  // SHA-256 hex of `text`
+  std::string content_hash;  // FhirContentHash() of `text`
   std::size_t stamp_at = 0;  // offset where the stamp is spliced in
   bool into_meta = false;    // true: into the existing meta; false: a new meta
 };
@@ -67,11 +67,12 @@ struct UnstampedBody {
 // `doc`), serialises once and hashes.
 UnstampedBody PrepareFhirBodyForStamp(FhirDocument& doc, std::string_view id);
 
-// The text (canonical, without the stamp) hashed, with where the stamp goes:
-// before `meta_end` (meta's closing brace) if there is a meta (npos: none),
-// else as a new meta before `object_end` (the body's closing brace).
+// The text (without the stamp) and its content hash (FhirContentHash() in
+// fhirsync/base/canonical_json.h), with where the stamp goes: before
+// `meta_end` (meta's closing brace) if there is a meta (npos: none), else as
+// a new meta before `object_end` (the body's closing brace).
 UnstampedBody MakeUnstampedBody(std::string_view text, std::size_t meta_end,
-                                std::size_t object_end);
+                                std::size_t object_end, std::string content_hash);
 
 // What ParseFhirBody() and PrepareFhirBodyForStamp() give together.
 struct PreparedFhirBody {
@@ -115,10 +116,6 @@ void ApplyStampTo(const UnstampedBody& body, std::int64_t version, std::string_v
 // (id and meta); the stamp itself is only in the returned body.
 StampedBody StampFhirBody(FhirDocument& doc, std::string_view id, std::int64_t version,
                           std::int64_t last_updated_ms);
-
-// SHA-256 hex over a non-FHIR JSON body as given (OpenMRS REST bodies are
-// stored verbatim).
-std::string HashOpaqueBody(std::string_view body);
 
 // Serialises any RapidJSON value compactly.
 std::string WriteJson(const rapidjson::Value& value);

@@ -340,8 +340,10 @@ Status HttpTransport::Receive(const HttpRequestSpec& spec, const BodySink* sink,
   try {
     std::ostream& out = session.sendRequest(request);
     out.write(spec.body.data(), static_cast<std::streamsize>(spec.body.size()));
+    // Read before flushRequest(), which destroys the stream `out` refers to.
+    const bool written = static_cast<bool>(out);
     session.flushRequest();
-    if (!out) return UnavailableError("sending the request failed");
+    if (!written) return UnavailableError("sending the request failed");
     answer.request_sent = true;
     std::istream& in = session.receiveResponse(response);
     answer.status = static_cast<int>(response.getStatus());

@@ -16,6 +16,8 @@
 namespace fhirsync {
 namespace {
 
+using namespace std::string_literals;
+
 namespace fs = std::filesystem;
 
 constexpr std::size_t kCap = 1 << 20;
@@ -163,8 +165,9 @@ TEST(PrepareFhirBodyTest, ErrorsAreTheDocumentPathsWords) {
       R"({"resourceType":"Patient","id":"p1"} trailing)",
       R"({"resourceType":"Patient","id":"p1",})",
       R"({"resourceType":"Patient","id":"p1","name":"unterminated)",
-      std::string("{\"resourceType\":\"Patient\",\"id\":\"p1\"}\0garbage", 46),
-      std::string("{\"resourceType\":\"Pat\0ient\",\"id\":\"p1\"}", 38),
+      // Sized by the literal: each holds a NUL byte inside.
+      "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\0garbage"s,
+      "{\"resourceType\":\"Pat\0ient\",\"id\":\"p1\"}"s,
       R"({"id":"p1"})",
       R"({"resourceType":7,"id":"p1"})",
       R"({"resourceType":"patient","id":"p1"})",

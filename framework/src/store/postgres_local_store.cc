@@ -3,7 +3,9 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/PostgreSQL/PostgreSQLException.h>
+#include <libpq-fe.h>
 
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -32,6 +34,22 @@ Status TranslatePostgresException(const Poco::Exception& error, const std::strin
     return UnavailableError(text);
   }
   return InternalError(text);
+}
+
+// A connection made and closed with libpq alone, before Poco makes its own:
+// Poco 1.11's PostgreSQL session does not release the connection object of
+// an attempt that failed (about 36 KB each), so a node retrying an
+// unreachable database would grow. Unavailable with libpq's reason when the
+// server cannot be reached or refuses this connection string's user.
+Status ProbePostgres(const std::string& connection) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> probe(PQconnectdb(connection.c_str()), &PQfinish);
+  if (probe == nullptr) {
+    return UnavailableError("cannot connect to the PostgreSQL store: out of memory");
+  }
+  if (PQstatus(probe.get()) == CONNECTION_OK) return Status::Ok();
+  std::string reason = PQerrorMessage(probe.get());
+  while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+  return UnavailableError("cannot connect to the PostgreSQL store: " + reason);
 }
 
 class PostgresLocalStore final : public PocoLocalStore {
@@ -64,10 +82,15 @@ StatusOr<std::unique_ptr<LocalStore>> OpenPostgresLocalStore(const std::string& 
                                                              const std::string& node_id,
                                                              std::size_t max_body_bytes) {
   RegisterPostgresConnector();
+  FHIRSYNC_RETURN_IF_ERROR(ProbePostgres(connection));
   std::unique_ptr<PostgresLocalStore> store;
   try {
     Poco::Data::Session write_session(Poco::Data::PostgreSQL::Connector::KEY, connection);
+    // Read sessions are made later, as readers need them: probed the same way.
     auto read_sessions = [connection] {
+      if (Status probed = ProbePostgres(connection); !probed.ok()) {
+        throw Poco::Data::ConnectionFailedException(probed.message());
+      }
       return Poco::Data::Session(Poco::Data::PostgreSQL::Connector::KEY, connection);
     };
     store = std::make_unique<PostgresLocalStore>(std::move(write_session), read_sessions,

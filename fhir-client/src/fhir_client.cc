@@ -450,9 +450,25 @@ class FhirClient::Impl {
       if (!query.empty()) target += "?" + query;
     }
     FhirResult call = Interact("GET", target, label);
-    if (!call.ok()) return call.status;
+    if (!call.ok()) {
+      // How servers without a system-level _history answer its first page
+      // (as an unknown resource type, or no such route): Unimplemented, so
+      // that the caller can walk each type's history instead.
+      const int http = call.http_status;
+      if (type.empty() && page_url.empty() &&
+          (http == 400 || http == 404 || http == 405 || http == 501)) {
+        return UnimplementedError(call.status.message());
+      }
+      return call.status;
+    }
     auto page = ParseHistoryBundle(call.body);
     if (!page.ok()) return page.status().WithContext(label);
+    if (type.empty() && page_url.empty() && !page->bundle_type.empty() &&
+        page->bundle_type != "history") {
+      return UnimplementedError(label + ": the answer is a Bundle of type '" +
+                                EscapeForMessage(page->bundle_type) +
+                                "', not a history: the server has no system-level _history");
+    }
     return page;
   }
 

@@ -2,15 +2,26 @@
 // values a transport plugin's ReadChanges() returns, so a child can follow
 // any FHIR server, with or without an Atom feed.
 //
-// The first read asks `[base]/_history` (or `[base]/Type/_history` when the
-// node subscribes to exactly one type); later reads follow the server's
-// `next` links, and once there is none, ask again with `_since` = the newest
-// lastUpdated seen. Entries carry their bodies, so nothing is fetched
-// separately. Types the node does not subscribe to are left out here (a
-// FHIR server has no standard filter on system history). Each page is put
-// oldest first (FHIR servers usually send newest first).
+// A round walks the system history `[base]/_history`, or, when the node
+// subscribes to exactly one type or the server has no system-level history
+// (its first page answered 400, 404, 405 or 501), each subscribed type's
+// `[base]/Type/_history` in turn. Each walk follows the server's `next`
+// links to the end, whatever order its pages come in (newest or oldest
+// first); entries carry their bodies, so nothing is fetched separately.
+// Deletes (request.method DELETE, or an entry without a resource) become
+// kDelete entries. Types the node does not subscribe to are left out here
+// (a FHIR server has no standard filter on system history). Each page is put
+// oldest first.
 //
-// Positions are small JSON objects ({"next": url} or {"since": instant});
+// The next walk of a unit asks `_since` = the second of the newest change
+// the last walk saw, less one more second: servers compare `_since` at their
+// own precision, and may stamp a change a moment before it is listed. What
+// that overlap lists again is dropped by (type, id, versionId), which the
+// position remembers for the window only, so a change at the boundary
+// instant is neither lost nor applied twice.
+//
+// Positions are JSON objects this reader writes (the one-member forms
+// {"next": url} / {"since": instant} of earlier versions are read too);
 // only the path of a next link is used (FhirClient talks to its own server).
 //
 // Thread safety: ReadChanges() may be called from one thread at a time. The
@@ -34,8 +45,10 @@ class HistoryChangeReader {
 
   // The next page after `since` (empty: from the start). `max_entries` is
   // advisory: the server's page size (FhirClientOptions::history_page_size)
-  // decides. Errors come in the page's status: the client's (kUnavailable,
-  // ...), or InvalidArgument for a position this reader did not write.
+  // decides. Errors come in the page's status, with next_position == since:
+  // the client's (kUnavailable, ...), InvalidArgument for a position this
+  // reader did not write, FailedPrecondition when the server lists history
+  // only per type and the node subscribes to every type.
   ChangePage ReadChanges(const std::string& since, int max_entries);
 
  private:

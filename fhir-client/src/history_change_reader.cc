@@ -208,6 +208,26 @@ bool MeansNoSystemHistory(const Status& status) {
 HistoryChangeReader::HistoryChangeReader(FhirClient* client, std::vector<std::string> types)
     : client_(client), types_(std::move(types)) {}
 
+StatusOr<std::vector<std::string>> HistoryChangeReader::TypesToWalk() {
+  if (!types_.empty()) return types_;
+  if (!every_type_.empty()) return every_type_;
+  StatusOr<FhirCapabilities> caps = client_->Capabilities();
+  if (!caps.ok()) {
+    return caps.status().WithContext("listing the types whose _history to walk");
+  }
+  for (const auto& [type, interactions] : caps->interactions) {
+    if (interactions.count("history-type") > 0 && ValidateResourceType(type).ok()) {
+      every_type_.push_back(type);
+    }
+  }
+  if (every_type_.empty()) {
+    return FailedPreconditionError(
+        "its CapabilityStatement lists no type with the history-type interaction; name the "
+        "types to follow (pull.types, init --types)");
+  }
+  return every_type_;
+}
+
 ChangePage HistoryChangeReader::ReadChanges(const std::string& since, int /*max_entries*/) {
   ChangePage out;
   out.next_position = since;
@@ -228,14 +248,16 @@ ChangePage HistoryChangeReader::ReadChanges(const std::string& since, int /*max_
       }
     }
   }
-  if (p.per_type && types_.empty()) {
-    out.status = FailedPreconditionError(
-        "the FHIR server lists _history only per type, and this node subscribes to every "
-        "type; name the types to follow (pull.types, init --types)");
-    return out;
-  }
   // The walk units, in the order they are walked each round.
-  std::vector<std::string> units = p.per_type ? types_ : std::vector<std::string>{""};
+  std::vector<std::string> units{""};
+  if (p.per_type) {
+    StatusOr<std::vector<std::string>> types = TypesToWalk();
+    if (!types.ok()) {
+      out.status = types.status();
+      return out;
+    }
+    units = std::move(*types);
+  }
   if (!p.walking) {
     p.walking = true;
     p.unit = units.front();
@@ -254,18 +276,19 @@ ChangePage HistoryChangeReader::ReadChanges(const std::string& since, int /*max_
   if (!page.ok() && !p.per_type && p.next.empty() && p.units[""].since.empty() &&
       MeansNoSystemHistory(page.status())) {
     // No system-level _history: walk each subscribed type's instead.
-    if (types_.empty()) {
-      out.status = FailedPreconditionError(
-          page.status().message() +
-          " (this FHIR server has no system-level _history; name the types to follow, "
-          "pull.types or init --types, so that each type's _history is walked)");
+    StatusOr<std::vector<std::string>> types = TypesToWalk();
+    if (!types.ok()) {
+      out.status = Status(types.status().code(),
+                          page.status().message() + " (this FHIR server has no system-level "
+                          "_history, so each type's is walked: " + types.status().message() +
+                          ")");
       return out;
     }
     p = Position();
     p.per_type = true;
     p.walking = true;
-    p.unit = types_.front();
-    units = types_;
+    units = std::move(*types);
+    p.unit = units.front();
     page = client_->HistoryPageAt(p.unit, "", "");
   }
   if (!page.ok()) {

@@ -409,11 +409,35 @@ TEST(HistoryChangeReaderTest, SearchsetForTheSystemHistoryMeansWalkPerType) {
   EXPECT_THAT(requests[1].uri, HasSubstr("/fhir/Patient/_history"));
 }
 
-TEST(HistoryChangeReaderTest, EveryTypeFromAServerWithoutSystemHistoryAsksForTypes) {
+// A node that subscribes to every type walks those the CapabilityStatement
+// lists with history-type.
+TEST(HistoryChangeReaderTest, EveryTypeFromAServerWithoutSystemHistoryWalksTheListedTypes) {
   HistoryFixture f;
   fhir::FhirClient client(f.options);
   fhir::HistoryChangeReader reader(&client, {});
   f.peer.Push(testing::Reply(404, "no such route"));
+  f.peer.Push(testing::Reply(200, R"({"resourceType":"CapabilityStatement","rest":[{
+    "mode":"server","resource":[
+      {"type":"Patient","interaction":[{"code":"read"},{"code":"history-type"}]},
+      {"type":"Binary","interaction":[{"code":"read"}]}]}]})"));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p", 1, "2026-01-01T00:00:01Z")})));
+  ChangePage page = reader.ReadChanges("", 100);
+  ASSERT_TRUE(page.status.ok()) << page.status;
+  EXPECT_EQ(Keys(page), (std::vector<std::string>{"Patient/p/1"}));
+  EXPECT_FALSE(page.more);  // Binary has no type history to walk
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(requests[1].uri, HasSubstr("/fhir/metadata"));
+  EXPECT_THAT(requests[2].uri, HasSubstr("/fhir/Patient/_history"));
+}
+
+TEST(HistoryChangeReaderTest, NoSystemHistoryAndNoTypeHistoryListedAsksForTypes) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {});
+  f.peer.Push(testing::Reply(404, "no such route"));
+  f.peer.Push(testing::Reply(200, R"({"resourceType":"CapabilityStatement","rest":[]})"));
   ChangePage page = reader.ReadChanges("", 100);
   EXPECT_EQ(page.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(page.status.message(), HasSubstr("no system-level _history"));

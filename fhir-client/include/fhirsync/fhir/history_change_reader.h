@@ -4,8 +4,10 @@
 //
 // A round walks the system history `[base]/_history`, or, when the node
 // subscribes to exactly one type or the server has no system-level history
-// (its first page answered 400, 404, 405 or 501), each subscribed type's
-// `[base]/Type/_history` in turn. Each walk follows the server's `next`
+// (its first page answered 400, 404, 405 or 501, or with a Bundle that is
+// not a history), each subscribed type's `[base]/Type/_history` in turn (a
+// node that subscribes to every type: each type the CapabilityStatement
+// lists with history-type). Each walk follows the server's `next`
 // links to the end, whatever order its pages come in (newest or oldest
 // first); entries carry their bodies, so nothing is fetched separately.
 // Deletes (request.method DELETE, or an entry without a resource) become
@@ -48,12 +50,19 @@ class HistoryChangeReader {
   // decides. Errors come in the page's status, with next_position == since:
   // the client's (kUnavailable, ...), InvalidArgument for a position this
   // reader did not write, FailedPrecondition when the server lists history
-  // only per type and the node subscribes to every type.
+  // only per type and its CapabilityStatement names no type to walk.
   ChangePage ReadChanges(const std::string& since, int max_entries);
 
  private:
+  // The types walked one by one: the subscribed ones, or for a node that
+  // subscribes to every type, those the server's CapabilityStatement lists
+  // with history-type (asked once). FailedPrecondition when it lists none;
+  // the client's error when it cannot be read.
+  StatusOr<std::vector<std::string>> TypesToWalk();
+
   FhirClient* const client_;
   const std::vector<std::string> types_;
+  std::vector<std::string> every_type_;  // TypesToWalk's answer for every type
 };
 
 }  // namespace fhirsync::fhir

@@ -219,6 +219,14 @@ class FhirClient::Impl {
     return caps;
   }
 
+  StatusOr<FhirCapabilities> CapabilitiesOnce() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (caps_) return *caps_;
+    }
+    return Capabilities();
+  }
+
   bool BatchSupported() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -543,6 +551,7 @@ BatchWriteOutcome FhirClient::WriteBatch(const std::vector<BatchWrite>& writes) 
 }
 bool FhirClient::SupportsBatch() { return impl_->SupportsBatch(); }
 StatusOr<FhirCapabilities> FhirClient::Capabilities() { return impl_->Capabilities(); }
+StatusOr<FhirCapabilities> FhirClient::CapabilitiesOnce() { return impl_->CapabilitiesOnce(); }
 std::int64_t FhirClient::connections_opened() const { return impl_->connections_opened(); }
 
 }  // namespace fhirsync::fhir

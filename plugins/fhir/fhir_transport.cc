@@ -209,7 +209,7 @@ FhirTransport::CreateMode FhirTransport::CreateModeNow() {
   if (mode != CreateMode::kAuto) return mode;
   // The statement was not read at Configure (the server was not reachable
   // then): ask now, and again next time if it still cannot be read.
-  StatusOr<fhir::FhirCapabilities> caps = client_->Capabilities();
+  StatusOr<fhir::FhirCapabilities> caps = client_->CapabilitiesOnce();
   if (!caps.ok()) return CreateMode::kIfNoneMatch;
   return DecideCreateMode(*caps);
 }

@@ -244,6 +244,8 @@ class FhirClient {
 
   // GET [base]/metadata. Also remembered for ReadManyMode::kAuto.
   StatusOr<FhirCapabilities> Capabilities();
+  // The statement already read and remembered, else Capabilities().
+  StatusOr<FhirCapabilities> CapabilitiesOnce();
 
   // How many TCP connections this client has opened so far (keep-alive
   // reuse shows as 1 for many calls).

@@ -9,6 +9,7 @@
 #include "core/private_file.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/plugin_loader.h"
+#include "fhirsync/resource.h"
 #include "fhirsync/sync_resource_manager.h"
 
 namespace fhirsync::cli {
@@ -44,11 +45,13 @@ void AddChildFlags(FlagParser& flags, ChildOptions* child) {
   flags.AddString("types", "T,..", &child->types);
   flags.AddString("feed", "atom|fhir-history", &child->feed);
   flags.AddString("plugin-dir", "DIR", &child->plugin_dir);
+  flags.AddString("parent-node-id", "ID", &child->parent_node_id);
 }
 
 Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child) {
   if (!cl.Seen("parent")) {
-    for (const char* flag : {"parent-user", "parent-ca", "types", "feed", "plugin-dir"}) {
+    for (const char* flag :
+         {"parent-user", "parent-ca", "types", "feed", "plugin-dir", "parent-node-id"}) {
       if (cl.Seen(flag)) {
         return InvalidArgumentError(std::string("--") + flag + " needs --parent");
       }
@@ -59,8 +62,14 @@ Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child) {
   const bool https = url.rfind("https://", 0) == 0;
   const std::size_t host = https ? 8 : 7;
   if ((!https && url.rfind("http://", 0) != 0) || url.size() <= host || url[host] == '/') {
-    return InvalidArgumentError("--parent: expected http://host[:port] or https://host[:port], "
-                                "got '" + EscapeForMessage(url, 200) + "'");
+    return InvalidArgumentError("--parent: expected http://host[:port][/path] or "
+                                "https://host[:port][/path], got '" +
+                                EscapeForMessage(url, 200) + "'");
+  }
+  if (cl.Seen("parent-node-id")) {
+    if (Status valid = ValidateId(child.parent_node_id); !valid.ok()) {
+      return InvalidArgumentError("--parent-node-id: " + valid.message());
+    }
   }
   if (cl.Seen("parent-ca")) {
     if (!https) {
@@ -122,13 +131,16 @@ void ConfigureChild(const ChildOptions& child, NodeConfig* config) {
     std::filesystem::path ca = std::filesystem::absolute(child.parent_ca, ec);
     config->parent.ca_file = ec ? child.parent_ca : ca.lexically_normal().string();
   }
-  config->parent.node_id.clear();  // learnt at the first pull
+  config->parent.node_id = child.parent_node_id;  // empty: learnt at the first pull
   config->pull.types = SplitList(child.types);
   config->pull.feed = child.feed;
   config->plugins.dir = child.plugin_dir.empty() ? FindPluginDir() : child.plugin_dir;
   PluginSpec fhir;
   fhir.name = kFhirPluginName;
   fhir.options["feed"] = child.feed;
+  // _history is read from any FHIR server, so --parent names its FHIR base
+  // ("https://host/fhir/R4"); the Atom feed is a fhirsync node's, at its root.
+  if (child.feed == "fhir-history") fhir.options["path"] = "";
   if (!config->pull.types.empty()) fhir.options["types"] = JoinTypes(config->pull.types);
   config->plugins.load = {fhir};
 }

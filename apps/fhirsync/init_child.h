@@ -24,20 +24,26 @@ struct ChildOptions {
   std::string types;  // comma-separated; empty: every type
   std::string feed = "atom";
   std::string plugin_dir;
+  // The parent's node id set by hand (a FHIR server that does not name
+  // itself); empty: learnt or derived at the first pull.
+  std::string parent_node_id;
 };
 
-// Registers --parent, --parent-user, --parent-ca, --types, --feed and
-// --plugin-dir.
+// Registers --parent, --parent-user, --parent-ca, --types, --feed,
+// --plugin-dir and --parent-node-id.
 void AddChildFlags(FlagParser& flags, ChildOptions* child);
 // InvalidArgument naming the flag: child flags without --parent, --parent
 // without --parent-user, a URL that is not http(s)://host[:port],
 // --parent-ca with an http:// parent or naming a file that holds no PEM
-// certificate, a bad type name, an unknown feed kind.
+// certificate, a bad type name, an unknown feed kind, an invalid
+// --parent-node-id.
 Status CheckChildFlags(const CommandLine& cl, const ChildOptions& child);
 // The whole of stdin without its final line break. InvalidArgument when it
 // is empty.
 StatusOr<std::string> ReadPasswordFromStdin();
-// Fills the parent, pull and plugins sections for a child.
+// Fills the parent, pull and plugins sections for a child. With the
+// fhir-history feed, --parent is the FHIR base itself (the fhir plugin's
+// options.path is ""); with atom, the fhirsync node's root.
 void ConfigureChild(const ChildOptions& child, NodeConfig* config);
 // Writes `password` to dir/file with mode 0600 (created so; an existing file
 // is made 0600 before it is rewritten).

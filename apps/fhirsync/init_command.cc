@@ -19,7 +19,8 @@ constexpr char kHelp[] =
     "usage: fhirsync init [--dir D] [--node-id ID] [--backend sqlite|postgresql]\n"
     "                     [--connection STR] [--force] [--json]\n"
     "                     [--parent URL --parent-user NAME [--parent-ca FILE]\n"
-    "                      [--types T,..] [--feed atom|fhir-history] [--plugin-dir DIR]]\n"
+    "                      [--types T,..] [--feed atom|fhir-history] [--plugin-dir DIR]\n"
+    "                      [--parent-node-id ID]]\n"
     "\n"
     "Creates a node in folder D (made if missing): writes D/fhirsync.json with every\n"
     "key at its default and opens the store once, so a bad --connection is reported\n"
@@ -41,7 +42,9 @@ constexpr char kHelp[] =
     "A child node (with --parent) is written ready to `fhirsync sync --once`:\n"
     "  --parent URL       the parent node's root URL (http://host:port, or\n"
     "                     https://host:port: TLS 1.2 or newer, the certificate and\n"
-    "                     its host name always verified)\n"
+    "                     its host name always verified); with --feed fhir-history,\n"
+    "                     the FHIR base URL itself (https://host/fhir/R4; a fhirsync\n"
+    "                     node's is http://host:port/fhir)\n"
     "  --parent-ca FILE   https: the PEM file of the CA(s) the parent's certificate\n"
     "                     chains to (parent.ca_file; default: the system's CA store)\n"
     "  --parent-user NAME the user this node signs in as; the password is read from\n"
@@ -53,7 +56,10 @@ constexpr char kHelp[] =
     "                     (FHIR _history paging, for any FHIR server)\n"
     "  --plugin-dir DIR   where the fhir plugin is (default: installed beside the\n"
     "                     program, or the build tree's lib/fhirsync/plugins)\n"
-    "The parent's node id is learnt from the parent at the first pull.\n";
+    "  --parent-node-id ID the parent's node id (parent.node_id), for a FHIR server\n"
+    "                     that is not fhirsync; default: learnt from the parent at\n"
+    "                     the first pull (X-Fhirsync-Node-Id), else derived once from\n"
+    "                     the FHIR base URL (see docs/fhir-servers.md)\n";
 
 int RunInit(const Invocation& invocation) {
   CommandLine cl(invocation);

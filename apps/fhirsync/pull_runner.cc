@@ -20,8 +20,10 @@ namespace {
 
 // Learns the parent's node id on first contact and records it; later,
 // refuses a parent that names itself differently (a different node behind
-// the same address would make the cursor meaningless). A parent that cannot
-// be reached is not an error here: the pull itself will say so.
+// the same address would make the cursor meaningless). A FHIR server that
+// does not name itself is followed under parent.node_id, or an id derived
+// from its address (ResolveParentNodeId). A parent that cannot be reached is
+// not an error here: the pull itself will say so.
 Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
   if (!ParentSpeaksHttp(node.config.parent.url)) {
     return ConfiguredParentNodeId(node.config).status();
@@ -35,18 +37,12 @@ Status CheckParentNodeId(Node& node, const TransportSettings& settings) {
     }
     return reported.status();
   }
-  if (node.config.parent.node_id.empty()) {
-    node.config.parent.node_id = *reported;
-    return SaveNodeConfig(node.dir, node.config);
-  }
-  if (*reported != node.config.parent.node_id) {
-    return FailedPreconditionError(
-        "the parent at " + EscapeForMessage(node.config.parent.url, 200) + " is node '" +
-        EscapeForMessage(*reported, 80) + "', but this node follows '" +
-        EscapeForMessage(node.config.parent.node_id, 80) +
-        "' (parent.node_id); if the parent was really replaced, edit parent.node_id");
-  }
-  return Status::Ok();
+  bool learnt = false;
+  FHIRSYNC_ASSIGN_OR_RETURN(std::string node_id,
+                            ResolveParentNodeId(node.config, *reported, &learnt));
+  if (!learnt) return Status::Ok();
+  node.config.parent.node_id = node_id;
+  return SaveNodeConfig(node.dir, node.config);
 }
 
 Status CheckCanPull(const NodeConfig& config) {

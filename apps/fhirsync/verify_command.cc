@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
 #include "fhirsync/parent_identity.h"
 #include "fhirsync/sync_resource_manager.h"
@@ -74,8 +75,20 @@ int RunVerify(const Invocation& invocation) {
   // and limits.
   StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
   if (!settings.ok()) return cl.Fail(settings.status());
-  StatusOr<std::unique_ptr<DigestPeer>> peer =
-      MakeHttpDigestPeer(ParentEndpointFor(node->config, *settings));
+  const ParentEndpoint endpoint = ParentEndpointFor(node->config, *settings);
+  // $digest is fhirsync's own operation: a FHIR server that is not fhirsync
+  // (it does not name itself) has none, so say so rather than report its
+  // 404 (docs/fhir-servers.md).
+  if (StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+      reported.ok() && reported->empty()) {
+    return cl.Fail(FailedPreconditionError(
+        "verify compares range digests from the parent's $digest operation, which only a "
+        "fhirsync node serves; the parent at " + EscapeForMessage(endpoint.fhir_base, 200) +
+        " is a FHIR server that is not fhirsync (no X-Fhirsync-Node-Id), so it cannot be "
+        "verified against; `fhirsync status` still shows how far behind its _history this "
+        "node is"));
+  }
+  StatusOr<std::unique_ptr<DigestPeer>> peer = MakeHttpDigestPeer(endpoint);
   if (!peer.ok()) return cl.Fail(peer.status());
   StatusOr<VerifyReport> report = VerifyWithPeer(*node->store, **peer, options);
   if (!report.ok()) {

@@ -219,6 +219,14 @@ class FhirClient::Impl {
     return caps;
   }
 
+  StatusOr<FhirCapabilities> CapabilitiesOnce() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (caps_) return *caps_;
+    }
+    return Capabilities();
+  }
+
   bool BatchSupported() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -450,9 +458,25 @@ class FhirClient::Impl {
       if (!query.empty()) target += "?" + query;
     }
     FhirResult call = Interact("GET", target, label);
-    if (!call.ok()) return call.status;
+    if (!call.ok()) {
+      // How servers without a system-level _history answer its first page
+      // (as an unknown resource type, or no such route): Unimplemented, so
+      // that the caller can walk each type's history instead.
+      const int http = call.http_status;
+      if (type.empty() && page_url.empty() &&
+          (http == 400 || http == 404 || http == 405 || http == 501)) {
+        return UnimplementedError(call.status.message());
+      }
+      return call.status;
+    }
     auto page = ParseHistoryBundle(call.body);
     if (!page.ok()) return page.status().WithContext(label);
+    if (type.empty() && page_url.empty() && !page->bundle_type.empty() &&
+        page->bundle_type != "history") {
+      return UnimplementedError(label + ": the answer is a Bundle of type '" +
+                                EscapeForMessage(page->bundle_type) +
+                                "', not a history: the server has no system-level _history");
+    }
     return page;
   }
 
@@ -527,6 +551,7 @@ BatchWriteOutcome FhirClient::WriteBatch(const std::vector<BatchWrite>& writes) 
 }
 bool FhirClient::SupportsBatch() { return impl_->SupportsBatch(); }
 StatusOr<FhirCapabilities> FhirClient::Capabilities() { return impl_->Capabilities(); }
+StatusOr<FhirCapabilities> FhirClient::CapabilitiesOnce() { return impl_->CapabilitiesOnce(); }
 std::int64_t FhirClient::connections_opened() const { return impl_->connections_opened(); }
 
 }  // namespace fhirsync::fhir

@@ -145,6 +145,7 @@ StatusOr<HistoryPage> ParseHistoryBundle(std::string_view body) {
   FHIRSYNC_RETURN_IF_ERROR(Parse(body, doc, "Bundle"));
   HistoryPage page;
   page.next_url = NextLink(doc);
+  page.bundle_type = Str(doc, "type");
   if (const Value* entries = Array(doc, "entry")) {
     for (const Value& entry : entries->GetArray()) {
       HistoryEntry out;
@@ -280,6 +281,10 @@ StatusOr<FhirCapabilities> ParseCapabilityStatement(std::string_view body) {
           std::string type = Str(resource, "type");
           if (type.empty()) continue;
           std::set<std::string>& codes = caps.interactions[type];
+          if (const Value* update_create = Member(resource, "updateCreate");
+              update_create != nullptr && update_create->IsBool() && update_create->GetBool()) {
+            caps.update_create.insert(type);
+          }
           if (const Value* interactions = Array(resource, "interaction")) {
             for (const Value& interaction : interactions->GetArray()) {
               std::string code = Str(interaction, "code");

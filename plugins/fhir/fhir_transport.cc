@@ -1,5 +1,6 @@
 #include "fhir_transport.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "capability_narrowing.h"
@@ -81,17 +82,28 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
                    write_many.substr(0, 40) + "'");
   }
 
-  const std::string precondition = plugins::OptionOr(settings, "create_precondition", "if-none-match");
-  if (precondition != "if-none-match" && precondition != "none") {
-    return Invalid("options.create_precondition: expected if-none-match or none, got '" +
-                   precondition.substr(0, 40) + "'");
+  const std::string precondition = plugins::OptionOr(settings, "create_precondition", "auto");
+  if (precondition == "auto") {
+    create_mode_ = CreateMode::kAuto;
+  } else if (precondition == "if-none-match") {
+    create_mode_ = CreateMode::kIfNoneMatch;
+  } else if (precondition == "read-first") {
+    create_mode_ = CreateMode::kReadFirst;
+  } else if (precondition == "none") {
+    create_mode_ = CreateMode::kPlain;
+  } else {
+    return Invalid("options.create_precondition: expected auto, if-none-match, read-first or "
+                   "none, got '" + precondition.substr(0, 40) + "'");
   }
-  create_if_none_match_ = precondition == "if-none-match";
 
   const std::string capability = plugins::OptionOr(settings, "capability_statement", "auto");
   if (capability != "auto" && capability != "require" && capability != "ignore") {
     return Invalid("options.capability_statement: expected auto, require or ignore, got '" +
                    capability.substr(0, 40) + "'");
+  }
+  // Nothing to decide from: a create keeps fhirsync's precondition.
+  if (capability == "ignore" && create_mode_ == CreateMode::kAuto) {
+    create_mode_ = CreateMode::kIfNoneMatch;
   }
 
   auto client = std::make_unique<fhir::FhirClient>(options);
@@ -107,6 +119,7 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
                                         ? fhir::ReadManyMode::kBatch
                                         : fhir::ReadManyMode::kIdSearch;
     }
+    if (caps.ok() && create_mode_ == CreateMode::kAuto) DecideCreateMode(*caps);
     if (caps.ok()) {
       types_ = NarrowTypes(configured, *caps);
       narrowed_ = true;
@@ -179,11 +192,67 @@ ReadManyResult FhirTransport::ReadMany(const std::string& type,
   return many;
 }
 
+FhirTransport::CreateMode FhirTransport::DecideCreateMode(const fhir::FhirCapabilities& caps) {
+  if (caps.software == "fhirsync") {
+    create_mode_ = CreateMode::kIfNoneMatch;
+    return CreateMode::kIfNoneMatch;
+  }
+  std::lock_guard<std::mutex> lock(create_mu_);
+  update_create_ = caps.update_create;
+  update_create_known_ = !caps.interactions.empty();
+  create_mode_ = CreateMode::kReadFirst;
+  return CreateMode::kReadFirst;
+}
+
+FhirTransport::CreateMode FhirTransport::CreateModeNow() {
+  const CreateMode mode = create_mode_.load();
+  if (mode != CreateMode::kAuto) return mode;
+  // The statement was not read at Configure (the server was not reachable
+  // then): ask now, and again next time if it still cannot be read.
+  StatusOr<fhir::FhirCapabilities> caps = client_->CapabilitiesOnce();
+  if (!caps.ok()) return CreateMode::kIfNoneMatch;
+  return DecideCreateMode(*caps);
+}
+
+fhir::FhirResult FhirTransport::CreateAt(const RemoteResource& resource, CreateMode mode) {
+  switch (mode) {
+    case CreateMode::kAuto:
+    case CreateMode::kIfNoneMatch:
+      return client_->CreateAt(resource.type, resource.id, resource.body);
+    case CreateMode::kPlain:
+      return client_->Update(resource.type, resource.id, resource.body, "");
+    case CreateMode::kReadFirst:
+      break;
+  }
+  const std::string label = "PUT " + resource.type + "/" + resource.id + " (a create)";
+  {
+    std::lock_guard<std::mutex> lock(create_mu_);
+    if (update_create_known_ && update_create_.count(resource.type) == 0) {
+      fhir::FhirResult refused;
+      refused.status = UnimplementedError(
+          label + ": the server's CapabilityStatement does not say updateCreate for " +
+          resource.type + ", so it cannot create a resource at the id this node gave it");
+      return refused;
+    }
+  }
+  // The server cannot be asked to refuse an existing id (If-None-Match is a
+  // read precondition in FHIR R4), so look first: a copy already there is a
+  // conflict for the push service to compare, as a fhirsync parent's 412.
+  fhir::FhirResult existing = client_->Read(resource.type, resource.id);
+  if (existing.ok()) {
+    fhir::FhirResult conflict;
+    conflict.status = AbortedError(label + ": the server already holds " + resource.type +
+                                   "/" + resource.id + " (version " + existing.version_id +
+                                   "), read before the create");
+    return conflict;
+  }
+  if (existing.http_status != 404 && existing.http_status != 410) return existing;
+  return client_->Update(resource.type, resource.id, resource.body, "");
+}
+
 RemoteWriteResult FhirTransport::Create(const RemoteResource& resource) {
   return kWriteGuard.Run(client_ != nullptr, resource, [&] {
-    return ToWriteResult(create_if_none_match_
-                             ? client_->CreateAt(resource.type, resource.id, resource.body)
-                             : client_->Update(resource.type, resource.id, resource.body, ""));
+    return ToWriteResult(CreateAt(resource, CreateModeNow()));
   });
 }
 
@@ -216,6 +285,15 @@ std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteR
         requests.size(), plugins::NotConfigured<RemoteWriteResult>(kWriteGuard.plugin));
   }
   if (requests.size() < 2 || !UseBatch()) return TransportPlugin::WriteMany(requests);
+  // A batch entry cannot be read before it is written: creates to a server
+  // that needs that go one by one.
+  const CreateMode create_mode = CreateModeNow();
+  if (create_mode == CreateMode::kReadFirst &&
+      std::any_of(requests.begin(), requests.end(), [](const WriteRequest& r) {
+        return r.operation == TransportOperation::kCreate;
+      })) {
+    return TransportPlugin::WriteMany(requests);
+  }
 
   std::vector<RemoteWriteResult> results(requests.size());
   std::vector<fhir::BatchWrite> writes;
@@ -234,7 +312,7 @@ std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteR
         if (request.operation == TransportOperation::kUpdate) {
           write.expected_version = request.expected_version;
         } else {
-          write.if_none_match = create_if_none_match_;
+          write.if_none_match = create_mode != CreateMode::kPlain;
         }
         break;
       case TransportOperation::kDelete:

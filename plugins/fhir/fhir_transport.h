@@ -5,10 +5,15 @@
 //   Read       GET [base]/Type/id (410 Gone: an OK read with `deleted` set)
 //   ReadMany   a batch Bundle or `_id` search, whichever the remote supports
 //              (its CapabilityStatement lists `batch`, or not)
-//   Create     PUT [base]/Type/id at the client's id (architecture §4) with
-//              If-None-Match: *, so that a resource another node created at
-//              the same id is not replaced: the server answers 412 (kAborted)
-//              and the push service compares the copies
+//   Create     PUT [base]/Type/id at the client's id (architecture §4). To a
+//              fhirsync parent with If-None-Match: *, so that a resource
+//              another node created at the same id is not replaced: it
+//              answers 412 (kAborted) and the push service compares the
+//              copies. FHIR R4 defines that header for reads only, so a
+//              server that is not fhirsync (its CapabilityStatement's
+//              software.name) is read first instead: a copy already there is
+//              a conflict (kAborted), else a plain PUT where the type's
+//              updateCreate is true (docs/fhir-servers.md)
 //   Update     PUT with If-Match: W/"expected_version"
 //   Delete     DELETE, with If-Match when a version is expected
 //   WriteMany  one `batch` Bundle per call (POST [base]), each entry with
@@ -35,11 +40,17 @@
 //                         Configure(), or at the first WriteMany when it could
 //                         not be read then); "batch": always; "single": one
 //                         request per write
-//   create_precondition   "if-none-match" (default): a create is sent with
-//                         If-None-Match: * (see Create above); "none": a
-//                         plain PUT, for a parent that refuses the header
-//                         (a create then replaces what another node created
-//                         at the same id: only where ids cannot collide)
+//   create_precondition   "auto" (default): "if-none-match" for a fhirsync
+//                         server, one whose CapabilityStatement cannot be
+//                         read (asked again at the next create) or is
+//                         ignored (capability_statement), else
+//                         "read-first"; "if-none-match": a create is sent
+//                         with If-None-Match: * (see Create above);
+//                         "read-first": GET, then a plain PUT when absent
+//                         (a create racing it at the same id may still be
+//                         replaced); "none": a plain PUT (a create then
+//                         replaces what another node created at the same
+//                         id: only where ids cannot collide)
 //   read_connections      reads in flight at once, each on its own connection
 //                         (default 4; read_client_pool.h)
 //   feed, feed_url        the change feed behind ReadChanges: none (default),
@@ -54,6 +65,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,7 +122,21 @@ class FhirTransport : public TransportPlugin {
   std::vector<TransportOperation> operations_;
   int priority_ = kDefaultFhirPriority;
   bool narrowed_ = false;
-  bool create_if_none_match_ = true;  // option create_precondition
+  enum class CreateMode { kAuto, kIfNoneMatch, kReadFirst, kPlain };
+  // How a create is sent now: create_mode_, or for kAuto what the server's
+  // CapabilityStatement says (decided once it has been read).
+  CreateMode CreateModeNow();
+  // Sets create_mode_ from a kAuto by what the statement says; returns it.
+  CreateMode DecideCreateMode(const fhir::FhirCapabilities& caps);
+  // A create at the client's id as `mode` says.
+  fhir::FhirResult CreateAt(const RemoteResource& resource, CreateMode mode);
+
+  std::atomic<CreateMode> create_mode_{CreateMode::kAuto};  // option create_precondition
+  // Types the server says it creates at a client's id (updateCreate), known
+  // once create_mode_ is decided to be kReadFirst; set before it is stored.
+  std::mutex create_mu_;  // guards the two below
+  std::set<std::string> update_create_;
+  bool update_create_known_ = false;
   WriteManyMode write_many_ = WriteManyMode::kAuto;
   // Set when the server refused a batch Bundle as such (404/405/501) although
   // it was expected to take one: later calls write one at a time.

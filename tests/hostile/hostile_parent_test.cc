@@ -154,7 +154,9 @@ class HostileParentTest : public ::testing::Test {
     const std::string dir = tmp_.path() + "/" + name;
     ProcessResult init =
         Fhirsync({"init", "--dir", dir, "--node-id", name, "--parent",
-                  "http://127.0.0.1:" + std::to_string(peer_.port()), "--parent-user", "u",
+                  "http://127.0.0.1:" + std::to_string(peer_.port()) +
+                      (feed == "fhir-history" ? "/fhir" : ""),
+                  "--parent-user", "u",
                   "--feed", feed},
                  "p\n");
     EXPECT_EQ(init.exit_code, 0) << init.err;

@@ -228,7 +228,8 @@ TEST(HistoryChangeReaderTest, FollowsNextLinksThenSinceAndFiltersTypes) {
   EXPECT_TRUE(second.entries[0].resource.deleted);
   EXPECT_EQ(second.entries[0].action, ChangeAction::kDelete);
   EXPECT_FALSE(second.more);
-  EXPECT_THAT(second.next_position, HasSubstr("2026-01-01T00:00:05Z"));
+  // The next window starts a second before the second of the newest change.
+  EXPECT_THAT(second.next_position, HasSubstr("2026-01-01T00:00:04"));
   auto requests = peer.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_THAT(requests[0].uri, HasSubstr("/fhir/Patient/_history"));
@@ -240,6 +241,208 @@ TEST(HistoryChangeReaderTest, FollowsNextLinksThenSinceAndFiltersTypes) {
   EXPECT_EQ(failed.next_position, second.next_position);
   ChangePage bad = reader.ReadChanges(R"({"since":"yesterday"})", 100);
   EXPECT_EQ(bad.status.code(), StatusCode::kInvalidArgument);
+}
+
+// A history entry of `type`/`id` at `version`, last updated `at`.
+std::string HistoryEntryJson(const std::string& type, const std::string& id, int version,
+                             const std::string& at) {
+  return R"({"resource":{"resourceType":")" + type + R"(","id":")" + id +
+         R"(","meta":{"versionId":")" + std::to_string(version) + R"(","lastUpdated":")" + at +
+         R"("}},"request":{"method":"PUT","url":")" + type + "/" + id + R"("}})";
+}
+
+std::string HistoryBundle(const std::vector<std::string>& entries,
+                          const std::string& next_url = "") {
+  std::string body = R"({"resourceType":"Bundle","type":"history")";
+  if (!next_url.empty()) body += R"(,"link":[{"relation":"next","url":")" + next_url + R"("}])";
+  body += R"(,"entry":[)";
+  for (std::size_t i = 0; i < entries.size(); ++i) body += (i ? "," : "") + entries[i];
+  return body + "]}";
+}
+
+struct HistoryFixture {
+  HistoryFixture() {
+    options.base_url = peer.base_url();
+  }
+  testing::ScriptedPeer peer;
+  fhir::FhirClientOptions options;
+};
+
+TEST(HistoryChangeReaderTest, BoundarySecondIsReadAgainAndWhatWasAppliedIsDropped) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {"Patient"});
+  // Second precision: p1/1 and p2/1 share the second 10:00:05.
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p2", 1, "2026-01-01T10:00:05.700Z"),
+                          HistoryEntryJson("Patient", "p1", 1, "2026-01-01T10:00:05.200Z")})));
+  ChangePage first = reader.ReadChanges("", 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"Patient/p1/1", "Patient/p2/1"}));
+  EXPECT_FALSE(first.more);
+
+  // The server lists the boundary second again, with a change made in it
+  // after the first walk (p3/1) and one a moment older that it listed late
+  // (p0/1): both new, the two already applied dropped.
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p3", 1, "2026-01-01T10:00:05.900Z"),
+                          HistoryEntryJson("Patient", "p2", 1, "2026-01-01T10:00:05.700Z"),
+                          HistoryEntryJson("Patient", "p1", 1, "2026-01-01T10:00:05.200Z"),
+                          HistoryEntryJson("Patient", "p0", 1, "2026-01-01T10:00:04.500Z")})));
+  ChangePage second = reader.ReadChanges(first.next_position, 100);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(Keys(second), (std::vector<std::string>{"Patient/p0/1", "Patient/p3/1"}));
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[1].uri, HasSubstr("_since=2026-01-01T10%3A00%3A04"));
+
+  // Nothing new: the same window again applies nothing, and the position
+  // stays where it was.
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p3", 1, "2026-01-01T10:00:05.900Z"),
+                          HistoryEntryJson("Patient", "p0", 1, "2026-01-01T10:00:04.500Z")})));
+  ChangePage third = reader.ReadChanges(second.next_position, 100);
+  ASSERT_TRUE(third.status.ok()) << third.status;
+  EXPECT_TRUE(third.entries.empty());
+  EXPECT_EQ(third.next_position, second.next_position);
+}
+
+TEST(HistoryChangeReaderTest, OldestFirstPagesAdvanceToTheNewestOfTheWholeWalk) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {"Patient"});
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "a", 1, "2026-01-01T00:00:01Z"),
+                          HistoryEntryJson("Patient", "b", 1, "2026-01-01T00:00:02Z")},
+                         f.peer.base_url() + "/Patient/_history?page=2")));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "a", 2, "2026-01-01T00:00:30Z")})));
+  ChangePage first = reader.ReadChanges("", 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_TRUE(first.more);
+  ChangePage second = reader.ReadChanges(first.next_position, 100);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(Keys(second), (std::vector<std::string>{"Patient/a/2"}));
+  EXPECT_FALSE(second.more);
+  f.peer.Push(testing::Reply(200, HistoryBundle({})));
+  ChangePage third = reader.ReadChanges(second.next_position, 100);
+  ASSERT_TRUE(third.status.ok()) << third.status;
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(requests[1].uri, HasSubstr("page=2"));
+  EXPECT_THAT(requests[2].uri, HasSubstr("_since=2026-01-01T00%3A00%3A29"));
+}
+
+TEST(HistoryChangeReaderTest, DeletesWithoutAResourceAreTombstones) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {"Patient"});
+  // One delete as request.method DELETE, one as an entry with no resource.
+  f.peer.Push(testing::Reply(
+      200,
+      HistoryBundle({R"({"fullUrl":")" + f.peer.base_url() +
+                         R"(/Patient/gone/_history/3","response":{"status":"410 Gone",)"
+                         R"("lastModified":"2026-01-01T00:00:09Z"}})",
+                     R"({"request":{"method":"DELETE","url":"Patient/x"},"response":)"
+                     R"({"status":"204","etag":"W/\"2\"","lastModified":"2026-01-01T00:00:08Z"}})",
+                     HistoryEntryJson("Patient", "x", 1, "2026-01-01T00:00:07Z")})));
+  ChangePage page = reader.ReadChanges("", 100);
+  ASSERT_TRUE(page.status.ok()) << page.status;
+  ASSERT_EQ(Keys(page),
+            (std::vector<std::string>{"Patient/x/1", "Patient/x/2", "Patient/gone/3"}));
+  EXPECT_EQ(page.entries[0].action, ChangeAction::kUpdate);
+  for (int i : {1, 2}) {
+    EXPECT_EQ(page.entries[i].action, ChangeAction::kDelete) << i;
+    EXPECT_TRUE(page.entries[i].resource.deleted) << i;
+  }
+}
+
+TEST(HistoryChangeReaderTest, ServerWithoutSystemHistoryIsWalkedPerType) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {"Patient", "Observation"});
+  f.peer.Push(testing::Reply(404, R"({"resourceType":"OperationOutcome","issue":[]})"));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p", 1, "2026-01-01T00:00:01Z")})));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Observation", "o", 1, "2026-01-01T00:00:50Z")})));
+  ChangePage first = reader.ReadChanges("", 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"Patient/p/1"}));
+  EXPECT_TRUE(first.more);
+  ChangePage second = reader.ReadChanges(first.next_position, 100);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(Keys(second), (std::vector<std::string>{"Observation/o/1"}));
+  EXPECT_FALSE(second.more);
+  // The next round asks each type from its own newest change.
+  f.peer.Push(testing::Reply(200, HistoryBundle({})));
+  f.peer.Push(testing::Reply(200, HistoryBundle({})));
+  ChangePage third = reader.ReadChanges(second.next_position, 100);
+  ASSERT_TRUE(third.status.ok()) << third.status;
+  EXPECT_TRUE(third.more);
+  ChangePage fourth = reader.ReadChanges(third.next_position, 100);
+  ASSERT_TRUE(fourth.status.ok()) << fourth.status;
+  EXPECT_FALSE(fourth.more);
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_THAT(requests[0].uri, HasSubstr("/fhir/_history"));
+  EXPECT_THAT(requests[1].uri, HasSubstr("/fhir/Patient/_history"));
+  EXPECT_THAT(requests[2].uri, HasSubstr("/fhir/Observation/_history"));
+  EXPECT_THAT(requests[3].uri, HasSubstr("/fhir/Patient/_history?_since=2026-01-01T00%3A00%3A00"));
+  EXPECT_THAT(requests[4].uri,
+              HasSubstr("/fhir/Observation/_history?_since=2026-01-01T00%3A00%3A49"));
+}
+
+// A server that takes "_history" for a search answers 200 with a searchset.
+TEST(HistoryChangeReaderTest, SearchsetForTheSystemHistoryMeansWalkPerType) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {"Patient", "Observation"});
+  f.peer.Push(testing::Reply(200, R"({"resourceType":"Bundle","type":"searchset","total":0})"));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p", 1, "2026-01-01T00:00:01Z")})));
+  ChangePage first = reader.ReadChanges("", 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"Patient/p/1"}));
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[1].uri, HasSubstr("/fhir/Patient/_history"));
+}
+
+// A node that subscribes to every type walks those the CapabilityStatement
+// lists with history-type.
+TEST(HistoryChangeReaderTest, EveryTypeFromAServerWithoutSystemHistoryWalksTheListedTypes) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {});
+  f.peer.Push(testing::Reply(404, "no such route"));
+  f.peer.Push(testing::Reply(200, R"({"resourceType":"CapabilityStatement","rest":[{
+    "mode":"server","resource":[
+      {"type":"Patient","interaction":[{"code":"read"},{"code":"history-type"}]},
+      {"type":"Binary","interaction":[{"code":"read"}]}]}]})"));
+  f.peer.Push(testing::Reply(
+      200, HistoryBundle({HistoryEntryJson("Patient", "p", 1, "2026-01-01T00:00:01Z")})));
+  ChangePage page = reader.ReadChanges("", 100);
+  ASSERT_TRUE(page.status.ok()) << page.status;
+  EXPECT_EQ(Keys(page), (std::vector<std::string>{"Patient/p/1"}));
+  EXPECT_FALSE(page.more);  // Binary has no type history to walk
+  auto requests = f.peer.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(requests[1].uri, HasSubstr("/fhir/metadata"));
+  EXPECT_THAT(requests[2].uri, HasSubstr("/fhir/Patient/_history"));
+}
+
+TEST(HistoryChangeReaderTest, NoSystemHistoryAndNoTypeHistoryListedAsksForTypes) {
+  HistoryFixture f;
+  fhir::FhirClient client(f.options);
+  fhir::HistoryChangeReader reader(&client, {});
+  f.peer.Push(testing::Reply(404, "no such route"));
+  f.peer.Push(testing::Reply(200, R"({"resourceType":"CapabilityStatement","rest":[]})"));
+  ChangePage page = reader.ReadChanges("", 100);
+  EXPECT_EQ(page.status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(page.status.message(), HasSubstr("no system-level _history"));
+  EXPECT_THAT(page.status.message(), HasSubstr("pull.types"));
+  EXPECT_EQ(page.next_position, "");
 }
 
 }  // namespace

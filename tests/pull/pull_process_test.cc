@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -151,10 +152,13 @@ class PullProcessTest : public ::testing::Test {
     parent_.Start();
   }
 
+  // With --feed fhir-history, --parent is the parent's FHIR base.
   std::string InitChild(const std::string& name, const std::vector<std::string>& extra = {}) {
     const std::string dir = tmp_.path() + "/" + name;
+    const bool history = std::find(extra.begin(), extra.end(), "fhir-history") != extra.end();
     std::vector<std::string> args{"init", "--dir", dir, "--node-id", name, "--parent",
-                                  parent_.url(), "--parent-user", kChildUser};
+                                  parent_.url() + (history ? "/fhir" : ""), "--parent-user",
+                                  kChildUser};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult init = Fhirsync(args, std::string(kChildPassword) + "\n");
     EXPECT_EQ(init.exit_code, 0) << init.err;

@@ -129,7 +129,7 @@ TEST(FhirTransportTest, BadSettingsNameTheOption) {
   std::vector<Case> cases = {
       {"read_many", "sometimes", "options.read_many: expected auto, batch or id-search"},
       {"create_precondition", "if-match",
-       "options.create_precondition: expected if-none-match or none, got 'if-match'"},
+       "options.create_precondition: expected auto, if-none-match, read-first or none, got 'if-match'"},
       {"capability_statement", "maybe", "options.capability_statement"},
       {"types", "patient", "options.types"},
       {"types", " , ", "options.types names no resource type"},
@@ -255,6 +255,80 @@ TEST(FhirTransportTest, CreatePreconditionNoneSendsAPlainPut) {
   EXPECT_EQ(requests[0].headers.count("If-Match"), 0u);
   EXPECT_EQ(requests[1].method, "POST");
   EXPECT_EQ(requests[1].body.find("ifNoneMatch"), std::string::npos) << requests[1].body;
+}
+
+// A server that is not fhirsync: Patient is created at a client's id
+// (updateCreate), Observation is not.
+const char kOtherServerCapabilities[] = R"({"resourceType":"CapabilityStatement",
+  "fhirVersion":"4.0.1","software":{"name":"Another FHIR server"},
+  "rest":[{"mode":"server","resource":[
+    {"type":"Patient","updateCreate":true,"interaction":[{"code":"read"},{"code":"update"}]},
+    {"type":"Observation","updateCreate":false,"interaction":[{"code":"read"},{"code":"update"}]}
+  ]}]})";
+
+void ConfigureForOtherServer(FhirTransport& transport, ScriptedPeer& peer) {
+  peer.Push(Reply{200, kOtherServerCapabilities});
+  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+}
+
+TEST(FhirTransportTest, CreateToAServerThatIsNotFhirsyncReadsFirstThenPutsWithoutIfNoneMatch) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  ConfigureForOtherServer(transport, peer);
+  peer.Push(Reply{404, Outcome("not-found", "Patient/p1 is not known")});
+  peer.Push(Reply{201, kPatient, {{"ETag", "W/\"1\""}}});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  RemoteWriteResult created = transport.Create(resource);
+  ASSERT_TRUE(created.status.ok()) << created.status;
+  EXPECT_EQ(created.version, "1");
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].method, "GET");
+  EXPECT_EQ(requests[1].uri, "/fhir/Patient/p1");
+  EXPECT_EQ(requests[2].method, "PUT");
+  EXPECT_EQ(requests[2].headers.count("If-None-Match"), 0u);
+  EXPECT_EQ(requests[2].headers.count("If-Match"), 0u);
+}
+
+TEST(FhirTransportTest, CreateOfAnIdAServerThatIsNotFhirsyncHoldsIsAConflictAndNothingIsSent) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  ConfigureForOtherServer(transport, peer);
+  peer.Push(Reply{200, kPatient, {{"ETag", "W/\"7\""}}});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  RemoteWriteResult created = transport.Create(resource);
+  EXPECT_EQ(created.status.code(), StatusCode::kAborted);
+  EXPECT_EQ(PushOutcomeName(ClassifyPushAnswer(created.status, created.http_status)), "conflict");
+  EXPECT_THAT(created.status.message(), HasSubstr("already holds Patient/p1 (version 7)"));
+  EXPECT_EQ(peer.requests().size(), 2u);  // the statement and the read: no PUT
+}
+
+TEST(FhirTransportTest, CreateOfATypeWithoutUpdateCreateIsRefusedNamingIt) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  ConfigureForOtherServer(transport, peer);
+  RemoteResource resource{"Observation", "o1", "", 0, false, ResourceFormat::kFhirJson,
+                          R"({"resourceType":"Observation","id":"o1"})"};
+  RemoteWriteResult created = transport.Create(resource);
+  EXPECT_EQ(created.status.code(), StatusCode::kUnimplemented);
+  EXPECT_THAT(created.status.message(), HasSubstr("does not say updateCreate for Observation"));
+  EXPECT_EQ(peer.requests().size(), 1u);
+}
+
+TEST(FhirTransportTest, CreateToAFhirsyncServerKeepsIfNoneMatch) {
+  ScriptedPeer peer;
+  FhirTransport transport;
+  peer.Push(Reply{200, R"({"resourceType":"CapabilityStatement","software":{"name":"fhirsync"},
+    "rest":[{"mode":"server","resource":[{"type":"Patient","updateCreate":true,
+    "interaction":[{"code":"read"}]}]}]})"});
+  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  peer.Push(Reply{201, kPatient, {{"ETag", "W/\"1\""}}});
+  RemoteResource resource{"Patient", "p1", "", 0, false, ResourceFormat::kFhirJson, kPatient};
+  ASSERT_TRUE(transport.Create(resource).status.ok());
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].method, "PUT");
+  EXPECT_EQ(requests[1].headers["If-None-Match"], "*");
 }
 
 TEST(FhirTransportTest, UpdateSendsIfMatchAndNoIfNoneMatch) {

@@ -21,8 +21,10 @@ using ::fhirsync::testing::Reply;
 using ::fhirsync::testing::ScriptedPeer;
 using ::testing::HasSubstr;
 
+// A fhirsync server's (creates keep If-None-Match: *, in a Bundle too).
 std::string Capabilities(const std::string& system_interaction) {
-  return R"({"resourceType":"CapabilityStatement","rest":[{"mode":"server",
+  return R"({"resourceType":"CapabilityStatement","software":{"name":"fhirsync"},
+    "rest":[{"mode":"server",
     "resource":[{"type":"Patient","interaction":[{"code":"read"},{"code":"update"}]}],
     "interaction":[{"code":")" +
          system_interaction + R"("}]}]})";
@@ -147,6 +149,33 @@ TEST(FhirWriteManyTest, AStatementUnreadableAtConfigureIsAskedAtTheFirstWriteMan
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1].uri, "/fhir/metadata");
   EXPECT_EQ(requests[2].method, "POST");
+}
+
+// A server that is not fhirsync takes batch Bundles, but a create must be
+// read first, which no Bundle entry can do: a round with creates goes one
+// write at a time, and no create carries If-None-Match.
+TEST(FhirWriteManyTest, CreatesToAServerThatIsNotFhirsyncAreReadFirstOneByOne) {
+  ScriptedPeer peer;
+  peer.Push(Reply{200, R"({"resourceType":"CapabilityStatement","software":{"name":"other"},
+    "rest":[{"mode":"server","resource":[{"type":"Patient","updateCreate":true,
+    "interaction":[{"code":"read"},{"code":"update"}]}],"interaction":[{"code":"batch"}]}]})"});
+  FhirTransport transport;
+  ASSERT_TRUE(transport.Configure(Settings(peer)).ok());
+  peer.Push(Reply{404, Outcome("not-found", "no Patient/a")});
+  peer.Push(Reply{201, "", {{"ETag", "W/\"1\""}}});
+  peer.Push(Reply{200, "", {{"ETag", "W/\"3\""}}});
+  std::vector<RemoteWriteResult> results = transport.WriteMany(
+      {Write(TransportOperation::kCreate, "a"), Write(TransportOperation::kUpdate, "b", "2")});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].status.ok()) << results[0].status;
+  EXPECT_EQ(results[1].version, "3");
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_TRUE(Posts(peer).empty());
+  EXPECT_EQ(requests[1].method, "GET");
+  EXPECT_EQ(requests[2].method, "PUT");
+  EXPECT_EQ(requests[2].headers.count("If-None-Match"), 0u);
+  EXPECT_EQ(requests[3].headers["If-Match"], "W/\"2\"");
 }
 
 TEST(FhirWriteManyTest, TheWriteManyOptionForcesOrForbidsTheBundleAndIsChecked) {

@@ -3,7 +3,7 @@
 // that moves keeps the child's place).
 //
 // A fhirsync parent names itself in the `X-Fhirsync-Node-Id` header of every
-// answer; this asks for its CapabilityStatement (GET {url}/fhir/metadata)
+// answer; this asks for its CapabilityStatement (GET {fhir base}/metadata)
 // through the shared HTTP transport (fhirsync/net/http_transport.h: the
 // same TLS, timeouts and limits as every other call to the parent) and
 // reads that header. ParentEndpoint is also what verify's digest peer
@@ -25,7 +25,9 @@
 namespace fhirsync {
 
 struct ParentEndpoint {
-  std::string url;  // the parent node's root, "http(s)://host:port"
+  std::string url;  // parent.url as configured
+  // The parent's FHIR base URL (ParentFhirBase); empty: url + "/fhir".
+  std::string fhir_base;
   std::string user;      // HTTP Basic; empty: anonymous
   std::string password;
   // https: the PEM file of the CAs the parent's certificate must chain to
@@ -41,13 +43,15 @@ struct ParentEndpoint {
   std::string own_node_id;
 };
 
-// The parent's node id. Unavailable / DeadlineExceeded when it cannot be
+// The parent's node id as it names itself (GET {fhir_base}/metadata, header
+// X-Fhirsync-Node-Id). Unavailable / DeadlineExceeded when it cannot be
 // reached or does not answer in time (also: Unavailable when the program is
 // stopping, fhirsync/net/io_watchdog.h; also: a TLS certificate refused,
 // naming why); ResourceExhausted for an answer past
 // max_answer_bytes; Unauthenticated / PermissionDenied for 401 / 403;
-// FailedPrecondition when it answers without naming itself (not a fhirsync
-// node) or names itself with an invalid id; InvalidArgument for a URL that
+// FailedPrecondition when it names itself with an invalid id. A parent that
+// answers without naming itself (a FHIR server that is not fhirsync) gives
+// "" (ResolveParentNodeId then decides); InvalidArgument for a URL that
 // is not http(s)://host[:port][/path] or a ca_file that cannot be read.
 StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent);
 
@@ -61,6 +65,32 @@ bool ParentSpeaksHttp(std::string_view parent_url);
 // For a parent reached only through plugins: parent.node_id, or
 // FailedPrecondition saying how to set it when it is empty.
 StatusOr<std::string> ConfiguredParentNodeId(const NodeConfig& config);
+
+// The FHIR base URL of `config`'s parent, as the fhir plugin computes it:
+// its options.url when set, else parent.url + its options.path (default
+// "/fhir": a fhirsync parent's root). `init --feed fhir-history` writes
+// options.path "" so that parent.url is the FHIR base of any FHIR server
+// (docs/fhir-servers.md). No trailing slash. Pure.
+std::string ParentFhirBase(const NodeConfig& config);
+
+// A node id for a parent that does not name itself (a FHIR server that is
+// not fhirsync), derived from its FHIR base URL: host, port and path with
+// every other character a '-' ("127.0.0.1-8080-fhir-R4"); a longer one is
+// cut and ends in a hash of the whole URL, so it is always a valid id of at
+// most 64 characters. The caller stores it (parent.node_id) so that a later
+// change of address keeps the cursor. Pure.
+std::string DerivedParentNodeId(std::string_view fhir_base);
+
+// The node id this node follows its parent under, given what the parent
+// said of itself (`reported`, FetchParentNodeId's answer: "" when it does
+// not name itself). A parent that names itself must be parent.node_id when
+// that is set (FailedPrecondition naming both otherwise: another node behind
+// the same address would make the cursor meaningless). One that does not
+// (a FHIR server that is not fhirsync) is parent.node_id when set by hand,
+// else DerivedParentNodeId. `*learnt` is set when the answer is not yet in
+// parent.node_id and should be stored there. Pure.
+StatusOr<std::string> ResolveParentNodeId(const NodeConfig& config, const std::string& reported,
+                                          bool* learnt);
 
 // The endpoint of `config`'s parent with its limits (parent.*) and the
 // credentials and CA file of `settings` (TransportSettingsFor).

@@ -145,7 +145,8 @@ class HttpDigestPeer : public DigestPeer {
 
 StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(const ParentEndpoint& parent) {
   net::HttpEndpoint endpoint;
-  FHIRSYNC_RETURN_IF_ERROR(net::ParseHttpBaseUrl(parent.url, "parent URL", &endpoint));
+  FHIRSYNC_RETURN_IF_ERROR(net::ParseHttpBaseUrl(
+      parent.fhir_base.empty() ? parent.url : parent.fhir_base, "parent URL", &endpoint));
   // The node's base URL; a FHIR base ("…/fhir") names the same node.
   const std::string kFhirSuffix = "/fhir";
   if (endpoint.base_path.size() >= kFhirSuffix.size() &&

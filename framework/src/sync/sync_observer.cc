@@ -99,35 +99,28 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
   }
   ParentEndpoint endpoint = ParentEndpointFor(config, *settings);
   endpoint.timeout_ms = options.timeout_ms;
-  StatusOr<std::string> node_id = FetchParentNodeId(endpoint);
-  if (!node_id.ok()) {
-    const Status& status = node_id.status();
+  StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+  if (!reported.ok()) {
+    const Status& status = reported.status();
     if (IsAuthRefusal(status)) {
       o.parent_refuses = status.message();
       o.parent_unreachable = "it refuses this node's credentials";
       return;
     }
-    // A parent that answers but is not a fhirsync node (a plain FHIR server
-    // read through _history) can still be asked for its feed below.
-    if (status.code() != StatusCode::kFailedPrecondition) {
-      o.parent_unreachable = status.message();
-      return;
-    }
-  } else if (!config.parent.node_id.empty() && *node_id != config.parent.node_id) {
-    o.parent_unreachable = "the parent at " + EscapeForMessage(config.parent.url, 200) +
-                           " is now node '" + EscapeForMessage(*node_id, 80) +
-                           "', not '" + EscapeForMessage(config.parent.node_id, 80) +
-                           "' that this node follows (parent.node_id)";
+    o.parent_unreachable = status.message();
+    return;
+  }
+  // A FHIR server that is not fhirsync does not name itself: it is followed
+  // under parent.node_id, or (before the first pull stores it) the id the
+  // first pull will derive from its address.
+  bool learnt = false;
+  StatusOr<std::string> node_id = ResolveParentNodeId(config, *reported, &learnt);
+  if (!node_id.ok()) {
+    o.parent_unreachable = node_id.status().message();
     return;
   }
   if (!config.pull.enabled) return;  // no feed to be behind of
-  if (config.parent.node_id.empty() && !node_id.ok()) {
-    o.parent_unreachable = "its node id is unknown, so this node has no place in its feed: " +
-                           node_id.status().message();
-    return;
-  }
-  MeasureLag(store, config, options,
-             config.parent.node_id.empty() ? node_id.value() : config.parent.node_id, o);
+  MeasureLag(store, config, options, *node_id, o);
 }
 
 // How far behind the feed of the parent `parent_node_id` this node is,

@@ -141,6 +141,7 @@ struct HistoryPage {
   // applies changes in order must reverse each page (or collect all pages).
   std::vector<HistoryEntry> entries;
   std::string next_url;  // absolute; empty on the last page
+  std::string bundle_type;  // Bundle.type as sent ("history"; "" when absent)
 };
 
 // What the server's CapabilityStatement (GET [base]/metadata) says.
@@ -153,6 +154,9 @@ struct FhirCapabilities {
   // Resource type -> search parameter names ("_id", ...).
   std::map<std::string, std::set<std::string>> search_params;
   std::set<std::string> system_interactions;  // "batch", "transaction", "history-system"
+  // Types whose entry says updateCreate: true (a PUT may create a resource
+  // at the id the client chose).
+  std::set<std::string> update_create;
 
   bool Supports(const std::string& type, const std::string& interaction) const;
 };
@@ -227,6 +231,9 @@ class FhirClient {
   // One page of GET [base]/type/_history?_since=since (type empty: the whole
   // server, [base]/_history). `page_url` empty = the first page, else a
   // next_url from an earlier page (it must be on this client's server).
+  // The first page of the system history answered 400, 404, 405 or 501, or
+  // with a Bundle that is not a history (a server that takes "_history" for
+  // a search), is Unimplemented: the server lists history only per type.
   StatusOr<HistoryPage> HistoryPageAt(std::string_view type, std::string_view since,
                                       std::string_view page_url = {});
   // All pages from the first, following next links, each page handed to
@@ -237,6 +244,8 @@ class FhirClient {
 
   // GET [base]/metadata. Also remembered for ReadManyMode::kAuto.
   StatusOr<FhirCapabilities> Capabilities();
+  // The statement already read and remembered, else Capabilities().
+  StatusOr<FhirCapabilities> CapabilitiesOnce();
 
   // How many TCP connections this client has opened so far (keep-alive
   // reuse shows as 1 for many calls).

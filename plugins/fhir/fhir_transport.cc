@@ -34,9 +34,10 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
 
   fhir::FhirClientOptions options;
   options.base_url = http.url;
-  options.username = http.username;
-  options.password = http.password;
-  options.bearer_token = http.bearer_token;
+  options.username = http.auth.user;
+  options.password = http.auth.password;
+  options.bearer_token = http.auth.bearer_token;
+  options.smart = http.auth.smart;
   options.ca_file = http.ca_file;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;

@@ -254,13 +254,16 @@ StatusOr<std::shared_ptr<SmartTokenSource>> SmartTokenSource::Create(
 
 StatusOr<std::shared_ptr<SmartTokenSource>> SmartTokenSource::Shared(
     const SmartAuthOptions& options) {
+  // Kept for the life of the program (a node has one parent, so a handful
+  // at most): a transport made for one request (the identity check) must
+  // not take the token with it.
   static std::mutex mu;
-  static std::map<std::string, std::weak_ptr<SmartTokenSource>> sources;
+  static std::map<std::string, std::shared_ptr<SmartTokenSource>> sources;
   const std::string key = options.discovery_url + '\n' + options.token_url + '\n' +
                           options.client_id + '\n' + options.key_file + '\n' + options.scope +
                           '\n' + options.ca_file;
   std::lock_guard<std::mutex> lock(mu);
-  if (std::shared_ptr<SmartTokenSource> kept = sources[key].lock()) return kept;
+  if (auto kept = sources.find(key); kept != sources.end()) return kept->second;
   StatusOr<std::shared_ptr<SmartTokenSource>> made = Create(options);
   if (made.ok()) sources[key] = *made;
   return made;
@@ -343,12 +346,12 @@ StatusOr<std::string> SmartTokenSource::TokenUrlLocked() {
     const std::string endpoint = doc.HasParseError() ? std::string()
                                                      : StringMember(doc, "token_endpoint");
     if (endpoint.empty()) {
-      return FailedPreconditionError(what + " names no token_endpoint");
+      return UnauthenticatedError(what + " names no token_endpoint");
     }
     token_url_ = endpoint;
     return token_url_;
   }
-  return FailedPreconditionError("the parent publishes no SMART configuration (" + last_refusal +
+  return UnauthenticatedError("the parent publishes no SMART configuration (" + last_refusal +
                                  ", and at " + EscapeForMessage(base, 200) +
                                  "/.well-known/smart-configuration)");
 }
@@ -387,7 +390,7 @@ Status SmartTokenSource::FetchLocked() {
                             " and the key registered with the server");
   }
   const std::string token = json ? StringMember(doc, "access_token") : std::string();
-  if (token.empty()) return FailedPreconditionError(what + " answered without an access_token");
+  if (token.empty()) return UnauthenticatedError(what + " answered without an access_token");
   std::int64_t expires_in = kSmartAssertionLifetimeSeconds;
   if (json && doc.HasMember("expires_in") && doc["expires_in"].IsInt64() &&
       doc["expires_in"].GetInt64() > 0) {

@@ -217,7 +217,9 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : options_(std::move(
     if (smart.ok()) {
       smart_ = std::move(smart).value();
     } else if (setup_error_.ok()) {
-      setup_error_ = smart.status();
+      // Unauthenticated, not the key's InvalidArgument: a key that went
+      // missing pauses pushing instead of dead-lettering every change.
+      setup_error_ = UnauthenticatedError(smart.status().message());
     }
   } else if (!auth.bearer_token.empty()) {
     authorization_ = "Bearer " + auth.bearer_token;

@@ -189,7 +189,10 @@ TEST_F(SmartAuthTest, KeysThatCannotSignAreRefusedBeforeAnyRequest) {
   transport_options.auth.smart = options;
   net::HttpTransport transport(transport_options);
   net::HttpAnswer answer = Get(transport);
-  EXPECT_EQ(answer.transport.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(answer.transport.code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(answer.transport.message().find("holds no readable PEM private key"),
+            std::string::npos)
+      << answer.transport.message();
   EXPECT_FALSE(answer.request_sent);
 }
 

@@ -104,9 +104,10 @@ class SmartTokenSource {
   // of its life (at most a minute) left, else a new one. Unavailable /
   // DeadlineExceeded when the discovery document or the token endpoint
   // cannot be reached; Unauthenticated when the token endpoint refuses the
-  // client (naming its error and error_description); FailedPrecondition
-  // when an answer is not what SMART defines (no token_endpoint, no
-  // access_token).
+  // client (naming its error and error_description), and when an answer
+  // is not what SMART defines (no SMART configuration, no token_endpoint,
+  // no access_token): a person must mend the credentials, and meanwhile
+  // pushing pauses rather than dead-lettering anything (fhirsync/status.h).
   StatusOr<std::string> Authorization();
   // After a request with `refused` (an Authorization() value) was answered
   // 401: a new token, unless another caller already fetched one since.

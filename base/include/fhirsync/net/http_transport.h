@@ -116,8 +116,9 @@ using BodySink = std::function<Status(std::string_view chunk)>;
 
 class HttpTransport {
  public:
-  // Never fails: options that cannot work (an unreadable ca_file or SMART
-  // key file) make every Exchange() fail with kInvalidArgument naming them.
+  // Never fails: options that cannot work make every Exchange() fail naming
+  // them: kInvalidArgument for an unreadable ca_file, kUnauthenticated for
+  // a SMART key file that cannot be used.
   // With SMART auth, an Exchange() whose token cannot be had fails with the
   // token source's error (SmartTokenSource::Authorization) and sends
   // nothing.

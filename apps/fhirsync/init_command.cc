@@ -18,7 +18,9 @@ namespace {
 constexpr char kHelp[] =
     "usage: fhirsync init [--dir D] [--node-id ID] [--backend sqlite|postgresql]\n"
     "                     [--connection STR] [--force] [--json]\n"
-    "                     [--parent URL --parent-user NAME [--parent-ca FILE]\n"
+    "                     [--parent URL [--parent-auth none|basic|bearer|smart]\n"
+    "                      [--parent-user NAME] [--parent-client-id ID --parent-key FILE\n"
+    "                      [--parent-scope SCOPES]] [--parent-ca FILE]\n"
     "                      [--types T,..] [--feed atom|fhir-history] [--plugin-dir DIR]\n"
     "                      [--parent-node-id ID]]\n"
     "\n"
@@ -47,11 +49,26 @@ constexpr char kHelp[] =
     "                     node's is http://host:port/fhir)\n"
     "  --parent-ca FILE   https: the PEM file of the CA(s) the parent's certificate\n"
     "                     chains to (parent.ca_file; default: the system's CA store)\n"
-    "  --parent-user NAME the user this node signs in as; the password is read from\n"
-    "                     stdin and kept in D/parent.password (mode 0600), never in\n"
-    "                     fhirsync.json\n"
+    "  --parent-auth KIND how this node signs in (parent.auth; default: basic with\n"
+    "                     --parent-user, else none):\n"
+    "                     none    no credentials\n"
+    "                     basic   HTTP Basic as --parent-user; the password is read\n"
+    "                             from stdin and kept in D/parent.password (mode\n"
+    "                             0600), never in fhirsync.json\n"
+    "                     bearer  a static token read from stdin, kept in\n"
+    "                             D/parent.token (mode 0600)\n"
+    "                     smart   SMART Backend Services: a signed JWT (RS384 or\n"
+    "                             ES384) buys short-lived tokens at the token\n"
+    "                             endpoint of URL/.well-known/smart-configuration\n"
+    "  --parent-user NAME basic: the user this node signs in as\n"
+    "  --parent-client-id ID  smart: the client id the server registered\n"
+    "  --parent-key FILE  smart: the PEM private key (RSA 2048+ or EC P-384)\n"
+    "  --parent-scope S   smart: the scopes asked for (default: system/*.*)\n"
     "  --types T,..       subscribe to these resource types only (default: every type;\n"
-    "                     the parent filters its feed, so nothing else is downloaded)\n"
+    "                     the parent filters its feed, so nothing else is downloaded).\n"
+    "                     FHIR types (Patient) go through the fhir plugin, OpenMRS\n"
+    "                     REST resources (patient, obs) through the openmrs-rest\n"
+    "                     plugin, loaded when one is listed (atom feed only)\n"
     "  --feed KIND        atom (default: the parent's Atom change feed) or fhir-history\n"
     "                     (FHIR _history paging, for any FHIR server)\n"
     "  --plugin-dir DIR   where the fhir plugin is (default: installed beside the\n"
@@ -119,10 +136,14 @@ int RunInit(const Invocation& invocation) {
   config.store.backend = backend;
   config.store.connection = connection;
   std::string password;
+  const std::string secret_file = ChildSecretFile(child);
   if (!child.parent_url.empty()) {
-    StatusOr<std::string> read = ReadPasswordFromStdin();
-    if (!read.ok()) return cl.UsageError(read.status().message());
-    password = std::move(read).value();
+    if (!secret_file.empty()) {
+      StatusOr<std::string> read = ReadPasswordFromStdin(
+          secret_file == kParentTokenFile ? "the bearer token" : "the parent user's password");
+      if (!read.ok()) return cl.UsageError(read.status().message());
+      password = std::move(read).value();
+    }
     ConfigureChild(child, &config);
   }
   // Check what we are about to write the way every later verb will read it,
@@ -141,9 +162,8 @@ int RunInit(const Invocation& invocation) {
   }
   store->reset();
 
-  if (!child.parent_url.empty()) {
-    if (Status written = WritePasswordFile(cl.dir(), config.parent.password_file, password);
-        !written.ok()) {
+  if (!child.parent_url.empty() && !secret_file.empty()) {
+    if (Status written = WritePasswordFile(cl.dir(), secret_file, password); !written.ok()) {
       return cl.Fail(written);
     }
   }
@@ -164,7 +184,9 @@ int RunInit(const Invocation& invocation) {
     if (backend == "sqlite") std::cout << " " << (dir / config.store.path).string();
     std::cout << ")\n";
     if (!child.parent_url.empty()) {
-      std::cout << "child of " << config.parent.url << " as user " << config.parent.user
+      std::cout << "child of " << config.parent.url
+                << (config.parent.auth == "basic" ? " as user " + config.parent.user
+                                                  : " (auth " + config.parent.auth + ")")
                 << ", pulling " << (config.pull.types.empty() ? std::string("every type")
                                                                : JoinTypes(config.pull.types))
                 << " through its " << config.pull.feed << " feed\n";

@@ -211,6 +211,21 @@ HttpTransport::HttpTransport(HttpTransportOptions options) : options_(std::move(
                   Millis(options_.io_timeout_ms));
   http.setKeepAlive(true);
   http.setKeepAliveTimeout(Millis(options_.keep_alive_idle_ms));
+  const HttpAuth& auth = options_.auth;
+  if (!auth.smart.client_id.empty()) {
+    StatusOr<std::shared_ptr<SmartTokenSource>> smart = SmartTokenSource::Shared(auth.smart);
+    if (smart.ok()) {
+      smart_ = std::move(smart).value();
+    } else if (setup_error_.ok()) {
+      // Unauthenticated, not the key's InvalidArgument: a key that went
+      // missing pauses pushing instead of dead-lettering every change.
+      setup_error_ = UnauthenticatedError(smart.status().message());
+    }
+  } else if (!auth.bearer_token.empty()) {
+    authorization_ = "Bearer " + auth.bearer_token;
+  } else if (!auth.user.empty()) {
+    authorization_ = BasicAuthorization(auth.user, auth.password);
+  }
 }
 
 HttpTransport::~HttpTransport() = default;
@@ -235,6 +250,29 @@ HttpAnswer HttpTransport::ExchangeLocked(const HttpRequestSpec& request, const B
     refused.transport = setup_error_;
     return refused;
   }
+  if (smart_ == nullptr) return ExchangeRetrying(request, sink);
+  StatusOr<std::string> token = smart_->Authorization();
+  if (!token.ok()) {
+    HttpAnswer refused;
+    refused.transport = token.status();
+    return refused;
+  }
+  authorization_ = *token;
+  HttpAnswer answer = ExchangeRetrying(request, sink);
+  // A 401 was not acted on, whatever the method: the server may have
+  // revoked the token before its time, so one new token is tried; a second
+  // 401 goes to the caller (which pauses, as for any refused credentials).
+  if (!answer.transport.ok() || answer.status != 401) return answer;
+  token = smart_->Renew(authorization_);
+  if (!token.ok()) {
+    answer.transport = token.status();
+    return answer;
+  }
+  authorization_ = *token;
+  return ExchangeRetrying(request, sink);
+}
+
+HttpAnswer HttpTransport::ExchangeRetrying(const HttpRequestSpec& request, const BodySink* sink) {
   const Clock::time_point start = Clock::now();
   for (int busy_answers = 0;; ++busy_answers) {
     bool reused = false;
@@ -298,7 +336,7 @@ HttpAnswer HttpTransport::ExchangeOnce(const HttpRequestSpec& spec, const BodySi
   if (options_.accept_gzip) request.set("Accept-Encoding", "gzip");
   request.set("User-Agent", "fhirsync");
   if (!options_.node_id.empty()) request.set("X-Fhirsync-Node-Id", options_.node_id);
-  if (!options_.authorization.empty()) request.set("Authorization", options_.authorization);
+  if (!authorization_.empty()) request.set("Authorization", authorization_);
   for (const auto& [name, value] : spec.headers) request.set(name, value);
   if (!spec.body.empty() || spec.method == "POST" || spec.method == "PUT") {
     request.setContentType(options_.content_type);

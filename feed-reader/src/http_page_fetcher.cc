@@ -22,11 +22,7 @@ class HttpPageFetcher::Impl {
     http.port = parent.port;
     http.tls = parent.tls;
     http.ca_file = options.ca_file;
-    if (!options.bearer_token.empty()) {
-      http.authorization = "Bearer " + options.bearer_token;
-    } else if (!options.username.empty()) {
-      http.authorization = net::BasicAuthorization(options.username, options.password);
-    }
+    http.auth = {options.username, options.password, options.bearer_token, options.smart};
     http.accept = "application/atom+xml";
     http.connect_timeout_ms = options.connect_timeout_ms;
     http.io_timeout_ms = options.io_timeout_ms;

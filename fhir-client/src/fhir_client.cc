@@ -95,11 +95,7 @@ class FhirClient::Impl {
     http.ca_file = options_.ca_file;
     http.accept = "application/fhir+json";
     http.content_type = "application/fhir+json; charset=utf-8";
-    if (!options_.bearer_token.empty()) {
-      http.authorization = "Bearer " + options_.bearer_token;
-    } else if (!options_.username.empty()) {
-      http.authorization = net::BasicAuthorization(options_.username, options_.password);
-    }
+    http.auth = {options_.username, options_.password, options_.bearer_token, options_.smart};
     http.connect_timeout_ms = options_.connect_timeout_ms;
     http.io_timeout_ms = options_.io_timeout_ms;
     http.keep_alive_idle_ms = options_.keep_alive_idle_ms;

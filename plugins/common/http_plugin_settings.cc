@@ -63,18 +63,6 @@ Status ParseHttpPluginSettings(const TransportSettings& settings, const std::str
   }
   out->url = url;
 
-  const std::string& scheme = settings.auth_scheme;
-  if (scheme == "basic") {
-    if (settings.user.empty()) return Invalid("auth scheme 'basic' needs a user");
-    out->username = settings.user;
-    out->password = settings.password;
-  } else if (scheme == "bearer") {
-    if (settings.token.empty()) return Invalid("auth scheme 'bearer' needs a token");
-    out->bearer_token = settings.token;
-  } else if (!scheme.empty() && scheme != "none") {
-    return Invalid("auth scheme " + Quote(scheme) + " is not one of none, basic, bearer");
-  }
-
   out->priority = default_priority;
   Status status = ParseIntOption(settings, "priority", -1000000, 1000000, &out->priority);
   if (!status.ok()) return status;
@@ -100,6 +88,10 @@ Status ParseHttpPluginSettings(const TransportSettings& settings, const std::str
     out->max_answer_bytes = static_cast<std::size_t>(parsed);
   }
   out->ca_file = OptionOr(settings, kParentCaFileOption, "");
+  StatusOr<net::HttpAuth> auth =
+      net::HttpAuthFor(settings, out->timeout_ms, out->request_deadline_ms);
+  if (!auth.ok()) return auth.status();
+  out->auth = std::move(auth).value();
   return Status();
 }
 

@@ -16,7 +16,7 @@
 //   parent.ca_file                   an https parent's CAs (PEM); absent: the
 //                                    system's CA store
 // Credentials come from the settings' auth_scheme: "none", "basic" (user
-// and password) or "bearer" (token).
+// and password), "bearer" (token) or "smart" (net::HttpAuthFor).
 //
 // Thread safety: plain values and a pure function.
 
@@ -25,15 +25,14 @@
 
 #include <string>
 
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/plugin/transport_plugin.h"
 
 namespace fhirsync::plugins {
 
 struct HttpPluginSettings {
   std::string url;  // "http://127.0.0.1:8080/fhir", no trailing slash
-  std::string username;  // Basic (empty: none)
-  std::string password;
-  std::string bearer_token;  // Bearer (empty: none)
+  net::HttpAuth auth;  // from auth_scheme (net::HttpAuthFor)
   std::string ca_file;  // https: trusted CAs (PEM); empty: the system's store
   int priority = 0;
   int connect_timeout_ms = 10000;

@@ -101,6 +101,7 @@ Status ChangeFeed::Create(const TransportSettings& settings,
   fetch.username = client_options.username;
   fetch.password = client_options.password;
   fetch.bearer_token = client_options.bearer_token;
+  fetch.smart = client_options.smart;
   fetch.ca_file = client_options.ca_file;
   fetch.connect_timeout_ms = client_options.connect_timeout_ms;
   fetch.io_timeout_ms = client_options.io_timeout_ms;

@@ -35,9 +35,10 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
 
   fhir::FhirClientOptions options;
   options.base_url = http.url;
-  options.username = http.username;
-  options.password = http.password;
-  options.bearer_token = http.bearer_token;
+  options.username = http.auth.user;
+  options.password = http.auth.password;
+  options.bearer_token = http.auth.bearer_token;
+  options.smart = http.auth.smart;
   options.ca_file = http.ca_file;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;
@@ -141,9 +142,23 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
                  TransportOperation::kCreate, TransportOperation::kUpdate,
                  TransportOperation::kDelete};
   // The feed is filtered by the configured types, not the narrowed list (a
-  // parent lists only the types it holds today).
+  // parent lists only the types it holds today); options.feed_types widens
+  // it to types whose bodies another plugin carries (a mixed FHIR/OpenMRS
+  // REST node: the Atom feed lists both).
+  std::vector<std::string> feed_types = configured;
+  if (settings.options.count("feed_types") != 0) {
+    feed_types = plugins::SplitCommaList(plugins::OptionOr(settings, "feed_types", ""));
+    if (feed_types.empty()) return Invalid("options.feed_types names no resource type");
+    for (const std::string& type : feed_types) {
+      if (type == kAnyResourceType) continue;
+      if (!ValidateResourceType(type).ok() && !ValidateRestResourceName(type).ok()) {
+        return Invalid("options.feed_types: '" + type.substr(0, 80) +
+                       "' is neither a FHIR type nor an OpenMRS resource name");
+      }
+    }
+  }
   std::unique_ptr<ChangeFeed> change_feed;
-  status = ChangeFeed::Create(settings, options, configured, &change_feed);
+  status = ChangeFeed::Create(settings, options, feed_types, &change_feed);
   if (!status.ok()) return status;
   if (change_feed) operations_.push_back(TransportOperation::kHistory);
   change_feed_ = std::move(change_feed);
@@ -167,7 +182,7 @@ TransportCapabilities FhirTransport::GetCapabilities() const {
   caps.operations = operations_;
   caps.formats = {ResourceFormat::kFhirJson};
   caps.priority = priority_;
-  caps.auth_schemes = {"none", "basic", "bearer"};
+  caps.auth_schemes = {"none", "basic", "bearer", "smart"};
   return caps;
 }
 

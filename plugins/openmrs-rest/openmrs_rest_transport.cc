@@ -66,9 +66,10 @@ Status OpenmrsRestTransport::Configure(const TransportSettings& settings) {
 
   rest::RestClientOptions options;
   options.base_url = http.url;
-  options.username = http.username;
-  options.password = http.password;
-  options.bearer_token = http.bearer_token;
+  options.username = http.auth.user;
+  options.password = http.auth.password;
+  options.bearer_token = http.auth.bearer_token;
+  options.smart = http.auth.smart;
   options.ca_file = http.ca_file;
   options.connect_timeout_ms = http.connect_timeout_ms;
   options.io_timeout_ms = http.timeout_ms;
@@ -91,7 +92,7 @@ TransportCapabilities OpenmrsRestTransport::GetCapabilities() const {
                      TransportOperation::kDelete};
   caps.formats = {ResourceFormat::kOpenmrsRest};
   caps.priority = priority_;
-  caps.auth_schemes = {"none", "basic", "bearer"};
+  caps.auth_schemes = {"none", "basic", "bearer", "smart"};
   return caps;
 }
 

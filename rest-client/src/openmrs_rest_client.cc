@@ -47,11 +47,7 @@ class OpenmrsRestClient::Impl {
     http.port = endpoint.port;
     http.tls = endpoint.tls;
     http.ca_file = options.ca_file;
-    if (!options.bearer_token.empty()) {
-      http.authorization = "Bearer " + options.bearer_token;
-    } else if (!options.username.empty()) {
-      http.authorization = net::BasicAuthorization(options.username, options.password);
-    }
+    http.auth = {options.username, options.password, options.bearer_token, options.smart};
     http.accept = "application/json";
     http.content_type = "application/json; charset=utf-8";
     http.connect_timeout_ms = options.connect_timeout_ms;

@@ -68,6 +68,17 @@ class PackageTest : public ::testing::Test {
     }
   }
 
+  // The packages and what was unpacked from them (about 800 MB a run) go
+  // with the suite: ctest runs each test in a process of its own.
+  static void TearDownTestSuite() {
+    delete out_;
+    out_ = nullptr;
+    for (std::string** text : {&skip_reason_, &cpack_log_, &runtime_, &dev_}) {
+      delete *text;
+      *text = nullptr;
+    }
+  }
+
   void SetUp() override {
     if (skip_reason_ != nullptr) GTEST_SKIP() << *skip_reason_;
     ASSERT_NE(runtime_, nullptr) << "no fhirsync_*.deb; cpack said:\n" << *cpack_log_;

@@ -98,6 +98,7 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
                                     FHIRSYNC_CMAKE_GENERATOR,
                                     "-DCMAKE_BUILD_TYPE=Release",
                                     std::string("-DCMAKE_CXX_COMPILER=") + FHIRSYNC_CXX_COMPILER,
+                                    std::string("-DCMAKE_CXX_FLAGS=") + FHIRSYNC_SDK_USER_FLAGS,
                                     "-DCMAKE_PREFIX_PATH=" + prefix};
   };
 

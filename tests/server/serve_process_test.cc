@@ -255,7 +255,9 @@ TEST_F(ServeTest, FeedWalkSeesEveryChangeOnceInOrderWhileFourWritersWrite) {
   TestClient client = Writer();
   Reply history = client.Get("/fhir/_history?_count=1000");
   ASSERT_EQ(history.status, 200);
-  for (auto& e : history.Json()["entry"].GetArray()) {
+  // Named: a range-for over a member of the temporary would walk freed memory.
+  rapidjson::Document history_json = history.Json();
+  for (auto& e : history_json["entry"].GetArray()) {
     std::string url = e["request"]["url"].GetString();
     std::string etag = e["response"]["etag"].GetString();  // W/"n"
     expected.push_back("/fhir/" + url + "/_history/" + etag.substr(3, etag.size() - 4));

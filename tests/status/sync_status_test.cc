@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 namespace fhirsync {
 namespace {
 
@@ -83,6 +86,27 @@ TEST(SyncStatusTest, AuthTroubleComesFirstAndPendingWaitsBehindIt) {
   EXPECT_EQ(report.problems[2].code, "pending");
   EXPECT_NE(report.problems[2].words.find("2 changes made here are waiting"), std::string::npos);
   EXPECT_EQ(report.problems[2].command, "fhirsync sync --dir /nodes/tablet-2 --push --once");
+}
+
+// The fix names the keys of the way this node signs in.
+TEST(SyncStatusTest, TheCredentialFixNamesTheKeysOfTheAuthKind) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "parent.user / parent.password_file"},
+      {"basic", "parent.user / parent.password_file"},
+      {"bearer", "parent.token_file"},
+      {"smart", "parent.client_id / parent.key_file"},
+      {"none", "parent.auth (the parent wants credentials)"}};
+  for (const auto& [kind, keys] : cases) {
+    SyncObservations o = Child();
+    o.parent_auth = kind;
+    o.parent_refuses = "HTTP 401";
+    SyncStatusReport report = BuildSyncStatus(o);
+    ASSERT_FALSE(report.problems.empty());
+    EXPECT_EQ(report.problems[0].code, "auth");
+    const std::string& command = report.problems[0].command;
+    EXPECT_EQ(command.rfind("fix " + keys, 0), 0u) << kind << ": " << command;
+    EXPECT_NE(command.find(" in /nodes/tablet-2/fhirsync.json"), std::string::npos) << command;
+  }
 }
 
 TEST(SyncStatusTest, PullLagAndUnreachableParentAreExplained) {

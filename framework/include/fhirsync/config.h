@@ -106,10 +106,24 @@ struct ServerConfig {
 struct ParentConfig {
   std::string url;      // empty: this node has no parent
   std::string node_id;  // learnt from the parent; keys the pull cursor
+  // How this node signs in (docs/configuration.md): "none", "basic" (user
+  // and password_file), "bearer" (token_file) or "smart" (SMART Backend
+  // Services: client_id, key_file, scope). Empty: "basic" when user is
+  // set, else "none" (files written before the key existed).
+  std::string auth;
   std::string user;
   // File (relative to the node folder, mode 0600) holding the password, so
   // no secret sits in fhirsync.json.
   std::string password_file;
+  // bearer: the file (relative to the node folder, mode 0600) holding the
+  // static token.
+  std::string token_file;
+  // smart: the client id the server registered, the PEM file of its
+  // private key (RSA: RS384, EC P-384: ES384; relative to the node folder
+  // when relative) and the scope asked for (empty: system/*.*).
+  std::string client_id;
+  std::string key_file;
+  std::string scope;
   // An https parent: the PEM file of the CAs its certificate must chain to
   // (relative to the node folder when relative); empty: the system's CA
   // store. The certificate and its host name are always verified.

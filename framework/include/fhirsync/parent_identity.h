@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "fhirsync/config.h"
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/plugin/transport_plugin.h"
 #include "fhirsync/status.h"
 
@@ -28,8 +29,7 @@ struct ParentEndpoint {
   std::string url;  // parent.url as configured
   // The parent's FHIR base URL (ParentFhirBase); empty: url + "/fhir".
   std::string fhir_base;
-  std::string user;      // HTTP Basic; empty: anonymous
-  std::string password;
+  net::HttpAuth auth;  // the credentials (parent.auth); none: anonymous
   // https: the PEM file of the CAs the parent's certificate must chain to
   // (parent.ca_file, resolved); empty: the system's CA store.
   std::string ca_file;

@@ -35,6 +35,9 @@ struct SyncObservations {
   std::string node_dir = ".";  // put into the commands
   std::string parent_url;      // empty: no parent
   std::string parent_node_id;
+  // How this node signs in to the parent (parent.auth: "basic", "bearer",
+  // "smart", "none"; empty is basic), so the fix names the right keys.
+  std::string parent_auth;
   // The parent is reached only through transport plugins (parent.url is not
   // http(s)://, see parent_identity.h): its node id is the configured one.
   bool parent_through_plugins = false;

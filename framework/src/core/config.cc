@@ -269,12 +269,22 @@ void ReadParent(const rapidjson::Value& v, ParentConfig* c, Status* error) {
   ObjectReader r(v, "parent", error);
   r.String("url", &c->url);
   r.String("node_id", &c->node_id);
+  r.String("auth", &c->auth);
   r.String("user", &c->user);
   r.String("password_file", &c->password_file);
+  r.String("token_file", &c->token_file);
+  r.String("client_id", &c->client_id);
+  r.String("key_file", &c->key_file);
+  r.String("scope", &c->scope);
   r.String("ca_file", &c->ca_file);
   r.Integer("max_answer_bytes", &c->max_answer_bytes, 1024, std::int64_t{1} << 32);
   r.Integer("request_deadline_seconds", &c->request_deadline_seconds, 1, 86400);
   r.Finish();
+  if (error->ok() && !c->auth.empty() && c->auth != "none" && c->auth != "basic" &&
+      c->auth != "bearer" && c->auth != "smart") {
+    *error = InvalidArgumentError("parent.auth: unknown kind '" + EscapeForMessage(c->auth) +
+                                  "' (none, basic, bearer or smart)");
+  }
 }
 
 void ReadPull(const rapidjson::Value& v, PullConfig* c, Status* error) {
@@ -496,8 +506,13 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   w.StartObject();
   WriteString(w, "url", c.parent.url);
   WriteString(w, "node_id", c.parent.node_id);
+  WriteString(w, "auth", c.parent.auth);
   WriteString(w, "user", c.parent.user);
   WriteString(w, "password_file", c.parent.password_file);
+  WriteString(w, "token_file", c.parent.token_file);
+  WriteString(w, "client_id", c.parent.client_id);
+  WriteString(w, "key_file", c.parent.key_file);
+  WriteString(w, "scope", c.parent.scope);
   WriteString(w, "ca_file", c.parent.ca_file);
   WriteInt(w, "max_answer_bytes", static_cast<std::int64_t>(c.parent.max_answer_bytes));
   WriteInt(w, "request_deadline_seconds", c.parent.request_deadline_seconds);

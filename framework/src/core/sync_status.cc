@@ -79,8 +79,14 @@ SyncStatusReport BuildSyncStatus(const SyncObservations& o) {
 
   // Most urgent first: authentication stops everything, then refused
   // changes, conflicts, then what is merely waiting.
-  const std::string fix_credentials = "fix parent.user / parent.password_file in " +
-                                      o.node_dir + "/fhirsync.json";
+  const std::string keys = o.parent_auth == "bearer" ? "parent.token_file"
+                           : o.parent_auth == "smart"
+                               ? "parent.client_id / parent.key_file / parent.scope (and the "
+                                 "client's registration at the parent)"
+                           : o.parent_auth == "none"
+                               ? "parent.auth (the parent wants credentials)"
+                               : "parent.user / parent.password_file";
+  const std::string fix_credentials = "fix " + keys + " in " + o.node_dir + "/fhirsync.json";
   if (!o.auth_trouble.empty()) {
     report.problems.push_back(
         {"auth",

@@ -48,9 +48,10 @@ Status ValidateCapabilities(const PluginDescription& plugin) {
   return Status::Ok();
 }
 
-StatusOr<std::string> ReadSecretFile(const std::string& file) {
+// `key`: the config key naming the file, for the message.
+StatusOr<std::string> ReadSecretFile(const std::string& file, const char* key) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return FailedPreconditionError("parent.password_file " + file + ": cannot read");
+  if (!in) return FailedPreconditionError(std::string(key) + " " + file + ": cannot read");
   std::stringstream text;
   text << in.rdbuf();
   std::string secret = text.str();
@@ -201,12 +202,33 @@ StatusOr<TransportSettings> TransportSettingsFor(const NodeConfig& config,
   settings.options[kRequestDeadlineOption] =
       std::to_string(config.parent.request_deadline_seconds);
   settings.base_url = config.parent.url;
-  settings.user = config.parent.user;
-  if (!config.parent.user.empty()) settings.auth_scheme = "basic";
-  if (!config.parent.password_file.empty()) {
-    fs::path file(config.parent.password_file);
-    if (file.is_relative()) file = fs::path(node_dir) / file;
-    FHIRSYNC_ASSIGN_OR_RETURN(settings.password, ReadSecretFile(file.string()));
+  auto in_node_dir = [&node_dir](const std::string& name) {
+    fs::path file(name);
+    return (file.is_relative() ? fs::path(node_dir) / file : file).string();
+  };
+  const ParentConfig& parent = config.parent;
+  settings.auth_scheme = parent.auth.empty() ? (parent.user.empty() ? "none" : "basic")
+                                             : parent.auth;
+  if (settings.auth_scheme == "basic") {
+    settings.user = parent.user;
+    if (!parent.password_file.empty()) {
+      FHIRSYNC_ASSIGN_OR_RETURN(settings.password,
+                                ReadSecretFile(in_node_dir(parent.password_file),
+                                               "parent.password_file"));
+    }
+  } else if (settings.auth_scheme == "bearer") {
+    if (parent.token_file.empty()) {
+      return InvalidArgumentError("parent.auth bearer needs parent.token_file");
+    }
+    FHIRSYNC_ASSIGN_OR_RETURN(settings.token,
+                              ReadSecretFile(in_node_dir(parent.token_file), "parent.token_file"));
+  } else if (settings.auth_scheme == "smart") {
+    if (parent.client_id.empty() || parent.key_file.empty()) {
+      return InvalidArgumentError("parent.auth smart needs parent.client_id and parent.key_file");
+    }
+    settings.client_id = parent.client_id;
+    settings.key_file = in_node_dir(parent.key_file);
+    settings.scope = parent.scope;
   }
   if (!config.parent.ca_file.empty()) {
     fs::path ca(config.parent.ca_file);

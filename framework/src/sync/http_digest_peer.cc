@@ -49,8 +49,7 @@ class HttpDigestPeer : public DigestPeer {
             .port = endpoint.port,
             .tls = endpoint.tls,
             .ca_file = parent.ca_file,
-            .authorization =
-                parent.user.empty() ? "" : net::BasicAuthorization(parent.user, parent.password),
+            .auth = parent.auth,
             .deadline_ms = parent.deadline_ms,
             .max_response_bytes = parent.max_answer_bytes,
             .node_id = parent.own_node_id}) {}
@@ -162,8 +161,8 @@ StatusOr<std::unique_ptr<DigestPeer>> MakeHttpDigestPeer(
     std::size_t max_answer_bytes, int deadline_ms) {
   ParentEndpoint parent;
   parent.url = base_url;
-  parent.user = user;
-  parent.password = password;
+  parent.auth.user = user;
+  parent.auth.password = password;
   parent.max_answer_bytes = max_answer_bytes;
   parent.deadline_ms = deadline_ms;
   return MakeHttpDigestPeer(parent);

@@ -27,9 +27,7 @@ StatusOr<std::string> FetchParentNodeId(const ParentEndpoint& parent) {
   options.port = endpoint.port;
   options.tls = endpoint.tls;
   options.ca_file = parent.ca_file;
-  if (!parent.user.empty()) {
-    options.authorization = net::BasicAuthorization(parent.user, parent.password);
-  }
+  options.auth = parent.auth;
   options.accept = "application/fhir+json";
   options.connect_timeout_ms = parent.timeout_ms;
   options.io_timeout_ms = parent.timeout_ms;
@@ -62,8 +60,11 @@ ParentEndpoint ParentEndpointFor(const NodeConfig& config, const TransportSettin
   ParentEndpoint endpoint;
   endpoint.url = config.parent.url;
   endpoint.fhir_base = ParentFhirBase(config);
-  endpoint.user = settings.user;
-  endpoint.password = settings.password;
+  // Checked when the settings were made (TransportSettingsFor); an error
+  // here would fail every request to the parent anyway.
+  endpoint.auth = net::HttpAuthFor(settings, endpoint.timeout_ms,
+                                   config.parent.request_deadline_seconds * 1000)
+                      .value_or(net::HttpAuth{});
   if (auto ca = settings.options.find(kParentCaFileOption); ca != settings.options.end()) {
     endpoint.ca_file = ca->second;
   }

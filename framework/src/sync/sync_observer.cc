@@ -173,6 +173,7 @@ StatusOr<SyncObservations> ObserveSync(LocalStore* store, const NodeConfig& conf
   o.node_dir = options.node_dir;
   o.parent_url = config.parent.url;
   o.parent_node_id = config.parent.node_id;
+  o.parent_auth = config.parent.auth;
   o.parent_through_plugins = !config.parent.url.empty() && !ParentSpeaksHttp(config.parent.url);
   o.now_ms = options.now_ms != 0 ? options.now_ms : NowMillis();
   // A node without a parent sends nothing anywhere: its outbox rows are not

@@ -35,7 +35,12 @@ StatusOr<Route> FindHistoryRoute(const SyncResourceManager& manager,
   if (!types.empty()) {
     std::optional<Route> chosen;
     for (const std::string& type : types) {
-      FHIRSYNC_ASSIGN_OR_RETURN(Route route, manager.Find(type, TransportOperation::kHistory));
+      StatusOr<Route> found = manager.Find(type, TransportOperation::kHistory);
+      // A type whose bodies a plugin without a feed carries (an OpenMRS REST
+      // resource beside the fhir plugin's Atom feed): the feed chosen for
+      // the others lists it too, as the one below does when none is chosen.
+      if (!found.ok() && IsNoRouteError(found.status())) continue;
+      FHIRSYNC_ASSIGN_OR_RETURN(Route route, std::move(found));
       if (chosen && chosen->plugin != route.plugin) {
         return FailedPreconditionError(
             "the subscribed types are routed to two change feeds ('" + chosen->plugin +
@@ -43,7 +48,7 @@ StatusOr<Route> FindHistoryRoute(const SyncResourceManager& manager,
       }
       chosen = std::move(route);
     }
-    return *chosen;
+    if (chosen) return *chosen;
   }
   std::vector<const PluginDescription*> offering;
   for (const PluginDescription& plugin : manager.plugins()) {

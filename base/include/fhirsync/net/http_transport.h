@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/status.h"
 
 namespace Poco::Net {
@@ -56,7 +57,10 @@ struct HttpTransportOptions {
   std::uint16_t port = 80;
   bool tls = false;     // https: see the file comment
   std::string ca_file;  // PEM file of trusted CAs (tls only); empty: the system's store
-  std::string authorization;  // the full Authorization header value, or empty
+  // The credentials of every request (fhirsync/net/http_auth.h): Basic, a
+  // bearer token, or SMART Backend Services, whose token this transport
+  // asks for, sends, and after a 401 renews once and sends again.
+  HttpAuth auth;
   std::string accept = "application/json";  // the Accept header of every request
   // Content-Type of request bodies (sent with POST and PUT, and any body).
   std::string content_type = "application/json; charset=utf-8";
@@ -112,8 +116,12 @@ using BodySink = std::function<Status(std::string_view chunk)>;
 
 class HttpTransport {
  public:
-  // Never fails: options that cannot work (an unreadable ca_file) make every
-  // Exchange() fail with kInvalidArgument naming them.
+  // Never fails: options that cannot work make every Exchange() fail naming
+  // them: kInvalidArgument for an unreadable ca_file, kUnauthenticated for
+  // a SMART key file that cannot be used.
+  // With SMART auth, an Exchange() whose token cannot be had fails with the
+  // token source's error (SmartTokenSource::Authorization) and sends
+  // nothing.
   explicit HttpTransport(HttpTransportOptions options);
   ~HttpTransport();
 
@@ -141,6 +149,8 @@ class HttpTransport {
   std::optional<std::chrono::steady_clock::time_point> BusyRetryTime(
       const HttpAnswer& answer, std::chrono::steady_clock::time_point start, int earlier) const;
   HttpAnswer ExchangeLocked(const HttpRequestSpec& request, const BodySink* sink);
+  // ExchangeLocked's sending, with the busy retries.
+  HttpAnswer ExchangeRetrying(const HttpRequestSpec& request, const BodySink* sink);
   HttpAnswer ExchangeOnce(const HttpRequestSpec& request, const BodySink* sink, bool& reused);
   // The I/O of one exchange: sends, reads the head and the body.
   Status Receive(const HttpRequestSpec& spec, const BodySink* sink,
@@ -155,6 +165,10 @@ class HttpTransport {
   Status setup_error_;
   mutable std::mutex mu_;
   std::unique_ptr<Session> session_;
+  // The Authorization header of the next request (empty: none), and its
+  // source when it is a SMART token.
+  std::string authorization_;
+  std::shared_ptr<SmartTokenSource> smart_;
   std::int64_t connections_opened_ = 0;
 };
 

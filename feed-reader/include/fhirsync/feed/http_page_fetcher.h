@@ -30,6 +30,7 @@
 #include <string>
 
 #include "fhirsync/feed/feed_navigator.h"
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::feed {
@@ -40,6 +41,9 @@ struct HttpPageFetcherOptions {
   std::string username;    // Basic auth when set (and no bearer token)
   std::string password;
   std::string bearer_token;
+  // SMART Backend Services (fhirsync/net/http_auth.h); smart.client_id set:
+  // wins over the other two.
+  net::SmartAuthOptions smart;
   int connect_timeout_ms = 10000;
   int io_timeout_ms = 30000;
   int keep_alive_idle_ms = 4000;  // reopen a connection idle longer than this

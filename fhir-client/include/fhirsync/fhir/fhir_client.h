@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::fhir {
@@ -57,6 +58,9 @@ struct FhirClientOptions {
   std::string username;
   std::string password;
   std::string bearer_token;
+  // SMART Backend Services (fhirsync/net/http_auth.h); smart.client_id set:
+  // wins over the other two.
+  net::SmartAuthOptions smart;
   // https: the PEM file of trusted CAs; empty: the system's CA store (the
   // certificate and host name are always verified, fhirsync/net/http_transport.h).
   std::string ca_file;

@@ -93,7 +93,8 @@ struct TransportCapabilities {
   // Higher wins when several plugins cover the same (type, operation). Two at
   // the same priority are an ambiguity that stops start-up.
   int priority = 0;
-  // "none", "basic", "bearer": the credentials Configure() understands.
+  // "none", "basic", "bearer", "smart": the credentials Configure()
+  // understands.
   std::vector<std::string> auth_schemes;
 };
 
@@ -101,10 +102,16 @@ struct TransportCapabilities {
 struct TransportSettings {
   std::string node_id;   // this node, for plugins that label what they write
   std::string base_url;  // the parent ("https://parent/fhir", "file:///media/usb")
-  std::string auth_scheme = "none";  // "none", "basic" or "bearer"
+  std::string auth_scheme = "none";  // "none", "basic", "bearer" or "smart"
   std::string user;
   std::string password;
   std::string token;
+  // "smart" (SMART Backend Services, fhirsync/net/http_auth.h): the client
+  // id, its private key (a PEM file, absolute path) and the scope asked for
+  // (empty: system/*.*).
+  std::string client_id;
+  std::string key_file;
+  std::string scope;
   // Free-form per-plugin settings (`plugins.load[i].options` in the config),
   // and the node-wide ones below.
   std::map<std::string, std::string> options;

@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 
+#include "fhirsync/net/http_auth.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::rest {
@@ -49,6 +50,9 @@ struct RestClientOptions {
   std::string username;
   std::string password;
   std::string bearer_token;
+  // SMART Backend Services (fhirsync/net/http_auth.h); smart.client_id set:
+  // wins over the other two.
+  net::SmartAuthOptions smart;
   // https: the PEM file of trusted CAs; empty: the system's CA store.
   std::string ca_file;
   int connect_timeout_ms = 10000;

@@ -176,6 +176,10 @@ class FhirClient::Impl {
     } else if (create_only) {
       headers.emplace_back("If-None-Match", "*");
     }
+    // The caller needs the new version (ETag, or Location), never the body
+    // back: a server that honours the preference (RFC 7240) sends none; one
+    // that does not ignores it, as the RFC says it may.
+    headers.emplace_back("Prefer", "return=minimal");
     return Interact("PUT", Target(type, id), label, std::string(body), std::move(headers));
   }
 

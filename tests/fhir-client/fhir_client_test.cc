@@ -170,12 +170,29 @@ TEST(FhirClientTest, CreateAtPutsWithIfNoneMatchAndConditionalCreateSendsIfNoneE
   EXPECT_EQ(requests[0].uri, "/fhir/Patient/p1");
   EXPECT_EQ(requests[0].headers.count("If-Match"), 0u);
   EXPECT_EQ(requests[0].headers["If-None-Match"], "*");
+  EXPECT_EQ(requests[0].headers["Prefer"], "return=minimal");
   EXPECT_EQ(requests[1].method, "POST");
   EXPECT_EQ(requests[1].headers.count("If-None-Match"), 0u);
   EXPECT_EQ(requests[1].uri, "/fhir/Patient");
   EXPECT_EQ(requests[1].headers["If-None-Exist"], "identifier=urn:sys|123");
   EXPECT_EQ(requests[2].method, "DELETE");
   EXPECT_EQ(requests[2].headers["If-Match"], "W/\"8\"");
+}
+
+// A server that honours Prefer: return=minimal answers a write without a
+// body: the version comes from the ETag.
+TEST(FhirClientTest, AMinimalAnswerToAnUpdateGivesTheVersionFromTheEtag) {
+  ScriptedPeer peer;
+  peer.Push(Reply{200, "", {{"ETag", "W/\"5\""}}});
+  FhirClient client(Options(peer));
+  FhirResult updated = client.Update("Patient", "p1", kPatient, "4");
+  ASSERT_TRUE(updated.ok()) << updated.status;
+  EXPECT_EQ(updated.version_id, "5");
+  EXPECT_TRUE(updated.body.empty());
+  auto requests = peer.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].headers["If-Match"], "W/\"4\"");
+  EXPECT_EQ(requests[0].headers["Prefer"], "return=minimal");
 }
 
 TEST(FhirClientTest, HostileIdsAreRefusedBeforeAnythingIsSent) {

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "fuzz_check.h"
+#include "fuzz_store.h"
 #include "server/handlers.h"
 #include "fhirsync/base/json_depth.h"
 #include "server/router.h"

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "fuzz_store.h"
 #include "rest_wire.h"
 #include "fhirsync/base/json_depth.h"
 #include "server/openmrs_rest_json.h"

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "fuzz_store.h"
 #include "server/request_target.h"
 #include "server/router.h"
 #include "server/server_context.h"

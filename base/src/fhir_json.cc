@@ -17,9 +17,14 @@
 namespace fhirsync {
 
 std::unique_ptr<char[]> InsituCopy(std::string_view body) {
-  auto text = std::make_unique_for_overwrite<char[]>(body.size() + 1);
+  // Four NULs: the terminator, and three more because RapidJSON's UTF-8
+  // validation (kParseValidateEncodingFlag) takes every byte a lead byte
+  // announces before it judges them, so a body ending in a lead byte
+  // (0xF2) is read up to three bytes past the terminator.
+  constexpr std::size_t kPadding = 4;
+  auto text = std::make_unique_for_overwrite<char[]>(body.size() + kPadding);
   std::memcpy(text.get(), body.data(), body.size());
-  text[body.size()] = '\0';
+  std::memset(text.get() + body.size(), 0, kPadding);
   return text;
 }
 

@@ -32,8 +32,9 @@ struct FhirDocument {
   std::string id;  // empty when the body has none
 };
 
-// `body` copied with a NUL after it, for RapidJSON's in-situ parse (which
-// decodes strings where they stand and stops at the NUL).
+// `body` copied with NULs after it, for RapidJSON's in-situ parse (which
+// decodes strings where they stand and stops at the NUL; its UTF-8
+// validation may read up to three bytes past it, which are NULs too).
 std::unique_ptr<char[]> InsituCopy(std::string_view body);
 
 // InvalidArgument naming the number when `json` holds a zero written with

@@ -34,12 +34,7 @@ constexpr char kChildUser[] = "tablet";
 constexpr char kChildPassword[] = "daemon test password";
 
 ProcessResult Fhirsync(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-  std::vector<std::string> argv{kBinary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessOptions options;
-  options.stdin_data = stdin_data;
-  options.timeout = std::chrono::seconds(240);
-  return RunProcess(argv, options);
+  return RunProgram(kBinary, args, stdin_data);
 }
 
 // Polls `done` every 50 ms until it holds or `timeout` passes.

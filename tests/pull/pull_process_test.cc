@@ -36,12 +36,7 @@ constexpr char kChildUser[] = "facility-7";
 constexpr char kChildPassword[] = "correct horse battery";
 
 ProcessResult Fhirsync(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-  std::vector<std::string> argv{kBinary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessOptions options;
-  options.stdin_data = stdin_data;
-  options.timeout = std::chrono::seconds(240);
-  return RunProcess(argv, options);
+  return RunProgram(kBinary, args, stdin_data);
 }
 
 std::vector<std::string> BulkFiles() {

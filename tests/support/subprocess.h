@@ -224,6 +224,18 @@ inline ProcessResult RunProcess(const std::vector<std::string>& argv,
   return result;
 }
 
+// Runs `binary args...` with `stdin_data` on its stdin, within four
+// minutes: how the process tests run the fhirsync program.
+inline ProcessResult RunProgram(const std::string& binary, const std::vector<std::string>& args,
+                                const std::string& stdin_data = "") {
+  std::vector<std::string> argv{binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions options;
+  options.stdin_data = stdin_data;
+  options.timeout = std::chrono::seconds(240);
+  return RunProcess(argv, options);
+}
+
 
 // A program left running while the test talks to it (a `fhirsync serve`).
 // Its stdout and stderr go to temporary files, so it never blocks on a full

@@ -41,6 +41,7 @@ using ::fhirsync::testing::ChildProcess;
 using ::fhirsync::testing::ProcessOptions;
 using ::fhirsync::testing::ProcessResult;
 using ::fhirsync::testing::RunProcess;
+using ::fhirsync::testing::RunProgram;
 using ::testing::HasSubstr;
 
 const std::string kBinary = FHIRSYNC_BINARY;
@@ -50,12 +51,7 @@ const std::vector<std::string> kTypes = {"Patient", "Organization", "Practitione
 const char kTypeList[] = "Patient,Organization,Practitioner,Location";
 
 ProcessResult Fhirsync(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-  std::vector<std::string> argv{kBinary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  ProcessOptions options;
-  options.stdin_data = stdin_data;
-  options.timeout = std::chrono::seconds(240);
-  return RunProcess(argv, options);
+  return RunProgram(kBinary, args, stdin_data);
 }
 
 rapidjson::Document Json(const std::string& text) {

@@ -39,6 +39,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -98,9 +99,15 @@ class FaultProxy {
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(this), socket_, params);
     server_->start();
   }
+  // Stops listening, ends stalls and waits for the requests in flight:
+  // HTTPServer::stopAll() does not join its handler threads, and a handler
+  // still forwarding to a slow parent would otherwise record into a
+  // destroyed proxy.
   ~FaultProxy() {
     release_.set();
     server_->stopAll(true);
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return in_flight_ == 0; });
   }
 
   int port() const { return socket_.address().port(); }
@@ -222,11 +229,30 @@ class FaultProxy {
     return out;
   }
 
+  // Counts a request in flight for as long as it lives (see ~FaultProxy).
+  class InFlight {
+   public:
+    explicit InFlight(FaultProxy* proxy) : proxy_(proxy) {
+      std::lock_guard<std::mutex> lock(proxy_->mu_);
+      ++proxy_->in_flight_;
+    }
+    ~InFlight() {
+      std::lock_guard<std::mutex> lock(proxy_->mu_);
+      if (--proxy_->in_flight_ == 0) proxy_->idle_.notify_all();
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    FaultProxy* proxy_;
+  };
+
   class Handler : public Poco::Net::HTTPRequestHandler {
    public:
     explicit Handler(FaultProxy* proxy) : proxy_(proxy) {}
     void handleRequest(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response) override {
+      InFlight in_flight(proxy_);
       ProxiedRequest seen;
       seen.method = request.getMethod();
       seen.uri = request.getURI();
@@ -341,6 +367,8 @@ class FaultProxy {
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   Poco::Event release_{/*autoReset=*/false};
   mutable std::mutex mu_;
+  std::condition_variable idle_;
+  int in_flight_ = 0;  // guarded by mu_
   std::vector<FaultRule> rules_;
   std::vector<ProxiedRequest> requests_;
 };

@@ -38,7 +38,9 @@ class ServeProcess {
       return false;
     }
     const std::string prefix = "listening on http://127.0.0.1:";
-    if (!process_->WaitForStdout(prefix, std::chrono::seconds(30))) {
+    // A deadline, not a wait: generous because a sanitized build on a
+    // loaded machine can take many seconds to open the store.
+    if (!process_->WaitForStdout(prefix, std::chrono::seconds(90))) {
       error_ = "serve did not start: " + process_->Stderr();
       return false;
     }

@@ -16,6 +16,7 @@
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
 #include "support/fault_proxy.h"
+#include "support/sanitizers.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -42,6 +43,11 @@ rapidjson::Document Json(const ProcessResult& r) {
   EXPECT_FALSE(doc.HasParseError()) << r.out << r.err;
   return doc;
 }
+
+// The plugin's per-receive timeout: short, so that a stalled parent costs
+// the test little; long enough under ASan for the parent's first password
+// check (600,000 rounds of PBKDF2, several seconds there on a loaded machine).
+constexpr int kReceiveTimeoutMs = testing::kUnderAddressSanitizer ? 15000 : 1500;
 
 FaultRule Rule(const std::string& method, FaultKind kind, int status = 0, long stall_ms = 0) {
   FaultRule rule;
@@ -85,7 +91,7 @@ class PushFaultTest : public ::testing::Test {
     fhir.name = "fhir";
     fhir.file = FHIRSYNC_FHIR_PLUGIN;
     fhir.options["capability_statement"] = "ignore";
-    fhir.options["timeout_ms"] = "1500";
+    fhir.options["timeout_ms"] = std::to_string(kReceiveTimeoutMs);
     // These cases are about one request per change (the rules match PUTs);
     // batch Bundles have their own end-to-end test (push_batch_test.cc).
     fhir.options["write_many"] = "single";
@@ -292,12 +298,15 @@ TEST_F(PushFaultTest, ACreateTheParentAlreadyHoldsAsItIsIsDeliveredNotAConflict)
   Put("p", "female");
   EXPECT_EQ(Sync()["sent"].GetInt(), 1);
   EXPECT_EQ(ParentGender("p"), "female");
-  EXPECT_EQ(proxy_->requests().back().if_match, "W/\"1\"");
+  const std::vector<testing::ProxiedRequest> seen = proxy_->requests();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().if_match, "W/\"1\"");
 }
 
 TEST_F(PushFaultTest, StalledParentIsRetried) {
   Put("p", "male");
-  proxy_->Add(Rule("PUT", FaultKind::kStall, 0, 4000));
+  // Stalls past the receive timeout.
+  proxy_->Add(Rule("PUT", FaultKind::kStall, 0, kReceiveTimeoutMs + 2500));
   Sync();
   rapidjson::Document items = Outbox();
   ASSERT_EQ(items["items"].Size(), 1u);

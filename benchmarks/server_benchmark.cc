@@ -72,7 +72,6 @@
 #include <vector>
 
 #include "fhirsync/credentials.h"
-#include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
 
@@ -229,7 +228,6 @@ Fixture& GetFixture() {
     config.server.users.push_back(*fhirsync::MakeUser("bench", "bench-pw", {"read"}));
     f->authorization = BasicHeader("bench", "bench-pw");
     fhirsync::NodeServer::Options options;
-    options.atom_renderer = fhirsync::feed::WriteAtomPage;
     f->server = std::make_unique<fhirsync::NodeServer>(config, *f->store, options);
     if (!f->server->Start().ok()) std::exit(1);
 

@@ -5,6 +5,9 @@
 # broken property; the input is kept as build-fuzz/crashes/<target>-*.
 #   scripts/fuzz.sh [SECONDS]
 #   FHIRSYNC_FUZZ_TARGETS  the targets to run (default: all, space-separated)
+#   FHIRSYNC_FUZZ_SEED     libFuzzer's random seed (default: a new one each
+#                          run); each target's seed is printed, so a run can
+#                          be replayed with the same seed and corpus
 #   FHIRSYNC_JOBS          parallel build jobs (default 2)
 #   FHIRSYNC_TESTDATA      the shared test data folder (default
 #                          ../shared/testdata beside the checkout)
@@ -84,20 +87,23 @@ for target in "${TARGETS[@]}"; do
   [ -d "$ROOT/fuzz/corpus/$target" ] && inputs+=("$ROOT/fuzz/corpus/$target")
   log="$BUILD/logs/$target.log"
   echo "fuzz: $target for ${SECONDS_EACH} s (log: $log)" >&2
+  seed_flag=()
+  [ -n "${FHIRSYNC_FUZZ_SEED:-}" ] && seed_flag=(-seed="$FHIRSYNC_FUZZ_SEED")
   status=0
   # The store the server fuzzers write lives in TMPDIR; keep it in the build.
   TMPDIR="$BUILD/tmp" ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
     "$BUILD/fuzz/$target" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=20 \
     -rss_limit_mb=2048 -print_final_stats=1 -dict="$(dict_of "$target")" \
-    -artifact_prefix="$BUILD/crashes/$target-" "${inputs[@]}" >"$log" 2>&1 || status=$?
+    -artifact_prefix="$BUILD/crashes/$target-" "${seed_flag[@]}" "${inputs[@]}" >"$log" 2>&1 || status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   features="$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
+  seed="$(sed -n 's/^INFO: Seed: *//p' "$log" | head -1)"
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
-    summary+=("$target: FAILED (exit $status) after ${execs:-?} executions; see $log")
+    summary+=("$target: FAILED (exit $status) after ${execs:-?} executions, seed ${seed:-?}; see $log")
     tail -40 "$log" >&2
   else
-    summary+=("$target: ${execs:-?} executions, ${features:-?} coverage features, no finding")
+    summary+=("$target: ${execs:-?} executions, ${features:-?} coverage features, seed ${seed:-?}, no finding")
   fi
 done
 printf 'fuzz: %s\n' "${summary[@]}" >&2

@@ -6,7 +6,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "core/private_file.h"
+#include "fhirsync/private_file.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/net/http_auth.h"
 #include "fhirsync/plugin_loader.h"

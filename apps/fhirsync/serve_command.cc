@@ -11,7 +11,6 @@
 #include <sstream>
 
 #include "command.h"
-#include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/node_server.h"
 #include "fhirsync/net/io_watchdog.h"
 #include "node.h"
@@ -136,7 +135,6 @@ int RunServe(const Invocation& invocation) {
   signal(SIGPIPE, SIG_IGN);
 
   NodeServer::Options options;
-  options.atom_renderer = feed::WriteAtomPage;
   // A node with a parent offers the admin API's discard and resubmit, which
   // read from that parent; without working transports they answer 412.
   std::unique_ptr<SyncResourceManager> push_routes;

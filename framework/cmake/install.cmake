@@ -1,5 +1,5 @@
 # `cmake --install` (component fhirsync_dev): the public headers,
-# fhirsync::framework with the layers under it (fhirsync::base,
+# fhirsync::framework with its layers and those under it (fhirsync::base,
 # fhirsync::feed), fhirsync::plugin_api and a package config, so that
 # host applications and out-of-tree plugins use find_package(fhirsync).
 include(GNUInstallDirs)
@@ -7,12 +7,13 @@ include(CMakePackageConfigHelpers)
 
 # The loader looks for plugins in <program>/../<libdir>/fhirsync/plugins,
 # where the plugins' install() rules put them.
-target_compile_definitions(fhirsync_framework PRIVATE
+target_compile_definitions(fhirsync_sync PRIVATE
   FHIRSYNC_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
 
 set(FHIRSYNC_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/fhirsync")
 
-install(TARGETS fhirsync_framework fhirsync_feed fhirsync_base fhirsync_plugin_api
+install(TARGETS fhirsync_framework fhirsync_core fhirsync_store fhirsync_sync fhirsync_server
+        fhirsync_feed fhirsync_base fhirsync_plugin_api
   EXPORT fhirsyncTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT fhirsync_dev

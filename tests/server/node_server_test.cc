@@ -51,7 +51,6 @@ class InProcessEnv {
     NodeConfig config = BaseConfig();
     config.server.tokens.push_back(issued->config);
     NodeServer::Options options;
-    options.atom_renderer = feed::WriteAtomPage;
     server_ = std::make_unique<NodeServer>(config, store_, options);
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started;
@@ -149,14 +148,17 @@ TEST(NodeServerTest, StartRefusesBadLimitsAndBusyPorts) {
   EXPECT_EQ(first.port(), 0);
 }
 
-TEST(NodeServerTest, FeedWithoutRendererSaysSo) {
+// The server writes its Atom pages itself (fhirsync::feed): no option to
+// set, no server without a feed.
+TEST(NodeServerTest, FeedNeedsNoOption) {
   FakeStore store;
   NodeServer server(BaseConfig(), store);
   ASSERT_TRUE(server.Start().ok());
   TestClient client("127.0.0.1", server.port(), BasicAuth(kReader, PasswordOf(kReader)));
   Reply reply = client.Get("/feed/recent");
-  EXPECT_EQ(reply.status, 501);
-  EXPECT_NE(reply.Diagnostics().find("no Atom page writer"), std::string::npos);
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find("<feed xmlns=\"http://www.w3.org/2005/Atom\""), std::string::npos)
+      << reply.body;
 }
 
 TEST(NodeServerTest, StopWaitsForKeepAliveClients) {

@@ -10,7 +10,6 @@
 #include <string>
 
 #include "fhirsync/credentials.h"
-#include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
 #include "interaction_tests.h"
@@ -37,7 +36,6 @@ class OpsEndpointsTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
     NodeServer::Options options;
-    options.atom_renderer = feed::WriteAtomPage;
     options.extra_metrics = [] { return std::string("# TYPE host_extra gauge\nhost_extra 7\n"); };
     server_ = std::make_unique<NodeServer>(config, *store_, options);
     ASSERT_TRUE(server_->Start().ok());

@@ -42,7 +42,6 @@
 #include <string>
 #include <string_view>
 
-#include "fhirsync/feed/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/status.h"
@@ -56,10 +55,6 @@ enum class AccessLogFormat { kNone, kText, kJson };
 class NodeServer {
  public:
   struct Options {
-    // Writes the Atom XML of /feed pages; fhirsync::feed::WriteAtomPage is
-    // the standard one (link fhirsync::feed). When empty, /feed answers 501
-    // with an OperationOutcome saying that no Atom writer was linked.
-    AtomPageRenderer atom_renderer;
     // The admin API's discard and resubmit read from this node's own parent
     // through these transports (borrowed; must outlive the server). Null:
     // those two actions answer 412, the others work.

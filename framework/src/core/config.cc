@@ -12,7 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "fhirsync/base/json_depth.h"
-#include "core/private_file.h"
+#include "fhirsync/private_file.h"
 #include "fhirsync/base/text_util.h"
 
 namespace fhirsync {

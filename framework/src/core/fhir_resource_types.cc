@@ -1,4 +1,4 @@
-#include "core/fhir_resource_types.h"
+#include "fhirsync/fhir_resource_types.h"
 
 namespace fhirsync {
 namespace {

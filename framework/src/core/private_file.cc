@@ -1,4 +1,4 @@
-#include "core/private_file.h"
+#include "fhirsync/private_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -23,6 +23,7 @@
 #include <rapidjson/writer.h>
 
 #include "fhirsync/base/text_util.h"
+#include "fhirsync/feed/atom_page_writer.h"
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
@@ -72,11 +73,6 @@ std::string PageUrl(const std::string& base_url, const std::string& name,
 }  // namespace
 
 HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std::int64_t page) {
-  if (!context.atom_renderer) {
-    return ErrorResponse(501, "not-supported",
-                         "this server has no Atom page writer (link fhirsync::feed and pass "
-                         "feed::WriteAtomPage as NodeServer::Options::atom_renderer)");
-  }
   std::set<std::string> types;
   for (const auto& [name, value] : request.query) {
     if (name != "types") {
@@ -169,7 +165,7 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
       entry.content = EntryContent(r);
       atom.entries.push_back(std::move(entry));
     }
-    auto xml = context.atom_renderer(atom);
+    auto xml = feed::WriteAtomPage(atom);
     if (!xml.ok()) return ErrorResponse(xml.status());
     auto body = std::make_shared<PreparedBody>();
     body->etag = "\"" + Sha256Hex(*xml).substr(0, 32) + "\"";

@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "core/fhir_resource_types.h"
+#include "fhirsync/fhir_resource_types.h"
 #include "fhirsync/base/text_util.h"
 #include "server/fhir_ops.h"
 #include "server/handlers.h"

@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "fhirsync/base/fhir_json.h"
-#include "core/fhir_resource_types.h"
+#include "fhirsync/fhir_resource_types.h"
 #include "fhirsync/base/text_util.h"
 #include "server/business_rules.h"
 #include "server/operation_outcome.h"

@@ -127,7 +127,6 @@ Status NodeServer::Start() {
   state->context.store = impl_->store;
   state->context.node_id = impl_->config.node_id;
   state->context.config = sc;
-  state->context.atom_renderer = impl_->options.atom_renderer;
   state->context.push_routes = impl_->options.push_routes;
   state->context.parent_node_id = impl_->options.parent_node_id;
   state->context.check_write = impl_->options.check_write;

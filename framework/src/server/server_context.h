@@ -1,5 +1,5 @@
 // What every request handler needs (internal): the store, this node's id,
-// the server limits, and the Atom renderer and page cache.
+// the server limits, and the Atom page cache.
 
 #ifndef FHIRSYNC_SERVER_SERVER_CONTEXT_H_
 #define FHIRSYNC_SERVER_SERVER_CONTEXT_H_
@@ -8,7 +8,6 @@
 #include <set>
 #include <string>
 
-#include "fhirsync/feed/atom_feed_page.h"
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/sync_resource_manager.h"
@@ -22,7 +21,6 @@ struct ServerContext {
   LocalStore* store = nullptr;
   std::string node_id;
   ServerConfig config;
-  AtomPageRenderer atom_renderer;
   FeedCache feed_cache;
   // For the admin API's actions that read from this node's parent (discard,
   // resubmit); null when the node has no parent transports.

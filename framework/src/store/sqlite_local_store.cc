@@ -8,7 +8,7 @@
 #include <mutex>
 #include <utility>
 
-#include "core/private_file.h"
+#include "fhirsync/private_file.h"
 #include "fhirsync/base/text_util.h"
 #include "store/poco_local_store.h"
 #include "store/sqlite_batch_storage.h"

@@ -1,24 +1,18 @@
-// AtomFeedPage: one page of a node's Atom change feed as plain data, and the
-// renderer interface that turns it into XML.
+// AtomFeedPage: one page of a node's Atom change feed as plain data.
 //
 // NodeServer (framework) decides what a page holds: which changes, which
 // links, which ids. Writing the XML is the job of this target
-// (fhirsync::feed::WriteAtomPage), which depends on fhirsync::base only; the
-// framework depends on it. NodeServer still receives the renderer as a
-// function (NodeServer::Options::atom_renderer), a leftover of the time the
-// arrow ran the other way (docs/architecture.md, "Layout and targets").
+// (fhirsync::feed::WriteAtomPage, atom_page_writer.h), which depends on
+// fhirsync::base only; the server calls it (docs/architecture.md, "Layout
+// and targets").
 //
-// Thread safety: plain values. A renderer is called from several server
-// threads at once and must be thread-safe.
+// Thread safety: plain values.
 
 #ifndef FHIRSYNC_FEED_ATOM_FEED_PAGE_H_
 #define FHIRSYNC_FEED_ATOM_FEED_PAGE_H_
 
-#include <functional>
 #include <string>
 #include <vector>
-
-#include "fhirsync/status.h"
 
 namespace fhirsync {
 
@@ -53,11 +47,6 @@ struct AtomFeedPage {
   std::vector<AtomFeedLink> links;
   std::vector<AtomFeedEntry> entries;
 };
-
-// Turns a page into a complete XML document (UTF-8). Returns an error only if
-// the XML writer fails (e.g. out of memory); content that needs escaping or
-// contains "]]>" must be handled by the renderer.
-using AtomPageRenderer = std::function<StatusOr<std::string>(const AtomFeedPage& page)>;
 
 }  // namespace fhirsync
 

@@ -12,8 +12,8 @@
 //   </feed>
 //
 // Text is escaped by libxml2's xmlTextWriter; content containing "]]>" is
-// split across CDATA sections so it survives intact. Pass WriteAtomPage as
-// NodeServer::Options::atom_renderer.
+// split across CDATA sections so it survives intact. NodeServer writes its
+// /feed pages with it.
 //
 // Thread safety: WriteAtomPage is thread-safe (no shared state).
 

@@ -1,5 +1,5 @@
 // The resource types of FHIR R4 (4.0.1), for what a node declares it
-// accepts (internal header).
+// accepts.
 //
 // A fhirsync node stores any resource type, so its CapabilityStatement must
 // name every R4 type, not only those it happens to hold: a child's FHIR
@@ -9,8 +9,8 @@
 //
 // Thread safety: the list is immutable.
 
-#ifndef FHIRSYNC_CORE_FHIR_RESOURCE_TYPES_H_
-#define FHIRSYNC_CORE_FHIR_RESOURCE_TYPES_H_
+#ifndef FHIRSYNC_FHIR_RESOURCE_TYPES_H_
+#define FHIRSYNC_FHIR_RESOURCE_TYPES_H_
 
 #include <span>
 #include <string_view>
@@ -22,4 +22,4 @@ std::span<const std::string_view> FhirR4ResourceTypes();
 
 }  // namespace fhirsync
 
-#endif  // FHIRSYNC_CORE_FHIR_RESOURCE_TYPES_H_
+#endif  // FHIRSYNC_FHIR_RESOURCE_TYPES_H_

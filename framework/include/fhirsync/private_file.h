@@ -1,11 +1,11 @@
-// Files that hold secrets or patient data (internal): the node's
+// Files that hold secrets or patient data: the node's
 // configuration (password hashes), the parent password and the SQLite store
 // are readable by their owner only.
 //
 // Thread safety: the functions touch only the file they are given.
 
-#ifndef FHIRSYNC_CORE_PRIVATE_FILE_H_
-#define FHIRSYNC_CORE_PRIVATE_FILE_H_
+#ifndef FHIRSYNC_PRIVATE_FILE_H_
+#define FHIRSYNC_PRIVATE_FILE_H_
 
 #include <string>
 
@@ -27,4 +27,4 @@ Status CreatePrivateFileIfAbsent(const std::string& path);
 
 }  // namespace fhirsync
 
-#endif  // FHIRSYNC_CORE_PRIVATE_FILE_H_
+#endif  // FHIRSYNC_PRIVATE_FILE_H_

@@ -117,6 +117,7 @@ TEST_F(PackageTest, TheProgramPackageHoldsWhatAnOperatorNeeds) {
   const std::string contents = Contents(*runtime_);
   for (const char* path : {
            "/usr/bin/fhirsync",
+           "/usr/bin/fhirsync-demo",  // what `fhirsync demo` runs, beside it
            "/usr/lib/fhirsync/plugins/fhirsync-fhir.so",
            "/usr/lib/fhirsync/plugins/fhirsync-openmrs-rest.so",
            "/usr/lib/fhirsync/plugins/fhirsync-folder.so",

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/instant.h"
 #include "fhirsync/base/text_util.h"
 
 namespace fhirsync {
@@ -110,93 +111,9 @@ std::string FormatInstant(std::int64_t epoch_ms) {
   return buf;
 }
 
-namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date.
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool ReadDigits(std::string_view s, std::size_t& pos, int count, int& out) {
-  if (pos + count > s.size()) return false;
-  out = 0;
-  for (int i = 0; i < count; ++i) {
-    char c = s[pos + i];
-    if (c < '0' || c > '9') return false;
-    out = out * 10 + (c - '0');
-  }
-  pos += count;
-  return true;
-}
-
-}  // namespace
-
 StatusOr<std::int64_t> ParseInstant(std::string_view text) {
-  auto bad = [&] {
-    // Appended step by step: GCC 12 at -O3 reports a false -Wrestrict for
-    // "literal" + std::string&&.
-    std::string message = "'";
-    message += EscapeForMessage(text);
-    message += "' is not a date or instant (expected e.g. 2026-11-22 or 2026-11-22T10:15:30Z)";
-    return InvalidArgumentError(message);
-  };
-  std::size_t pos = 0;
-  int year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0, millis = 0;
-  if (!ReadDigits(text, pos, 4, year)) return bad();
-  if (pos < text.size()) {
-    if (text[pos++] != '-' || !ReadDigits(text, pos, 2, month)) return bad();
-  }
-  if (pos < text.size()) {
-    if (text[pos++] != '-' || !ReadDigits(text, pos, 2, day)) return bad();
-  }
-  std::int64_t offset_minutes = 0;
-  if (pos < text.size()) {
-    if (text[pos++] != 'T' || !ReadDigits(text, pos, 2, hour)) return bad();
-    if (pos >= text.size() || text[pos++] != ':' || !ReadDigits(text, pos, 2, minute)) return bad();
-    if (pos < text.size() && text[pos] == ':') {
-      ++pos;
-      if (!ReadDigits(text, pos, 2, second)) return bad();
-      if (pos < text.size() && text[pos] == '.') {
-        ++pos;
-        int scale = 100;
-        bool any = false;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-          millis += (text[pos] - '0') * scale;
-          scale /= 10;
-          ++pos;
-          any = true;
-        }
-        if (!any) return bad();
-      }
-    }
-    if (pos < text.size()) {
-      char sign = text[pos++];
-      if (sign == 'Z') {
-        // UTC
-      } else if (sign == '+' || sign == '-') {
-        int oh = 0, om = 0;
-        if (!ReadDigits(text, pos, 2, oh) || pos >= text.size() || text[pos++] != ':' ||
-            !ReadDigits(text, pos, 2, om)) {
-          return bad();
-        }
-        offset_minutes = (oh * 60 + om) * (sign == '+' ? 1 : -1);
-      } else {
-        return bad();
-      }
-    }
-  }
-  if (pos != text.size() || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-      minute > 59 || second > 60) {
-    return bad();
-  }
-  std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return secs * 1000 + millis;
+  FHIRSYNC_ASSIGN_OR_RETURN(ParsedInstant parsed, ParseInstantText(text));
+  return parsed.epoch_ms;
 }
 
 }  // namespace fhirsync

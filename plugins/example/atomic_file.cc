@@ -12,7 +12,7 @@ namespace fhirsync::folder {
 namespace {
 
 Status SystemError(const std::string& what, const std::string& path) {
-  return Status(StatusCode::kUnavailable, path + ": " + what + ": " + std::strerror(errno));
+  return UnavailableError(path + ": " + what + ": " + std::strerror(errno));
 }
 
 // A temporary name no other thread or process uses at the same time.
@@ -62,10 +62,10 @@ Status WriteFileAtomically(const std::string& dir, const std::string& name,
   return status;
 }
 
-Status ReadFileBounded(const std::string& path, std::size_t max_bytes, std::string* out) {
+StatusOr<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status(StatusCode::kNotFound, path + ": no such file");
+    if (errno == ENOENT) return NotFoundError(path + ": no such file");
     return SystemError("cannot open", path);
   }
   struct stat info {};
@@ -76,11 +76,10 @@ Status ReadFileBounded(const std::string& path, std::size_t max_bytes, std::stri
   }
   if (static_cast<std::size_t>(info.st_size) > max_bytes) {
     close(fd);
-    return Status(StatusCode::kResourceExhausted,
-                  path + ": " + std::to_string(info.st_size) + " bytes, more than the limit of " +
-                      std::to_string(max_bytes));
+    return ResourceExhaustedError(path + ": " + std::to_string(info.st_size) +
+                                  " bytes, more than the limit of " + std::to_string(max_bytes));
   }
-  out->clear();
+  std::string out;
   char buffer[64 * 1024];
   while (true) {
     ssize_t n = read(fd, buffer, sizeof(buffer));
@@ -92,15 +91,15 @@ Status ReadFileBounded(const std::string& path, std::size_t max_bytes, std::stri
     }
     if (n == 0) break;
     // The file may grow after fstat; the cap holds regardless.
-    if (out->size() + static_cast<std::size_t>(n) > max_bytes) {
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
       close(fd);
-      return Status(StatusCode::kResourceExhausted,
-                    path + ": more than the limit of " + std::to_string(max_bytes) + " bytes");
+      return ResourceExhaustedError(path + ": more than the limit of " +
+                                    std::to_string(max_bytes) + " bytes");
     }
-    out->append(buffer, static_cast<std::size_t>(n));
+    out.append(buffer, static_cast<std::size_t>(n));
   }
   close(fd);
-  return Status();
+  return out;
 }
 
 }  // namespace fhirsync::folder

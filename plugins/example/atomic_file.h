@@ -27,10 +27,10 @@ inline constexpr char kTempPrefix[] = ".tmp-";
 Status WriteFileAtomically(const std::string& dir, const std::string& name,
                            std::string_view data);
 
-// Reads `path` whole into `*out`. NotFound when it is missing,
-// ResourceExhausted when it is larger than `max_bytes`, Unavailable on any
-// other error; each names the file.
-Status ReadFileBounded(const std::string& path, std::size_t max_bytes, std::string* out);
+// Reads `path` whole. NotFound when it is missing, ResourceExhausted when
+// it is larger than `max_bytes`, Unavailable on any other error; each names
+// the file.
+StatusOr<std::string> ReadFileBounded(const std::string& path, std::size_t max_bytes);
 
 }  // namespace fhirsync::folder
 

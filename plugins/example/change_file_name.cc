@@ -120,12 +120,12 @@ Status CheckTypeAndId(std::string_view type, std::string_view id) {
     return "'" + out + (text.size() > 64 ? "...'" : "'");
   };
   if (!ValidType(type)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "resource type " + quote(type) + " is not a type name the folder can hold");
+    return InvalidArgumentError("resource type " + quote(type) +
+                                " is not a type name the folder can hold");
   }
   if (!ValidId(id)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "id " + quote(id) + " is not a valid id ([A-Za-z0-9-.], at most 64)");
+    return InvalidArgumentError("id " + quote(id) +
+                                " is not a valid id ([A-Za-z0-9-.], at most 64)");
   }
   return Status();
 }

@@ -22,10 +22,6 @@ namespace fs = std::filesystem;
 constexpr char kFileScheme[] = "file://";
 constexpr char kLockName[] = ".lock";
 
-Status Invalid(std::string message) {
-  return Status(StatusCode::kInvalidArgument, std::move(message));
-}
-
 template <typename Result>
 Result Failed(Status status) {
   Result result;
@@ -53,13 +49,12 @@ class FolderLock {
     std::string path = dir + "/" + kLockName;
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
-      status_ = Status(StatusCode::kUnavailable,
-                       path + ": cannot open lock file: " + std::strerror(errno));
+      status_ = UnavailableError(path + ": cannot open lock file: " + std::strerror(errno));
       return;
     }
     while (flock(fd_, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
-      status_ = Status(StatusCode::kUnavailable, path + ": cannot lock: " + std::strerror(errno));
+      status_ = UnavailableError(path + ": cannot lock: " + std::strerror(errno));
       return;
     }
   }
@@ -84,26 +79,27 @@ Status FolderTransport::Configure(const TransportSettings& settings) {
   } else if (settings.base_url.rfind(kFileScheme, 0) == 0) {
     dir = settings.base_url.substr(std::strlen(kFileScheme));
   } else if (settings.base_url.empty()) {
-    return Invalid("the folder transport needs a folder: set options.dir or a file:// parent url");
+    return InvalidArgumentError(
+        "the folder transport needs a folder: set options.dir or a file:// parent url");
   } else {
-    return Invalid("the folder transport needs a folder, not '" + settings.base_url +
-                   "': set options.dir or a file:// parent url");
+    return InvalidArgumentError("the folder transport needs a folder, not '" + settings.base_url +
+                                "': set options.dir or a file:// parent url");
   }
-  if (dir.empty()) return Invalid("options.dir is empty");
+  if (dir.empty()) return InvalidArgumentError("options.dir is empty");
   if (auto it = settings.options.find("priority"); it != settings.options.end()) {
     const std::string& text = it->second;
     int value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size()) {
-      return Invalid("options.priority: expected an integer, got '" + text + "'");
+      return InvalidArgumentError("options.priority: expected an integer, got '" + text + "'");
     }
     priority_ = value;
   }
   if (auto it = settings.options.find("max_body_bytes"); it != settings.options.end()) {
     std::uint64_t value = 0;
     if (!ParseUnsigned(it->second, &value) || value == 0) {
-      return Invalid("options.max_body_bytes: expected a positive integer, got '" + it->second +
-                     "'");
+      return InvalidArgumentError("options.max_body_bytes: expected a positive integer, got '" +
+                                  it->second + "'");
     }
     max_body_bytes_ = static_cast<std::size_t>(value);
   }
@@ -112,13 +108,12 @@ Status FolderTransport::Configure(const TransportSettings& settings) {
   // into the empty mount point would lose the changes when it is.
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return Status(StatusCode::kUnavailable,
-                  "folder " + dir + " does not exist (is the stick mounted?)");
+    return UnavailableError("folder " + dir + " does not exist (is the stick mounted?)");
   }
   changes_dir_ = (fs::path(dir) / "changes").string();
   fs::create_directory(changes_dir_, ec);
   if (ec) {
-    return Status(StatusCode::kUnavailable, changes_dir_ + ": cannot create: " + ec.message());
+    return UnavailableError(changes_dir_ + ": cannot create: " + ec.message());
   }
   // Temporary files are left only by a writer that died; none is writing
   // while we hold the lock.
@@ -130,7 +125,7 @@ Status FolderTransport::Configure(const TransportSettings& settings) {
       fs::remove(entry.path(), ignored);
     }
   }
-  if (ec) return Status(StatusCode::kUnavailable, changes_dir_ + ": cannot list: " + ec.message());
+  if (ec) return UnavailableError(changes_dir_ + ": cannot list: " + ec.message());
   return Status();
 }
 
@@ -144,24 +139,24 @@ TransportCapabilities FolderTransport::GetCapabilities() const {
   return caps;
 }
 
-Status FolderTransport::ListChanges(std::vector<ChangeFileName>* changes) const {
+StatusOr<std::vector<ChangeFileName>> FolderTransport::ListChanges() const {
   if (changes_dir_.empty()) {
-    return Status(StatusCode::kFailedPrecondition, "the folder transport is not configured");
+    return FailedPreconditionError("the folder transport is not configured");
   }
-  changes->clear();
+  std::vector<ChangeFileName> changes;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(changes_dir_, ec)) {
     if (auto change = ParseChangeFileName(entry.path().filename().string())) {
-      changes->push_back(std::move(*change));
+      changes.push_back(std::move(*change));
     }
   }
   if (ec) {
-    return Status(StatusCode::kUnavailable,
-                  changes_dir_ + ": cannot list (was the stick removed?): " + ec.message());
+    return UnavailableError(changes_dir_ + ": cannot list (was the stick removed?): " +
+                            ec.message());
   }
-  std::sort(changes->begin(), changes->end(),
+  std::sort(changes.begin(), changes.end(),
             [](const ChangeFileName& a, const ChangeFileName& b) { return a.sequence < b.sequence; });
-  return Status();
+  return changes;
 }
 
 std::optional<ChangeFileName> FolderTransport::Latest(const std::vector<ChangeFileName>& changes,
@@ -178,7 +173,7 @@ ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
   ReadResult result;
   std::optional<ChangeFileName> latest = Latest(changes, type, id);
   if (!latest) {
-    result.status = Status(StatusCode::kNotFound, type + "/" + id + " is not in the folder");
+    result.status = NotFoundError(type + "/" + id + " is not in the folder");
     return result;
   }
   result.resource.type = type;
@@ -188,17 +183,22 @@ ReadResult FolderTransport::ReadOne(const std::vector<ChangeFileName>& changes,
   result.resource.format = latest->format;
   result.resource.deleted = latest->action == ChangeAction::kDelete;
   if (!result.resource.deleted) {
-    result.status = ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*latest),
-                                    max_body_bytes_, &result.resource.body);
+    StatusOr<std::string> body =
+        ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*latest), max_body_bytes_);
+    if (body.ok()) {
+      result.resource.body = std::move(body).value();
+    } else {
+      result.status = body.status();
+    }
   }
   return result;
 }
 
 ReadResult FolderTransport::Read(const std::string& type, const std::string& id) {
   if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadResult>(s);
-  std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadResult>(s);
-  return ReadOne(changes, type, id);
+  StatusOr<std::vector<ChangeFileName>> changes = ListChanges();
+  if (!changes.ok()) return Failed<ReadResult>(changes.status());
+  return ReadOne(*changes, type, id);
 }
 
 ReadManyResult FolderTransport::ReadMany(const std::string& type,
@@ -206,10 +206,10 @@ ReadManyResult FolderTransport::ReadMany(const std::string& type,
   for (const std::string& id : ids) {
     if (Status s = CheckTypeAndId(type, id); !s.ok()) return Failed<ReadManyResult>(s);
   }
-  std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ReadManyResult>(s);
+  StatusOr<std::vector<ChangeFileName>> changes = ListChanges();
+  if (!changes.ok()) return Failed<ReadManyResult>(changes.status());
   ReadManyResult result;
-  for (const std::string& id : ids) result.items.push_back(ReadOne(changes, type, id));
+  for (const std::string& id : ids) result.items.push_back(ReadOne(*changes, type, id));
   return result;
 }
 
@@ -238,39 +238,38 @@ RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& r
     return Failed<RemoteWriteResult>(s);
   }
   if (kind != WriteKind::kDelete && resource.body.size() > max_body_bytes_) {
-    return Failed<RemoteWriteResult>(Status(StatusCode::kResourceExhausted,
-                                      key + ": body of " + std::to_string(resource.body.size()) +
-                                          " bytes is over the limit of " +
-                                          std::to_string(max_body_bytes_)));
+    return Failed<RemoteWriteResult>(
+        ResourceExhaustedError(key + ": body of " + std::to_string(resource.body.size()) +
+                               " bytes is over the limit of " + std::to_string(max_body_bytes_)));
   }
   std::lock_guard<std::mutex> guard(write_mutex_);
   if (changes_dir_.empty()) {
     return Failed<RemoteWriteResult>(
-        Status(StatusCode::kFailedPrecondition, "the folder transport is not configured"));
+        FailedPreconditionError("the folder transport is not configured"));
   }
   FolderLock lock(changes_dir_);
   if (!lock.status().ok()) return Failed<RemoteWriteResult>(lock.status());
-  std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<RemoteWriteResult>(s);
+  StatusOr<std::vector<ChangeFileName>> listed = ListChanges();
+  if (!listed.ok()) return Failed<RemoteWriteResult>(listed.status());
+  const std::vector<ChangeFileName>& changes = *listed;
 
   std::optional<ChangeFileName> latest = Latest(changes, resource.type, resource.id);
   bool live = latest && latest->action != ChangeAction::kDelete;
   std::string current = latest ? std::to_string(latest->version) : "";
   if (kind == WriteKind::kCreate && live) {
-    return Failed<RemoteWriteResult>(Status(StatusCode::kAlreadyExists,
-                                      key + " already exists in the folder at version " + current));
+    return Failed<RemoteWriteResult>(
+        AlreadyExistsError(key + " already exists in the folder at version " + current));
   }
   if (kind == WriteKind::kDelete && !live) {
-    return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+    return Failed<RemoteWriteResult>(NotFoundError(key + " is not in the folder"));
   }
   if (kind != WriteKind::kCreate && !expected_version.empty()) {
     if (!live) {
-      return Failed<RemoteWriteResult>(Status(StatusCode::kNotFound, key + " is not in the folder"));
+      return Failed<RemoteWriteResult>(NotFoundError(key + " is not in the folder"));
     }
     if (expected_version != current) {
-      return Failed<RemoteWriteResult>(Status(StatusCode::kAborted,
-                                        key + " is at version " + current +
-                                            " in the folder, not " + expected_version));
+      return Failed<RemoteWriteResult>(AbortedError(key + " is at version " + current +
+                                                    " in the folder, not " + expected_version));
     }
   }
 
@@ -302,15 +301,16 @@ RemoteWriteResult FolderTransport::Write(WriteKind kind, const RemoteResource& r
 ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entries) {
   std::uint64_t after = 0;
   if (!since.empty() && !ParseUnsigned(since, &after)) {
-    return Failed<ChangePage>(Invalid("position '" + since.substr(0, 40) +
-                                      "' is not one this folder made (expected a number)"));
+    return Failed<ChangePage>(InvalidArgumentError(
+        "position '" + since.substr(0, 40) + "' is not one this folder made (expected a number)"));
   }
   if (max_entries <= 0) {
-    return Failed<ChangePage>(Invalid("max_entries must be positive, not " +
-                                      std::to_string(max_entries)));
+    return Failed<ChangePage>(
+        InvalidArgumentError("max_entries must be positive, not " + std::to_string(max_entries)));
   }
-  std::vector<ChangeFileName> changes;
-  if (Status s = ListChanges(&changes); !s.ok()) return Failed<ChangePage>(s);
+  StatusOr<std::vector<ChangeFileName>> listed = ListChanges();
+  if (!listed.ok()) return Failed<ChangePage>(listed.status());
+  const std::vector<ChangeFileName>& changes = *listed;
   ChangePage page;
   page.next_position = since;
   auto it = std::upper_bound(changes.begin(), changes.end(), after,
@@ -334,11 +334,13 @@ ChangePage FolderTransport::ReadChanges(const std::string& since, int max_entrie
     // A body that cannot be read here (too large, unreadable) is left for
     // Read, whose error then names the file for that one resource instead of
     // stopping the whole feed.
-    entry.has_body = entry.resource.deleted ||
-                     ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*it),
-                                     max_body_bytes_, &entry.resource.body)
-                         .ok();
-    if (!entry.has_body) entry.resource.body.clear();
+    entry.has_body = entry.resource.deleted;
+    if (!entry.resource.deleted) {
+      StatusOr<std::string> body =
+          ReadFileBounded(changes_dir_ + "/" + FormatChangeFileName(*it), max_body_bytes_);
+      entry.has_body = body.ok();
+      if (body.ok()) entry.resource.body = std::move(body).value();
+    }
     page.next_position = entry.position;
     page.entries.push_back(std::move(entry));
   }

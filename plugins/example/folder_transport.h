@@ -50,10 +50,8 @@ class FolderTransport : public TransportPlugin {
  private:
   enum class WriteKind { kCreate, kUpdate, kDelete };
 
-  // The change files in feed order (unparseable names skipped). Plugins use
-  // Status out-parameters rather than StatusOr, whose error path lives in
-  // the framework library a plugin does not link.
-  Status ListChanges(std::vector<ChangeFileName>* changes) const;
+  // The change files in feed order (unparseable names skipped).
+  StatusOr<std::vector<ChangeFileName>> ListChanges() const;
   // The newest change of type/id in `changes`, if any.
   static std::optional<ChangeFileName> Latest(const std::vector<ChangeFileName>& changes,
                                               const std::string& type, const std::string& id);

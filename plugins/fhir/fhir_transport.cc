@@ -5,6 +5,7 @@
 
 #include "capability_narrowing.h"
 #include "fhir_outcome.h"
+#include "fhirsync/resource.h"
 #include "http_plugin_settings.h"
 #include "plugin_results.h"
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "fhirsync/resource.h"
 #include "http_plugin_settings.h"
 #include "plugin_results.h"
 

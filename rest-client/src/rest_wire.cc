@@ -4,6 +4,7 @@
 #include <rapidjson/error/en.h>
 
 #include "fhirsync/base/fhir_json.h"
+#include "fhirsync/base/instant.h"
 #include "fhirsync/base/json_depth.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
@@ -99,18 +100,14 @@ std::string ErrorMessage(std::string_view body) {
 }
 
 StatusOr<std::int64_t> ParseOpenmrsDate(std::string_view text) {
-  // OpenMRS writes the offset without a colon ("+0530"); ISO 8601 (and
-  // ParseInstant) wants "+05:30".
-  std::string normalized(text);
-  std::size_t sign = normalized.find_last_of("+-");
-  if (sign != std::string::npos && sign > 10 && normalized.size() - sign == 5) {
-    normalized.insert(sign + 3, ":");
-  }
-  StatusOr<std::int64_t> ms = ParseInstant(normalized);
-  if (!ms.ok()) {
+  // OpenMRS writes the offset without a colon ("+0530").
+  InstantSyntax openmrs;
+  openmrs.compact_offset = true;
+  StatusOr<ParsedInstant> parsed = ParseInstantText(text, openmrs);
+  if (!parsed.ok()) {
     return InvalidArgumentError("'" + EscapeForMessage(text) + "' is not an OpenMRS date");
   }
-  return ms;
+  return parsed->epoch_ms;
 }
 
 std::int64_t AuditLastUpdatedMs(std::string_view body) {

@@ -1,7 +1,7 @@
-// Integration: `cpack -G DEB` in the build folder makes fhirsync and
-// fhirsync-dev packages holding what an operator and an implementer need:
-// the program, the plugins, the systemd units, the man page, the bash
-// completion, the LICENSE, the SDK headers and fhirsync.pc. Checked with
+// Integration: `cpack -G DEB` in the build folder makes fhirsync,
+// fhirsync-plugin-dev and fhirsync-dev packages holding what an operator and
+// an implementer need: the program, the plugins, the systemd units, the man
+// page, the bash completion, the LICENSE, the SDK headers and fhirsync.pc. Checked with
 // dpkg -c and dpkg-deb, and by using the unpacked files.
 
 #include <gtest/gtest.h>
@@ -62,6 +62,8 @@ class PackageTest : public ::testing::Test {
       if (entry.path().extension() != ".deb") continue;
       if (name.rfind("fhirsync-dev_", 0) == 0) {
         dev_ = new std::string(entry.path().string());
+      } else if (name.rfind("fhirsync-plugin-dev_", 0) == 0) {
+        sdk_ = new std::string(entry.path().string());
       } else if (name.rfind("fhirsync_", 0) == 0) {
         runtime_ = new std::string(entry.path().string());
       }
@@ -73,7 +75,7 @@ class PackageTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete out_;
     out_ = nullptr;
-    for (std::string** text : {&skip_reason_, &cpack_log_, &runtime_, &dev_}) {
+    for (std::string** text : {&skip_reason_, &cpack_log_, &runtime_, &dev_, &sdk_}) {
       delete *text;
       *text = nullptr;
     }
@@ -83,6 +85,7 @@ class PackageTest : public ::testing::Test {
     if (skip_reason_ != nullptr) GTEST_SKIP() << *skip_reason_;
     ASSERT_NE(runtime_, nullptr) << "no fhirsync_*.deb; cpack said:\n" << *cpack_log_;
     ASSERT_NE(dev_, nullptr) << "no fhirsync-dev_*.deb; cpack said:\n" << *cpack_log_;
+    ASSERT_NE(sdk_, nullptr) << "no fhirsync-plugin-dev_*.deb; cpack said:\n" << *cpack_log_;
   }
 
   // `dpkg -c PACKAGE`: one line per file.
@@ -105,6 +108,7 @@ class PackageTest : public ::testing::Test {
   static inline std::string* cpack_log_ = nullptr;
   static inline std::string* runtime_ = nullptr;
   static inline std::string* dev_ = nullptr;
+  static inline std::string* sdk_ = nullptr;  // fhirsync-plugin-dev
 };
 
 // " ./usr/bin/fhirsync" at the end of a `dpkg -c` line.
@@ -117,6 +121,7 @@ TEST_F(PackageTest, TheProgramPackageHoldsWhatAnOperatorNeeds) {
   const std::string contents = Contents(*runtime_);
   for (const char* path : {
            "/usr/bin/fhirsync",
+           "/usr/bin/fhirsync-demo",  // what `fhirsync demo` runs, beside it
            "/usr/lib/fhirsync/plugins/fhirsync-fhir.so",
            "/usr/lib/fhirsync/plugins/fhirsync-openmrs-rest.so",
            "/usr/lib/fhirsync/plugins/fhirsync-folder.so",
@@ -215,16 +220,40 @@ TEST_F(PackageTest, TheUnpackedProgramFindsItsPluginsBesideIt) {
 }
 
 TEST_F(PackageTest, TheDevPackageHoldsTheSdkAndItsPkgConfigFile) {
-  const std::string contents = Contents(*dev_);
+  // The plugin SDK is a package of its own, which fhirsync-dev builds on.
+  const std::string contents = Contents(*sdk_);
   for (const char* path : {"/usr/include/fhirsync/plugin/abi.h",
                            "/usr/include/fhirsync/plugin/transport_plugin.h",
+                           "/usr/include/fhirsync/status.h",
                            "/usr/lib/pkgconfig/fhirsync.pc",
-                           "/usr/lib/cmake/fhirsync/fhirsyncConfig.cmake"}) {
-    EXPECT_TRUE(Lists(contents, path)) << path << " missing from " << *dev_ << ":\n" << contents;
+                           "/usr/lib/cmake/fhirsync/fhirsyncConfig.cmake",
+                           "/usr/lib/cmake/fhirsync/fhirsyncPluginApiTargets.cmake"}) {
+    EXPECT_TRUE(Lists(contents, path)) << path << " missing from " << *sdk_ << ":\n" << contents;
   }
+  // Header-only: no library, and no database client to install with it.
+  EXPECT_EQ(contents.find(".a\n"), std::string::npos) << contents;
+  ProcessResult sdk_control = RunTool({"/usr/bin/dpkg-deb", "-f", *sdk_, "Package", "Depends"});
+  ASSERT_EQ(sdk_control.exit_code, 0) << sdk_control.err;
+  EXPECT_NE(sdk_control.out.find("Package: fhirsync-plugin-dev\n"), std::string::npos)
+      << sdk_control.out;
+  for (const char* client : {"libpq-dev", "libpoco-dev", "libsqlite3-dev"}) {
+    EXPECT_EQ(sdk_control.out.find(client), std::string::npos) << sdk_control.out;
+  }
+  const std::string dev_contents = Contents(*dev_);
+  for (const char* path : {"/usr/lib/libfhirsync.a", "/usr/include/fhirsync/local_store.h",
+                           "/usr/lib/cmake/fhirsync/fhirsyncTargets.cmake"}) {
+    EXPECT_TRUE(Lists(dev_contents, path)) << path << " missing from " << *dev_ << ":\n"
+                                           << dev_contents;
+  }
+  ProcessResult dev_control = RunTool({"/usr/bin/dpkg-deb", "-f", *dev_, "Depends"});
+  ASSERT_EQ(dev_control.exit_code, 0) << dev_control.err;
+  EXPECT_NE(dev_control.out.find(std::string("fhirsync-plugin-dev (= ") + FHIRSYNC_VERSION + ")"),
+            std::string::npos)
+      << dev_control.out;
+  EXPECT_NE(dev_control.out.find("libpq-dev"), std::string::npos) << dev_control.out;
   // The .pc file works from the unpacked package: its flags compile a
   // source that uses the plugin ABI, and it names the plugin folder.
-  const std::string root = Unpack(*dev_);
+  const std::string root = Unpack(*sdk_);
   ProcessOptions options;
   options.env = {"PKG_CONFIG_PATH=" + root + "/usr/lib/pkgconfig"};
   ProcessResult cflags =

@@ -1,8 +1,10 @@
 // Integration: `cmake --install` gives what an implementer needs. Installs
-// the fhirsync_dev component into a temporary prefix, builds a copy of
-// plugins/example out of tree with find_package(fhirsync), loads the result
-// with the loader, and builds and runs a small out-of-tree host program that
-// links fhirsync::framework and loads the same plugin.
+// the fhirsync_plugin_dev component alone into a temporary prefix (no
+// fhirsync library at all), builds a copy of plugins/example out of tree with
+// find_package(fhirsync COMPONENTS plugin_api) while Poco, PostgreSQL and
+// SQLite cannot be found, loads the result with the loader; then installs
+// fhirsync_dev beside it and builds and runs a small out-of-tree host program
+// that links fhirsync::framework and loads the same plugin.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -102,23 +104,38 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
                                     "-DCMAKE_PREFIX_PATH=" + prefix};
   };
 
-  ASSERT_TRUE(Succeeds({cmake, "--install", FHIRSYNC_BUILD_DIR, "--component", "fhirsync_dev",
-                        "--prefix", prefix}));
+  // The plugin SDK alone: headers and the package config, no library.
+  ASSERT_TRUE(Succeeds({cmake, "--install", FHIRSYNC_BUILD_DIR, "--component",
+                        "fhirsync_plugin_dev", "--prefix", prefix}));
   for (const char* file :
        {"include/fhirsync/plugin/declare_plugin.h", "include/fhirsync/plugin/abi.h",
         "include/fhirsync/plugin/transport_plugin.h", "include/fhirsync/status.h",
-        "include/fhirsync/sync_resource_manager.h", "lib/libfhirsync.a",
+        "include/fhirsync/http_status.h", "include/fhirsync/resource_format.h",
         "lib/cmake/fhirsync/fhirsyncConfig.cmake",
         "lib/cmake/fhirsync/fhirsyncConfigVersion.cmake",
-        "lib/cmake/fhirsync/fhirsyncTargets.cmake"}) {
+        "lib/cmake/fhirsync/fhirsyncPluginApiTargets.cmake"}) {
     EXPECT_TRUE(fs::exists(prefix + "/" + file)) << file << " not installed";
   }
+  for (const auto& entry : fs::recursive_directory_iterator(prefix)) {
+    EXPECT_NE(entry.path().extension(), ".a") << entry.path() << " installed with the plugin SDK";
+    EXPECT_NE(entry.path().extension(), ".so") << entry.path() << " installed with the plugin SDK";
+  }
+  EXPECT_FALSE(fs::exists(prefix + "/include/fhirsync/sync_resource_manager.h"));
 
-  // The plugin: an exact copy of plugins/example, built on its own.
+  // The plugin: an exact copy of plugins/example, built on its own against
+  // the plugin SDK. Database clients (and the rest of Poco) are made
+  // unfindable: asking for the plugin_api component must not look for them.
+  // plugin_api links the module with --no-undefined, so the build also
+  // proves that Status, StatusOr and the error factories the example uses
+  // need no fhirsync library.
   const std::string source = work.Sub("folder-plugin");
   fs::copy(FHIRSYNC_EXAMPLE_SOURCE_DIR, source, fs::copy_options::recursive);
   const std::string build = work.Sub("folder-plugin-build");
-  ASSERT_TRUE(Succeeds(configure(source, build)));
+  std::vector<std::string> plugin_configure = configure(source, build);
+  for (const char* package : {"Poco", "PostgreSQL", "SQLite3", "Boost", "OpenSSL", "LibXml2"}) {
+    plugin_configure.push_back(std::string("-DCMAKE_DISABLE_FIND_PACKAGE_") + package + "=ON");
+  }
+  ASSERT_TRUE(Succeeds(plugin_configure));
   ASSERT_TRUE(Succeeds({cmake, "--build", build, "--parallel", "2"}));
   const std::string module = build + "/fhirsync-folder.so";
   ASSERT_TRUE(fs::exists(module));
@@ -140,6 +157,18 @@ TEST(InstallTest, OutOfTreePluginBuildsWithFindPackageAndLoads) {
   ASSERT_TRUE(page.status.ok()) << page.status;
   ASSERT_EQ(page.entries.size(), 1u);
   EXPECT_EQ(page.entries[0].resource.body, patient.body);
+  // Made by the header-only NotFoundError inside the module.
+  ReadResult missing = loaded->transport->Read("Patient", "not-there");
+  EXPECT_EQ(missing.status.code(), StatusCode::kNotFound) << missing.status;
+  EXPECT_EQ(missing.status.message(), "Patient/not-there is not in the folder");
+
+  // The framework for host applications, installed beside the plugin SDK.
+  ASSERT_TRUE(Succeeds({cmake, "--install", FHIRSYNC_BUILD_DIR, "--component", "fhirsync_dev",
+                        "--prefix", prefix}));
+  for (const char* file : {"include/fhirsync/sync_resource_manager.h", "lib/libfhirsync.a",
+                           "lib/cmake/fhirsync/fhirsyncTargets.cmake"}) {
+    EXPECT_TRUE(fs::exists(prefix + "/" + file)) << file << " not installed";
+  }
 
   // A host application linking the installed static framework.
   const std::string host = work.Sub("host");

@@ -20,24 +20,17 @@
 #include <string>
 #include <string_view>
 
+#include "fhirsync/resource_format.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync {
 
-// How a body is represented on the wire and in the store.
-enum class ResourceFormat {
-  kFhirJson,     // FHIR R4 JSON; `type` is the resourceType
-  kOpenmrsRest,  // OpenMRS REST v1 JSON; `type` is the REST resource name
-};
+// ResourceFormat and ChangeAction are in resource_format.h (plugin_api).
 std::string_view ResourceFormatName(ResourceFormat format);  // "fhir+json", "openmrs-rest"
 StatusOr<ResourceFormat> ParseResourceFormat(std::string_view name);
 
 // 16 MiB, the default cap on a body (`store.max_body_bytes`).
 inline constexpr std::size_t kDefaultMaxBodyBytes = 16u * 1024u * 1024u;
-
-// What a change did to a resource; shared by the store's change feed and the
-// transports' change pages.
-enum class ChangeAction { kCreate, kUpdate, kDelete };
 
 struct Resource {
   std::string type;            // "Patient"

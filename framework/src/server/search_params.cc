@@ -7,22 +7,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "fhirsync/base/instant.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/resource.h"
 
 namespace fhirsync::server {
 
 namespace {
-
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  // Howard Hinnant's days_from_civil.
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 Status ApplyLastUpdated(const std::string& value, SearchQuery* query) {
   std::string prefix = "eq";
@@ -62,34 +53,8 @@ Status ApplyLastUpdated(const std::string& value, SearchQuery* query) {
 }  // namespace
 
 StatusOr<std::pair<std::int64_t, std::int64_t>> InstantRange(const std::string& text) {
-  FHIRSYNC_ASSIGN_OR_RETURN(std::int64_t start, ParseInstant(text));
-  auto number = [&](std::size_t pos, std::size_t len) {
-    int v = 0;
-    std::from_chars(text.data() + pos, text.data() + pos + len, v);
-    return v;
-  };
-  constexpr std::int64_t kDay = 86400000;
-  std::int64_t end;
-  if (text.size() == 4) {  // YYYY
-    int y = number(0, 4);
-    end = start + (DaysFromCivil(y + 1, 1, 1) - DaysFromCivil(y, 1, 1)) * kDay;
-  } else if (text.size() == 7) {  // YYYY-MM
-    int y = number(0, 4);
-    unsigned m = static_cast<unsigned>(number(5, 2));
-    std::int64_t next = m == 12 ? DaysFromCivil(y + 1, 1, 1) : DaysFromCivil(y, m + 1, 1);
-    end = start + (next - DaysFromCivil(y, m, 1)) * kDay;
-  } else if (text.size() == 10) {  // YYYY-MM-DD
-    end = start + kDay;
-  } else if (text.find('.') != std::string::npos) {
-    end = start + 1;  // millisecond precision
-  } else {
-    // hh:mm or hh:mm:ss; a minute is the coarser of the two.
-    std::size_t t = text.find('T');
-    std::size_t colons = std::count(text.begin() + static_cast<long>(t), text.end(), ':');
-    bool has_seconds = text.size() > t + 6 && text[t + 6] == ':';
-    end = start + (has_seconds || colons >= 3 ? 1000 : 60000);
-  }
-  return std::make_pair(start, end);
+  FHIRSYNC_ASSIGN_OR_RETURN(ParsedInstant start, ParseInstantText(text));
+  return std::make_pair(start.epoch_ms, PeriodEndMs(start));
 }
 
 StatusOr<std::int64_t> ParseNonNegative(const std::string& name, const std::string& value) {

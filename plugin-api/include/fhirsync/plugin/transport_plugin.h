@@ -10,17 +10,21 @@
 // its own mutex).
 //
 // Only value types and Status cross the boundary, never an exception: every
-// result carries a Status. Status codes follow architecture §5, because the sync
-// services decide retry, conflict or dead letter from the code alone:
+// result carries a Status. Status codes follow docs/architecture.md §5,
+// because the sync services decide retry, conflict or dead letter from the
+// code alone (an HTTP answer maps through StatusCodeForHttpStatus in
+// fhirsync/http_status.h):
 //   kUnavailable / kDeadlineExceeded  transient (network, 5xx): retried
 //   kAborted                          version conflict (409, 412)
-//   kNotFound                         the remote has no such resource (404)
-//   kInvalidArgument                  the remote rejected the content (400, 422)
-//   kFailedPrecondition               gone (410) or another business rule
+//   kNotFound                         the remote has no such resource (404, 410)
+//   kInvalidArgument                  the remote rejected the content (400)
+//   kFailedPrecondition               a business rule refused it (422)
 //   kUnauthenticated / kPermissionDenied  401 / 403: pushing pauses
 //   kUnimplemented                    the transport does not do this operation
-// A plugin links only against fhirsync::plugin_api (header-only), so it builds
-// Status values with the constructor: Status(StatusCode::kNotFound, "...").
+//   kInternal and any other code      retried with backoff, like a transient
+// A plugin links only against fhirsync::plugin_api, which is header-only:
+// Status, StatusOr and the factories (NotFoundError(...), ...) need no
+// fhirsync library.
 //
 // Ownership: arguments are borrowed for the duration of the call; results
 // are owned by the caller.
@@ -35,7 +39,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fhirsync/resource.h"
+#include "fhirsync/resource_format.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync {
@@ -164,7 +168,7 @@ struct RemoteWriteResult : CallOutcome {
   std::int64_t last_updated_ms = 0;
 };
 
-// ChangeAction (resource.h) is shared with the store's change feed.
+// ChangeAction (resource_format.h) is shared with the store's change feed.
 struct ChangeEntry {
   std::string position;  // opaque; pass it back as `since` to resume after it
   ChangeAction action = ChangeAction::kUpdate;

@@ -10,7 +10,7 @@
 #include <optional>
 #include <thread>
 
-namespace fhirsync::cli {
+namespace fhirsync::demo {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(20);
@@ -209,4 +209,4 @@ bool BackgroundProcess::Stop(std::chrono::milliseconds grace) {
   return graceful;
 }
 
-}  // namespace fhirsync::cli
+}  // namespace fhirsync::demo

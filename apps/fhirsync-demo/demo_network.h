@@ -7,8 +7,8 @@
 //
 // Thread safety: one thread; `stop` (set from a signal handler) is only read.
 
-#ifndef FHIRSYNC_APPS_FHIRSYNC_DEMO_NETWORK_H_
-#define FHIRSYNC_APPS_FHIRSYNC_DEMO_NETWORK_H_
+#ifndef FHIRSYNC_APPS_FHIRSYNC_DEMO_DEMO_NETWORK_H_
+#define FHIRSYNC_APPS_FHIRSYNC_DEMO_DEMO_NETWORK_H_
 
 #include <atomic>
 #include <chrono>
@@ -23,7 +23,7 @@
 #include "fhirsync/status.h"
 #include "process_runner.h"
 
-namespace fhirsync::cli {
+namespace fhirsync::demo {
 
 class DemoNetwork {
  public:
@@ -89,6 +89,6 @@ class DemoNetwork {
   std::map<std::string, std::unique_ptr<Tablet>> tablets_;
 };
 
-}  // namespace fhirsync::cli
+}  // namespace fhirsync::demo
 
-#endif  // FHIRSYNC_APPS_FHIRSYNC_DEMO_NETWORK_H_
+#endif  // FHIRSYNC_APPS_FHIRSYNC_DEMO_DEMO_NETWORK_H_

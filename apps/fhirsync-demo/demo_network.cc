@@ -5,7 +5,7 @@
 
 #include "fhirsync/base/text_util.h"
 
-namespace fhirsync::cli {
+namespace fhirsync::demo {
 namespace {
 
 constexpr auto kCommandTimeout = std::chrono::seconds(60);
@@ -212,4 +212,4 @@ bool DemoNetwork::AnyRunning() {
   return parent_.Running();
 }
 
-}  // namespace fhirsync::cli
+}  // namespace fhirsync::demo

@@ -1,9 +1,13 @@
 // Status and StatusOr<T>: how every fhirsync operation reports success or
 // failure. The code, not the message, drives what the sync services do next
-// (docs/architecture.md §5): kUnavailable, kDeadlineExceeded, kInternal are
-// retried with backoff; kAborted is a version conflict; kInvalidArgument and
-// kFailedPrecondition dead-letter an item; kUnauthenticated and
-// kPermissionDenied pause pushing.
+// (docs/architecture.md §5): kAborted is a version conflict; kInvalidArgument,
+// kOutOfRange, kUnimplemented and kFailedPrecondition dead-letter an item;
+// kUnauthenticated and kPermissionDenied pause pushing; kUnavailable,
+// kDeadlineExceeded, kInternal and every other code are retried with backoff.
+//
+// Header-only, like the rest of fhirsync::plugin_api: a transport plugin
+// uses Status, StatusOr and the error factories without linking any
+// fhirsync library.
 //
 // Thread safety: both are values; distinct objects may be used from distinct
 // threads, a single object needs external synchronisation like any value.
@@ -15,6 +19,7 @@
 
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,7 +49,28 @@ enum class StatusCode : int {
 };
 
 // "INVALID_ARGUMENT", "NOT_FOUND", ...
-std::string_view StatusCodeName(StatusCode code);
+inline std::string_view StatusCodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "OK";
+    case StatusCode::kCancelled: return "CANCELLED";
+    case StatusCode::kUnknown: return "UNKNOWN";
+    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
+    case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case StatusCode::kNotFound: return "NOT_FOUND";
+    case StatusCode::kAlreadyExists: return "ALREADY_EXISTS";
+    case StatusCode::kPermissionDenied: return "PERMISSION_DENIED";
+    case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
+    case StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
+    case StatusCode::kAborted: return "ABORTED";
+    case StatusCode::kOutOfRange: return "OUT_OF_RANGE";
+    case StatusCode::kUnimplemented: return "UNIMPLEMENTED";
+    case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kUnavailable: return "UNAVAILABLE";
+    case StatusCode::kDataLoss: return "DATA_LOSS";
+    case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
+  }
+  return "UNKNOWN";
+}
 
 class [[nodiscard]] Status {
  public:
@@ -59,10 +85,22 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
 
   // Returns a copy whose message is "prefix: message" (no-op when OK).
-  Status WithContext(std::string_view prefix) const;
+  Status WithContext(std::string_view prefix) const {
+    if (ok()) return *this;
+    std::string message(prefix);
+    message += ": ";
+    message += message_;
+    return Status(code_, std::move(message));
+  }
 
   // "NOT_FOUND: Patient/123 does not exist" or "OK".
-  std::string ToString() const;
+  std::string ToString() const {
+    if (ok()) return "OK";
+    std::string out(StatusCodeName(code_));
+    out += ": ";
+    out += message_;
+    return out;
+  }
 
   // Explicitly ignores a status where failure is acceptable (say why at the
   // call site).
@@ -77,23 +115,53 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-std::ostream& operator<<(std::ostream& os, const Status& status);
+inline std::ostream& operator<<(std::ostream& os, const Status& status) {
+  return os << status.ToString();
+}
 
 // Factories, one per code that fhirsync produces.
-Status InvalidArgumentError(std::string message);
-Status NotFoundError(std::string message);
-Status AlreadyExistsError(std::string message);
-Status FailedPreconditionError(std::string message);
-Status AbortedError(std::string message);
-Status UnavailableError(std::string message);
-Status DeadlineExceededError(std::string message);
-Status PermissionDeniedError(std::string message);
-Status UnauthenticatedError(std::string message);
-Status ResourceExhaustedError(std::string message);
-Status OutOfRangeError(std::string message);
-Status UnimplementedError(std::string message);
-Status InternalError(std::string message);
-Status DataLossError(std::string message);
+inline Status InvalidArgumentError(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
+}
+inline Status NotFoundError(std::string message) {
+  return Status(StatusCode::kNotFound, std::move(message));
+}
+inline Status AlreadyExistsError(std::string message) {
+  return Status(StatusCode::kAlreadyExists, std::move(message));
+}
+inline Status FailedPreconditionError(std::string message) {
+  return Status(StatusCode::kFailedPrecondition, std::move(message));
+}
+inline Status AbortedError(std::string message) {
+  return Status(StatusCode::kAborted, std::move(message));
+}
+inline Status UnavailableError(std::string message) {
+  return Status(StatusCode::kUnavailable, std::move(message));
+}
+inline Status DeadlineExceededError(std::string message) {
+  return Status(StatusCode::kDeadlineExceeded, std::move(message));
+}
+inline Status PermissionDeniedError(std::string message) {
+  return Status(StatusCode::kPermissionDenied, std::move(message));
+}
+inline Status UnauthenticatedError(std::string message) {
+  return Status(StatusCode::kUnauthenticated, std::move(message));
+}
+inline Status ResourceExhaustedError(std::string message) {
+  return Status(StatusCode::kResourceExhausted, std::move(message));
+}
+inline Status OutOfRangeError(std::string message) {
+  return Status(StatusCode::kOutOfRange, std::move(message));
+}
+inline Status UnimplementedError(std::string message) {
+  return Status(StatusCode::kUnimplemented, std::move(message));
+}
+inline Status InternalError(std::string message) {
+  return Status(StatusCode::kInternal, std::move(message));
+}
+inline Status DataLossError(std::string message) {
+  return Status(StatusCode::kDataLoss, std::move(message));
+}
 
 // Holds either a T or a non-OK Status.
 template <typename T>
@@ -129,7 +197,9 @@ class [[nodiscard]] StatusOr {
 };
 
 namespace internal {
-[[noreturn]] void ThrowBadStatusOrAccess(const Status& status);
+[[noreturn]] inline void ThrowBadStatusOrAccess(const Status& status) {
+  throw std::logic_error("StatusOr::value() on an error: " + status.ToString());
+}
 }  // namespace internal
 
 template <typename T>

@@ -8,8 +8,8 @@
 // BackgroundProcess is used from one thread; its reader threads only append
 // to its log under a mutex.
 
-#ifndef FHIRSYNC_APPS_FHIRSYNC_PROCESS_RUNNER_H_
-#define FHIRSYNC_APPS_FHIRSYNC_PROCESS_RUNNER_H_
+#ifndef FHIRSYNC_APPS_FHIRSYNC_DEMO_PROCESS_RUNNER_H_
+#define FHIRSYNC_APPS_FHIRSYNC_DEMO_PROCESS_RUNNER_H_
 
 #include <atomic>
 #include <chrono>
@@ -20,7 +20,7 @@
 
 #include "fhirsync/status.h"
 
-namespace fhirsync::cli {
+namespace fhirsync::demo {
 
 struct ProgramResult {
   int exit_code = -1;  // 256 + signal number when a signal ended it
@@ -75,6 +75,6 @@ class BackgroundProcess {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace fhirsync::cli
+}  // namespace fhirsync::demo
 
-#endif  // FHIRSYNC_APPS_FHIRSYNC_PROCESS_RUNNER_H_
+#endif  // FHIRSYNC_APPS_FHIRSYNC_DEMO_PROCESS_RUNNER_H_

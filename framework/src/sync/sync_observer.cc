@@ -92,14 +92,18 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
     MeasureLag(store, config, options, *node_id, o);
     return;
   }
-  StatusOr<TransportSettings> settings = TransportSettingsFor(config, options.node_dir);
-  if (!settings.ok()) {
-    o.parent_unreachable = "this node's credentials cannot be read: " + settings.status().message();
-    return;
+  std::unique_ptr<ParentLink> own_link;
+  const ParentLink* link = options.parent;
+  if (link == nullptr) {
+    StatusOr<std::unique_ptr<ParentLink>> made = ParentLink::Create(config, options.node_dir);
+    if (!made.ok()) {
+      o.parent_unreachable = "this node's credentials cannot be read: " + made.status().message();
+      return;
+    }
+    own_link = std::move(made).value();
+    link = own_link.get();
   }
-  ParentEndpoint endpoint = ParentEndpointFor(config, *settings);
-  endpoint.timeout_ms = options.timeout_ms;
-  StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+  StatusOr<std::string> reported = link->FetchNodeId(options.timeout_ms);
   if (!reported.ok()) {
     const Status& status = reported.status();
     if (IsAuthRefusal(status)) {

@@ -338,5 +338,50 @@ TEST_F(NodeTest, AParentThatIsAwayIsAnObservationForStatusAndAnErrorForPull) {
   EXPECT_EQ(pulled.status().code(), StatusCode::kUnavailable) << pulled.status();
 }
 
+TEST_F(NodeTest, TheParentLinkAsksAnHttpParentAndSaysWhyNotAPluginOnlyOne) {
+  const std::string dir = tmp_.Sub("clinic-a");
+  ASSERT_TRUE(InitChildByApi(dir, "clinic-a", parent_.url()));
+  std::unique_ptr<Node> node = OpenOrFail(dir, &warnings_);
+  ASSERT_NE(node, nullptr);
+  StatusOr<const ParentLink*> link = node->Parent();
+  ASSERT_TRUE(link.ok()) << link.status();
+  EXPECT_TRUE((*link)->speaks_http());
+  StatusOr<std::string> named = (*link)->FetchNodeId(5000);
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ(*named, kParentId);
+  EXPECT_TRUE((*link)->Probe(5000).ok());
+  // Made once: the same link every time.
+  EXPECT_EQ(*node->Parent(), *link);
+
+  // The wrong password: the parent refuses, and says so.
+  NodeConfig wrong = node->config();
+  wrong.parent.user = "nobody";
+  StatusOr<std::unique_ptr<ParentLink>> refused = ParentLink::Create(wrong, dir);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ((*refused)->Probe(5000).code(), StatusCode::kUnauthenticated);
+
+  // A parent reached only through plugins (the folder plugin's file://).
+  NodeConfig folder = node->config();
+  folder.parent.url = "file://" + tmp_.Sub("usb");
+  StatusOr<std::unique_ptr<ParentLink>> plugins_only = ParentLink::Create(folder, dir);
+  ASSERT_TRUE(plugins_only.ok()) << plugins_only.status();
+  EXPECT_FALSE((*plugins_only)->speaks_http());
+  StatusOr<std::string> unnamed = (*plugins_only)->FetchNodeId();
+  ASSERT_FALSE(unnamed.ok());
+  EXPECT_EQ(unnamed.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unnamed.status().message(), HasSubstr("reached only through plugins"));
+  StatusOr<std::unique_ptr<DigestPeer>> peer = (*plugins_only)->MakeDigestPeer();
+  ASSERT_FALSE(peer.ok());
+  EXPECT_THAT(peer.status().message(), HasSubstr("verify against a node that serves"));
+
+  // No parent at all.
+  NodeConfig root = node->config();
+  root.parent.url.clear();
+  StatusOr<std::unique_ptr<ParentLink>> none = ParentLink::Create(root, dir);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(none.status().message(), HasSubstr("has no parent"));
+}
+
 }  // namespace
 }  // namespace fhirsync

@@ -146,12 +146,7 @@ StatusOr<std::unique_ptr<SyncPullService>> Node::MakePullService(
       config.parent.node_id = node_id;
     }
   }
-  PullOptions pull;
-  pull.parent_node_id = config.parent.node_id;
-  pull.feed = config.pull.feed;
-  pull.types = config.pull.types;
-  pull.batch_size = config.pull.batch_size;
-  pull.in_flight = config.pull.in_flight;
+  PullOptions pull = PullOptionsFor(config, config.parent.node_id);
   pull.max_pages = max_pages;
   return SyncPullService::Create(store_.get(), routes, pull);
 }

@@ -139,12 +139,9 @@ void MeasureLag(LocalStore* store, const NodeConfig& config, const ObserveOption
     o.parent_unreachable = "the transport plugins did not start: " + manager.status().message();
     return;
   }
-  PullOptions pull;
-  pull.parent_node_id = parent_node_id;
-  pull.feed = config.pull.feed;
-  pull.types = config.pull.types;
-  pull.batch_size = std::max(1, config.pull.batch_size);
-  pull.in_flight = std::max(1, config.pull.in_flight);
+  PullOptions pull = PullOptionsFor(config, parent_node_id);
+  pull.batch_size = std::max(1, pull.batch_size);
+  pull.in_flight = std::max(1, pull.in_flight);
   StatusOr<std::unique_ptr<SyncPullService>> service =
       SyncPullService::Create(store, manager->get(), pull);
   if (!service.ok()) {

@@ -13,13 +13,14 @@
 //   auto pushed = (*node)->Push();        // send the outbox to the parent
 //   auto pulled = (*node)->Pull();        // and take the parent's changes
 //
-// The parts stay reachable (config(), store(), Transports()) for what the
-// facade does not cover; the facade adds no behaviour of its own on top of
+// The parts stay reachable (config(), store(), Transports(), Parent()) for
+// what the facade does not cover; the facade adds no behaviour of its own on top of
 // them, so a host that wires them by hand gets the same results.
 //
 // Thread safety: every method may be called from any thread. The store is
-// thread-safe (fhirsync/local_store.h). Pull() and Push() run one at a time
-// (a second call waits) and not while the daemon runs (FailedPrecondition).
+// thread-safe (fhirsync/local_store.h). Pull(), Push() and StartDaemon()
+// run one at a time (a second call waits); Pull() and Push() are refused
+// while the daemon runs (FailedPrecondition).
 // The configuration is read under a lock: config() returns a copy, since a
 // first pull records the parent's node id in it (and in fhirsync.json).
 // Hooks (NodeOptions, DaemonRunOptions, PullRunOptions) are called on the

@@ -52,9 +52,9 @@ int RunAudit(const Invocation& invocation) {
   query.outcome = status;
   query.operation = operation;
   query.limit = limit;
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  AuditLog log(node->store.get());
+  AuditLog log(&(*node)->store());
   StatusOr<std::vector<AuditRecord>> rows = log.Query(query);
   if (!rows.ok()) return cl.Fail(rows.status());
   if (json) {

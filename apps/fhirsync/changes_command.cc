@@ -45,9 +45,9 @@ int RunChanges(const Invocation& invocation) {
   query.types = SplitList(types);
   if (cl.Seen("type") && query.types.empty()) return cl.UsageError("--type: no type given");
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  StatusOr<std::vector<Change>> changes = node->store->Changes(query);
+  StatusOr<std::vector<Change>> changes = (*node)->store().Changes(query);
   if (!changes.ok()) return cl.Fail(changes.status());
   const std::int64_t next_since = changes->empty() ? since : changes->back().seq;
 

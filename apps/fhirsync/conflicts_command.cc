@@ -63,11 +63,11 @@ int RunConflicts(const Invocation& invocation) {
   if (verb == "resolve" && take.empty()) return cl.UsageError("resolve needs --take local|server|FILE");
   if (verb != "resolve" && !take.empty()) return cl.UsageError("--take goes with resolve");
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   if (verb == "list") {
     StatusOr<std::vector<ConflictRecord>> list =
-        node->store->ListConflicts(all ? "" : kConflictOpen, 100000);
+        (*node)->store().ListConflicts(all ? "" : kConflictOpen, 100000);
     if (!list.ok()) return cl.Fail(list.status());
     if (json) {
       JsonOutput out;
@@ -91,7 +91,7 @@ int RunConflicts(const Invocation& invocation) {
     return kExitOk;
   }
   if (verb == "show") {
-    StatusOr<ConflictRecord> c = node->store->GetConflict(*id);
+    StatusOr<ConflictRecord> c = (*node)->store().GetConflict(*id);
     if (!c.ok()) return cl.Fail(c.status());
     if (json) {
       JsonOutput out;
@@ -118,12 +118,12 @@ int RunConflicts(const Invocation& invocation) {
   } else if (take == "server") {
     choice = ConflictChoice::kServer;
   } else {
-    StatusOr<std::string> file = ReadBody(take, node->config.store.max_body_bytes);
+    StatusOr<std::string> file = ReadBody(take, (*node)->config().store.max_body_bytes);
     if (!file.ok()) return cl.Fail(file.status());
     body = *std::move(file);
   }
-  PushOperations ops(node->store.get(), nullptr, ParentNodeId(node->config));
-  StatusOr<OperatorActionResult> done = ops.Resolve(*id, choice, body, "");
+  std::unique_ptr<PushOperations> ops = (*node)->OperatorActions();
+  StatusOr<OperatorActionResult> done = ops->Resolve(*id, choice, body, "");
   if (!done.ok()) return cl.Fail(done.status());
   PrintOperatorResult(*done, json, *id);
   return kExitOk;

@@ -33,11 +33,11 @@ int RunDelete(const Invocation& invocation) {
   StatusOr<ResourceKey> key = ParseResourceKey(cl.positional()[0]);
   if (!key.ok()) return cl.UsageError(key.status().message());
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   std::optional<std::int64_t> expected;
   if (cl.Seen("if-match")) expected = if_match;
-  StatusOr<WriteResult> result = node->store->Delete(key->type, key->id, {}, expected);
+  StatusOr<WriteResult> result = (*node)->store().Delete(key->type, key->id, {}, expected);
   if (!result.ok()) return cl.Fail(result.status());
 
   if (json) {

@@ -36,12 +36,11 @@ int RunDiscard(const Invocation& invocation) {
   } catch (const std::exception&) {
     return cl.UsageError("'" + cl.positional()[0] + "' is not an outbox seq (a positive number)");
   }
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
-  if (!routes.ok()) return cl.Fail(routes.status());
-  PushOperations ops(node->store.get(), routes->get(), ParentNodeId(node->config));
-  StatusOr<OperatorActionResult> done = ops.Discard(seq, "");
+  StatusOr<std::unique_ptr<PushOperations>> ops = (*node)->OperatorActionsWithParent();
+  if (!ops.ok()) return cl.Fail(ops.status());
+  StatusOr<OperatorActionResult> done = (*ops)->Discard(seq, "");
   if (!done.ok()) return cl.Fail(done.status());
   PrintOperatorResult(*done, json);
   return kExitOk;

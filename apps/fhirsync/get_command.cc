@@ -31,11 +31,11 @@ int RunGet(const Invocation& invocation) {
   StatusOr<ResourceKey> key = ParseResourceKey(cl.positional()[0]);
   if (!key.ok()) return cl.UsageError(key.status().message());
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   StatusOr<Resource> resource = cl.Seen("version")
-                                    ? node->store->GetVersion(key->type, key->id, version)
-                                    : node->store->Get(key->type, key->id);
+                                    ? (*node)->store().GetVersion(key->type, key->id, version)
+                                    : (*node)->store().Get(key->type, key->id);
   if (!resource.ok()) return cl.Fail(resource.status());
 
   if (json) {

@@ -28,9 +28,9 @@ int RunHistory(const Invocation& invocation) {
   StatusOr<ResourceKey> key = ParseResourceKey(cl.positional()[0]);
   if (!key.ok()) return cl.UsageError(key.status().message());
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  StatusOr<std::vector<Resource>> versions = node->store->History(key->type, key->id);
+  StatusOr<std::vector<Resource>> versions = (*node)->store().History(key->type, key->id);
   if (!versions.ok()) return cl.Fail(versions.status());
 
   if (json) {

@@ -83,7 +83,7 @@ class Importer {
   // Pass 1. Returns false (after reporting) when any file is unreadable or
   // any line is bad.
   bool Check(const std::vector<std::string>& paths) {
-    const std::size_t max_body = node_.config.store.max_body_bytes;
+    const std::size_t max_body = node_.config().store.max_body_bytes;
     std::vector<std::string> problems;
     std::int64_t bad_lines = 0;
     ProgressMeter meter("checking", 0);
@@ -134,7 +134,7 @@ class Importer {
 
   // Pass 2. Returns the exit code.
   int Write() {
-    const std::size_t max_body = node_.config.store.max_body_bytes;
+    const std::size_t max_body = node_.config().store.max_body_bytes;
     ProgressMeter meter("importing", total_);
     const auto start = std::chrono::steady_clock::now();
     std::int64_t done = 0;
@@ -150,7 +150,7 @@ class Importer {
       auto flush = [&]() -> Status {
         if (batch.empty()) return Status::Ok();
         StatusOr<ImportSummary> result =
-            node_.store->Import(batch, WriteOptions{}, batch.size());
+            node_.store().Import(batch, WriteOptions{}, batch.size());
         if (!result.ok()) {
           return result.status().WithContext(summary.path + ":" + std::to_string(first_line) +
                                              "-" + std::to_string(last_line));
@@ -280,9 +280,9 @@ int RunImport(const Invocation& invocation) {
     }
   }
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  Importer importer(cl, *node, batch);
+  Importer importer(cl, **node, batch);
   if (!importer.Check(cl.positional())) return kExitFailure;
   if (int code = importer.Write(); code != kExitOk) return code;
   importer.PrintSummary(json);

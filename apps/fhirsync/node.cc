@@ -1,13 +1,15 @@
 #include "node.h"
 
+#include <iostream>
+
 namespace fhirsync::cli {
 
-StatusOr<Node> OpenNode(const std::string& dir) {
-  Node node;
-  node.dir = dir;
-  FHIRSYNC_ASSIGN_OR_RETURN(node.config, LoadNodeConfig(dir));
-  FHIRSYNC_ASSIGN_OR_RETURN(node.store, OpenLocalStore(node.config.store, dir, node.config.node_id));
-  return node;
+StatusOr<std::unique_ptr<Node>> OpenNode(const std::string& dir) {
+  NodeOptions options;
+  options.on_warning = [](const std::string& warning) {
+    std::cerr << "fhirsync: warning: " << warning << '\n';
+  };
+  return Node::Open(dir, std::move(options));
 }
 
 }  // namespace fhirsync::cli

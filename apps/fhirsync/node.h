@@ -1,6 +1,7 @@
-// Node: a node folder opened for a verb: its configuration and its store.
+// OpenNode: a verb's fhirsync::Node (fhirsync/node.h), with the warnings it
+// reports (an optional plugin skipped) printed as the program prints them.
 //
-// Thread safety: as LocalStore (see fhirsync/local_store.h).
+// Thread safety: as fhirsync::Node.
 
 #ifndef FHIRSYNC_APPS_FHIRSYNC_NODE_H_
 #define FHIRSYNC_APPS_FHIRSYNC_NODE_H_
@@ -8,22 +9,15 @@
 #include <memory>
 #include <string>
 
-#include "fhirsync/config.h"
-#include "fhirsync/local_store.h"
+#include "fhirsync/node.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::cli {
 
-struct Node {
-  std::string dir;
-  NodeConfig config;
-  std::unique_ptr<LocalStore> store;
-};
-
-// Loads `dir`/fhirsync.json and opens the store it names. NotFound (with a
-// hint to run `fhirsync init`) when there is no configuration;
-// InvalidArgument naming the key for a bad one; the store's error otherwise.
-StatusOr<Node> OpenNode(const std::string& dir);
+// Node::Open(dir): NotFound (with a hint to run `fhirsync init`) when there
+// is no configuration; InvalidArgument naming the key for a bad one; the
+// store's error otherwise.
+StatusOr<std::unique_ptr<Node>> OpenNode(const std::string& dir);
 
 }  // namespace fhirsync::cli
 

@@ -36,14 +36,14 @@ int RunOutbox(const Invocation& invocation) {
   cl.flags().AddBool("json", &json);
   cl.flags().AddBool("all", &all);
   if (auto exit = cl.Parse(0, 0)) return *exit;
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   OutboxQuery query;
   if (!all) query.states = {kOutboxPending, kOutboxDead};
   query.limit = 1000000;
-  StatusOr<std::vector<OutboxItem>> items = node->store->ListOutbox(query);
+  StatusOr<std::vector<OutboxItem>> items = (*node)->store().ListOutbox(query);
   if (!items.ok()) return cl.Fail(items.status());
-  StatusOr<std::string> pause = node->store->PushPause();
+  StatusOr<std::string> pause = (*node)->store().PushPause();
   if (!pause.ok()) return cl.Fail(pause.status());
   if (json) {
     JsonOutput out;

@@ -1,37 +1,11 @@
 #include "push_cli.h"
 
 #include <iostream>
-#include <vector>
 
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/credentials.h"
 
 namespace fhirsync::cli {
-
-StatusOr<std::unique_ptr<SyncResourceManager>> StartTransports(const Node& node) {
-  if (node.config.parent.url.empty()) {
-    return FailedPreconditionError("node '" + node.config.node_id +
-                                   "' has no parent (parent.url is empty in " + node.dir +
-                                   "/fhirsync.json)");
-  }
-  std::vector<std::string> warnings;
-  StatusOr<std::unique_ptr<SyncResourceManager>> routes =
-      SyncResourceManager::Start(node.config, node.dir, &warnings);
-  for (const std::string& warning : warnings) std::cerr << "fhirsync: warning: " << warning << '\n';
-  return routes;
-}
-
-std::string ParentNodeId(const NodeConfig& config) {
-  return config.parent.node_id.empty() ? std::string("parent") : config.parent.node_id;
-}
-
-PushOptions PushOptionsFor(const NodeConfig& config) {
-  PushOptions options;
-  options.batch_size = config.push.batch_size;
-  options.max_attempts = config.push.max_attempts;
-  options.parent_node_id = ParentNodeId(config);
-  return options;
-}
 
 Status RequireAdmin(const NodeConfig& config, const std::string& user, const char* action) {
   if (user.empty()) {

@@ -1,6 +1,7 @@
 // Helpers the push-side verbs share (outbox, retry, discard, resubmit,
-// conflicts, audit, sync --push): starting the transports, the admin
-// credential check, time flags and the outbox/audit JSON fields.
+// conflicts, audit): the admin credential check, time flags and the
+// outbox/audit/conflict JSON fields. The node itself (its transports, the
+// push) is fhirsync::Node's (fhirsync/node.h).
 //
 // Thread safety: none needed; the program is single-threaded.
 
@@ -12,27 +13,13 @@
 #include <string>
 
 #include "fhirsync/audit_log.h"
+#include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/push_operations.h"
 #include "fhirsync/status.h"
-#include "fhirsync/sync_push_service.h"
-#include "fhirsync/sync_resource_manager.h"
-#include "node.h"
 #include "output.h"
 
 namespace fhirsync::cli {
-
-// Loads and configures the node's transport plugins. FailedPrecondition
-// when the node has no parent (nothing to push to or read from).
-StatusOr<std::unique_ptr<SyncResourceManager>> StartTransports(const Node& node);
-
-// The parent's node id as recorded in the config, or "parent" when the
-// parent has not told it yet: the origin of server copies written here.
-std::string ParentNodeId(const NodeConfig& config);
-
-// The push options the node's config asks for (push.batch_size,
-// push.max_attempts, the parent's node id); resume_paused is left false.
-PushOptions PushOptionsFor(const NodeConfig& config);
 
 // Checks that `user` is a user of this node (config.server.users) with the
 // admin role, reading the password from the first line of stdin.

@@ -72,11 +72,11 @@ int RunPut(const Invocation& invocation) {
     return cl.UsageError("--type is required with --format openmrs-rest");
   }
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
 
   const std::string source = cl.positional().empty() ? "-" : cl.positional()[0];
-  StatusOr<std::string> body = ReadBody(source, node->config.store.max_body_bytes);
+  StatusOr<std::string> body = ReadBody(source, (*node)->config().store.max_body_bytes);
   if (!body.ok()) return cl.Fail(body.status());
 
   WriteOp op;
@@ -87,7 +87,7 @@ int RunPut(const Invocation& invocation) {
   if (*format == ResourceFormat::kFhirJson) {
     // Checked here as well as in the store so that a missing type is
     // reported as a problem of the body, and so the defaults come from it.
-    StatusOr<ParsedBodyInfo> info = InspectFhirBody(*body, node->config.store.max_body_bytes);
+    StatusOr<ParsedBodyInfo> info = InspectFhirBody(*body, (*node)->config().store.max_body_bytes);
     if (!info.ok()) return cl.Fail(info.status());
     if (op.type.empty()) op.type = info->resource_type;
     if (op.id.empty()) op.id = info->id;
@@ -99,7 +99,7 @@ int RunPut(const Invocation& invocation) {
   op.body = std::move(*body);
   if (cl.Seen("if-match")) op.expected_version = if_match;
 
-  StatusOr<WriteResult> result = node->store->Put(op);
+  StatusOr<WriteResult> result = (*node)->store().Put(op);
   if (!result.ok()) return cl.Fail(result.status());
 
   if (json) {

@@ -40,14 +40,13 @@ int RunResubmit(const Invocation& invocation) {
   if (!from.ok()) return cl.UsageError(from.status().message());
   StatusOr<std::int64_t> to = ParseTimeFlag("to", to_text);
   if (!to.ok()) return cl.UsageError(to.status().message());
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  Status admin = RequireAdmin(node->config, user, "resubmit");
+  Status admin = RequireAdmin((*node)->config(), user, "resubmit");
   if (!admin.ok()) return cl.Fail(admin);
-  StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
-  if (!routes.ok()) return cl.Fail(routes.status());
-  PushOperations ops(node->store.get(), routes->get(), ParentNodeId(node->config));
-  StatusOr<ResubmitReport> report = ops.Resubmit(*from, *to, user);
+  StatusOr<std::unique_ptr<PushOperations>> ops = (*node)->OperatorActionsWithParent();
+  if (!ops.ok()) return cl.Fail(ops.status());
+  StatusOr<ResubmitReport> report = (*ops)->Resubmit(*from, *to, user);
   if (!report.ok()) return cl.Fail(report.status());
   if (json) {
     JsonOutput out;

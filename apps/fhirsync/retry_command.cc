@@ -48,15 +48,15 @@ int RunRetry(const Invocation& invocation) {
       return cl.UsageError("'" + cl.positional()[0] + "' is not an outbox seq (a positive number)");
     }
   }
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
   if (force) {
-    Status admin = RequireAdmin(node->config, user, "retry --force");
+    Status admin = RequireAdmin((*node)->config(), user, "retry --force");
     if (!admin.ok()) return cl.Fail(admin);
   }
-  PushOperations ops(node->store.get(), nullptr, ParentNodeId(node->config));
+  std::unique_ptr<PushOperations> ops = (*node)->OperatorActions();
   StatusOr<OperatorActionResult> done =
-      all ? ops.RetryAll(force, user) : ops.Retry(seq, force, user);
+      all ? ops->RetryAll(force, user) : ops->Retry(seq, force, user);
   if (!done.ok()) return cl.Fail(done.status());
   PrintOperatorResult(*done, json);
   return kExitOk;

@@ -13,9 +13,8 @@
 #include "command.h"
 #include "fhirsync/node_server.h"
 #include "fhirsync/net/io_watchdog.h"
+#include "fhirsync/node.h"
 #include "node.h"
-#include "pull_runner.h"
-#include "push_cli.h"
 #include "service_notify.h"
 #include "watch_metrics.h"
 
@@ -32,26 +31,25 @@ std::string ReadWatchMetrics(const std::string& path) {
   return text.str();
 }
 
-// One pull or push for the admin page's buttons, one at a time, over
-// transports of its own: a click is a fresh start like `sync --once`, not
-// one over connections a restarted parent has closed meanwhile.
+// One pull or push for the admin page's buttons, one at a time. Node::Pull
+// and Node::Push start transports of their own: a click is a fresh start
+// like `sync --once`, not one over connections a restarted parent has closed
+// meanwhile. The pause a 401/403 left stays: the admin page is not where
+// credentials are mended.
 StatusOr<std::string> SyncNow(Node& node, const std::string& side) {
-  if (node.config.parent.url.empty()) {
+  if (node.config().parent.url.empty()) {
     return FailedPreconditionError("this node has no parent to pull from or push to (parent.url)");
   }
-  FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncResourceManager> manager, StartTransports(node));
-  const SyncResourceManager* routes = manager.get();
   std::ostringstream text;
   if (side == "pull") {
-    FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncPullService> service,
-                              StartPullService(node, routes, 0));
-    FHIRSYNC_ASSIGN_OR_RETURN(PullSummary s, service->Run());
+    FHIRSYNC_ASSIGN_OR_RETURN(PullSummary s, node.Pull());
     text << "pulled: fetched " << s.fetched << ", applied " << s.applied << ", unchanged "
          << s.unchanged << ", conflicts " << s.conflicts << ", rejected " << s.rejected;
     return text.str();
   }
-  SyncPushService push(node.store.get(), routes, PushOptionsFor(node.config));
-  FHIRSYNC_ASSIGN_OR_RETURN(PushReport r, push.RunUntilIdle());
+  PushRunOptions push;
+  push.resume_paused = false;
+  FHIRSYNC_ASSIGN_OR_RETURN(PushReport r, node.Push(push));
   text << "pushed: sent " << r.sent << ", merged " << r.merged << ", conflicts " << r.conflicts
        << ", dead letters " << r.dead_lettered << ", retrying later " << r.retrying;
   if (r.paused) text << "; pushing is paused: " << r.pause_message;
@@ -114,11 +112,13 @@ int RunServe(const Invocation& invocation) {
     return cl.UsageError("--log-format: expected text or json, got '" + log_format + "'");
   }
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  if (cl.Seen("bind")) node->config.server.bind = bind;
-  if (cl.Seen("port")) node->config.server.port = static_cast<int>(port);
-  if (node->config.server.users.empty() && node->config.server.tokens.empty()) {
+  // What the server runs with: the node's configuration with the flags.
+  NodeConfig config = (*node)->config();
+  if (cl.Seen("bind")) config.server.bind = bind;
+  if (cl.Seen("port")) config.server.port = static_cast<int>(port);
+  if (config.server.users.empty() && config.server.tokens.empty()) {
     PrintError(cl.command_name(),
                "warning: no users or tokens are configured, so every request will be refused "
                "with 401 (add one with 'fhirsync user add')");
@@ -137,24 +137,23 @@ int RunServe(const Invocation& invocation) {
   NodeServer::Options options;
   // A node with a parent offers the admin API's discard and resubmit, which
   // read from that parent; without working transports they answer 412.
-  std::unique_ptr<SyncResourceManager> push_routes;
-  if (!node->config.parent.url.empty()) {
-    StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
+  if (!config.parent.url.empty()) {
+    StatusOr<const SyncResourceManager*> routes = (*node)->Transports();
     if (routes.ok()) {
-      push_routes = std::move(routes).value();
+      options.push_routes = *routes;
     } else {
       std::cerr << "fhirsync serve: warning: admin discard/resubmit unavailable: "
                 << routes.status().message() << '\n';
     }
   }
-  options.push_routes = push_routes.get();
-  options.parent_node_id = ParentNodeId(node->config);
+  options.parent_node_id = (*node)->ParentNodeIdOrDefault();
   options.access_log_format =
       log_format == "json" ? AccessLogFormat::kJson : AccessLogFormat::kText;
   options.log = [](std::string_view line) { std::cerr << line << '\n'; };
-  options.reload_users_from = node->dir;
-  options.node_dir = node->dir;
-  const std::string watch_metrics = (std::filesystem::path(node->dir) / kWatchMetricsFile).string();
+  options.reload_users_from = (*node)->dir();
+  options.node_dir = (*node)->dir();
+  const std::string watch_metrics =
+      (std::filesystem::path((*node)->dir()) / kWatchMetricsFile).string();
   options.extra_metrics = [watch_metrics] { return ReadWatchMetrics(watch_metrics); };
   std::mutex sync_mutex;
   options.sync_now = [&](const std::string& side) -> StatusOr<std::string> {
@@ -162,15 +161,15 @@ int RunServe(const Invocation& invocation) {
     if (!lock.owns_lock()) {
       return FailedPreconditionError("a pull or push started from the admin page is still running");
     }
-    return SyncNow(*node, side);
+    return SyncNow(**node, side);
   };
   RaiseOpenFileLimit();
-  NodeServer server(node->config, *node->store, options);
+  NodeServer server(config, (*node)->store(), options);
   if (Status started = server.Start(); !started.ok()) return cl.Fail(started);
   // Said at every start without TLS: an operator must not learn from a
   // capture that Basic passwords and patient data went over the wire in
   // clear.
-  if (!node->config.server.tls.enabled()) {
+  if (!config.server.tls.enabled()) {
     PrintError(cl.command_name(),
                "warning: serving plain HTTP on " + server.base_url() +
                    ": passwords, tokens and patient data cross the network unencrypted; serve "

@@ -27,9 +27,9 @@ int RunStats(const Invocation& invocation) {
   cl.flags().AddBool("json", &json);
   if (auto exit = cl.Parse(0, 0)) return *exit;
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  StatusOr<StoreStats> stats = node->store->Stats();
+  StatusOr<StoreStats> stats = (*node)->store().Stats();
   if (!stats.ok()) return cl.Fail(stats.status());
   std::int64_t live = 0;
   std::int64_t deleted = 0;
@@ -41,7 +41,7 @@ int RunStats(const Invocation& invocation) {
   if (json) {
     JsonOutput out;
     out.StartObject();
-    out.Field("node_id", node->config.node_id);
+    out.Field("node_id", (*node)->config().node_id);
     out.Key("types");
     out.StartArray();
     for (const TypeCount& t : stats->types) {
@@ -62,7 +62,7 @@ int RunStats(const Invocation& invocation) {
   }
   std::size_t width = 5;  // "total"
   for (const TypeCount& t : stats->types) width = std::max(width, t.type.size());
-  std::cout << "node " << node->config.node_id << " (" << node->config.store.backend
+  std::cout << "node " << (*node)->config().node_id << " (" << (*node)->config().store.backend
             << " store)\n";
   std::cout << Pad("type", width) << "  " << "    live"
             << "  deleted\n";

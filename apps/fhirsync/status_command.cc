@@ -1,5 +1,6 @@
 // fhirsync status: the node's sync state explained, each problem with the
-// command that mends it (ObserveSync gathers, BuildSyncStatus explains).
+// command that mends it (Node::GetStatus: ObserveSync gathers,
+// BuildSyncStatus explains).
 
 #include <chrono>
 #include <iostream>
@@ -7,7 +8,7 @@
 #include <string>
 
 #include "command.h"
-#include "fhirsync/sync_observer.h"
+#include "fhirsync/node.h"
 #include "fhirsync/sync_status.h"
 #include "fhirsync/net/io_watchdog.h"
 #include "node.h"
@@ -166,19 +167,16 @@ int RunStatus(const Invocation& invocation) {
   if (timeout_seconds > 0) {
     net::SetRemoteCallDeadline(net::Clock::now() + std::chrono::seconds(timeout_seconds));
   }
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  ObserveOptions options;
-  options.node_dir = cl.dir();
-  options.timeout_ms = static_cast<int>(timeout_seconds * 1000);
-  StatusOr<SyncObservations> observed =
-      ObserveSync(node->store.get(), node->config, options);
-  if (!observed.ok()) return cl.Fail(observed.status());
-  const SyncStatusReport report = BuildSyncStatus(*observed);
+  StatusOr<NodeStatus> status = (*node)->GetStatus(static_cast<int>(timeout_seconds * 1000));
+  if (!status.ok()) return cl.Fail(status.status());
+  const SyncStatusReport& report = status->report;
+  const std::string node_id = (*node)->config().node_id;
   if (json) {
-    PrintJson(node->config.node_id, *observed, report);
+    PrintJson(node_id, status->observed, report);
   } else {
-    std::cout << "Node " << node->config.node_id << " (" << cl.dir() << ")\n";
+    std::cout << "Node " << node_id << " (" << cl.dir() << ")\n";
     for (const std::string& line : report.lines) std::cout << line << '\n';
   }
   return report.in_sync ? kExitOk : kExitFailure;

@@ -1,17 +1,16 @@
 // fhirsync sync: moves changes between this node and its parent. `--once`
-// runs one pass (the pull in pull_runner.cc, then SyncPushService over the
-// outbox); `--watch` runs the daemon (watch_runner.cc, SyncDaemon).
+// runs one pass (Node::Pull, shown by pull_runner.cc, then Node::Push);
+// `--watch` runs the daemon (watch_runner.cc, Node::StartDaemon).
 
 #include <chrono>
 #include <iostream>
 #include <string>
 
 #include "command.h"
-#include "fhirsync/sync_push_service.h"
+#include "fhirsync/node.h"
 #include "node.h"
 #include "output.h"
 #include "pull_runner.h"
-#include "push_cli.h"
 #include "watch_runner.h"
 
 namespace fhirsync::cli {
@@ -108,20 +107,11 @@ void PrintSummary(const PushReport& report, double seconds, bool json) {
 }
 
 // One push pass until nothing is due; an explicit run lifts an auth pause.
-int RunPushOnce(const CommandLine& cl, bool json) {
-  StatusOr<Node> node = OpenNode(cl.dir());
-  if (!node.ok()) return cl.Fail(node.status());
-  if (!node->config.push.enabled) {
-    return cl.Fail(FailedPreconditionError("pushing is turned off for this node (push.enabled "
-                                           "is false in fhirsync.json)"));
-  }
-  StatusOr<std::unique_ptr<SyncResourceManager>> routes = StartTransports(*node);
-  if (!routes.ok()) return cl.Fail(routes.status());
-  PushOptions options = PushOptionsFor(node->config);
-  options.resume_paused = true;
-  SyncPushService service(node->store.get(), routes->get(), options);
+int RunPushOnce(const CommandLine& cl, Node& node, bool json) {
   const auto start = std::chrono::steady_clock::now();
-  StatusOr<PushReport> report = service.RunUntilIdle();
+  PushRunOptions options;
+  options.resume_paused = true;
+  StatusOr<PushReport> report = node.Push(options);
   if (!report.ok()) return cl.Fail(report.status());
   PrintSummary(*report,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
@@ -171,11 +161,13 @@ int RunSync(const Invocation& invocation) {
     options.json = json;
     return RunWatch(cl, options);
   }
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
+  if (!node.ok()) return cl.Fail(node.status());
   if (pull) {
-    const int exit = RunPull(cl, json);
+    const int exit = RunPull(cl, **node, json);
     if (exit != kExitOk || !push) return exit;
   }
-  return RunPushOnce(cl, json);
+  return RunPushOnce(cl, **node, json);
 }
 
 }  // namespace

@@ -6,8 +6,7 @@
 #include "command.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/digest.h"
-#include "fhirsync/parent_identity.h"
-#include "fhirsync/sync_resource_manager.h"
+#include "fhirsync/node.h"
 #include "node.h"
 #include "output.h"
 
@@ -46,7 +45,6 @@ int RunVerify(const Invocation& invocation) {
   if (auto exit = cl.Parse(0, 0)) return *exit;
 
   VerifyOptions options;
-  options.node_dir = cl.dir();
   if (!type.empty()) {
     if (Status st = ValidateResourceType(type); !st.ok()) return cl.UsageError(st.message());
     options.types.push_back(type);
@@ -57,50 +55,17 @@ int RunVerify(const Invocation& invocation) {
     options.since_ms = *since_ms;
   }
 
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  if (node->config.parent.url.empty()) {
-    return cl.Fail(FailedPreconditionError(
-        "this node has no parent to verify against (parent.url is empty in " + cl.dir() +
-        "/fhirsync.json)"));
-  }
-  if (!ParentSpeaksHttp(node->config.parent.url)) {
-    return cl.Fail(FailedPreconditionError(
-        "verify asks the parent for its digest over HTTP(S), and the parent at " +
-        node->config.parent.url +
-        " is reached only through plugins; verify against a node that serves the same records "
-        "over HTTP instead"));
-  }
-  // The parent as the transports see it: the same credentials, CA file
-  // and limits.
-  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
-  if (!settings.ok()) return cl.Fail(settings.status());
-  const ParentEndpoint endpoint = ParentEndpointFor(node->config, *settings);
-  // $digest is fhirsync's own operation: a FHIR server that is not fhirsync
-  // (it does not name itself) has none, so say so rather than report its
-  // 404 (docs/fhir-servers.md).
-  if (StatusOr<std::string> reported = FetchParentNodeId(endpoint);
-      reported.ok() && reported->empty()) {
-    return cl.Fail(FailedPreconditionError(
-        "verify compares range digests from the parent's $digest operation, which only a "
-        "fhirsync node serves; the parent at " + EscapeForMessage(endpoint.fhir_base, 200) +
-        " is a FHIR server that is not fhirsync (no X-Fhirsync-Node-Id), so it cannot be "
-        "verified against; `fhirsync status` still shows how far behind its _history this "
-        "node is"));
-  }
-  StatusOr<std::unique_ptr<DigestPeer>> peer = MakeHttpDigestPeer(endpoint);
-  if (!peer.ok()) return cl.Fail(peer.status());
-  StatusOr<VerifyReport> report = VerifyWithPeer(*node->store, **peer, options);
-  if (!report.ok()) {
-    return cl.Fail(Status(report.status().code(), "verify against " + node->config.parent.url +
-                                                      ": " + report.status().message()));
-  }
+  StatusOr<VerifyReport> report = (*node)->Verify(options);
+  if (!report.ok()) return cl.Fail(report.status());
+  const NodeConfig config = (*node)->config();
 
   if (json) {
     JsonOutput out;
     out.StartObject();
-    out.Field("node_id", node->config.node_id);
-    out.Field("parent", node->config.parent.url);
+    out.Field("node_id", config.node_id);
+    out.Field("parent", config.parent.url);
     out.Field("in_sync", report->in_sync());
     out.Key("findings");
     out.StartArray();
@@ -126,8 +91,8 @@ int RunVerify(const Invocation& invocation) {
     out.EndObject();
     out.Print();
   } else {
-    std::cout << "node " << node->config.node_id << " compared with its parent "
-              << node->config.parent.url << '\n';
+    std::cout << "node " << config.node_id << " compared with its parent "
+              << config.parent.url << '\n';
     for (const VerifyFinding& f : report->findings) {
       std::string what;
       switch (f.kind) {

@@ -10,14 +10,10 @@
 #include <mutex>
 #include <sstream>
 
-#include "fhirsync/parent_identity.h"
-#include "fhirsync/sync_push_service.h"
-#include "fhirsync/sync_resource_manager.h"
 #include "fhirsync/net/io_watchdog.h"
+#include "fhirsync/node.h"
 #include "node.h"
 #include "output.h"
-#include "pull_runner.h"
-#include "push_cli.h"
 #include "service_notify.h"
 #include "watch_metrics.h"
 
@@ -114,77 +110,29 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const auto start = std::chrono::steady_clock::now();
-  StatusOr<Node> node = OpenNode(cl.dir());
+  StatusOr<std::unique_ptr<Node>> node = OpenNode(cl.dir());
   if (!node.ok()) return cl.Fail(node.status());
-  if (options.pull && !node->config.pull.enabled) {
-    return cl.Fail(FailedPreconditionError("pulling is disabled (pull.enabled is false)"));
-  }
-  if (options.push && !node->config.push.enabled) {
-    return cl.Fail(FailedPreconditionError(
-        "pushing is turned off for this node (push.enabled is false in fhirsync.json)"));
-  }
-  StatusOr<std::unique_ptr<SyncResourceManager>> manager = StartTransports(*node);
-  if (!manager.ok()) return cl.Fail(manager.status().WithContext("starting the plugins"));
 
-  // Both services are made by their first step, on the daemon's thread: a
-  // parent that is away at start is then a failure the daemon backs off
-  // from, not a reason to exit, and the push service is made after the pull
-  // side has learnt the parent's node id.
   // The figures for monitoring, rewritten after every step (watch_metrics.h).
-  WatchMetrics metrics((std::filesystem::path(node->dir) / kWatchMetricsFile).string());
-  std::unique_ptr<SyncPullService> pull_service;
-  SyncStepFn pull_step;
-  bool pass_starts = true;
-  SyncStepFn pull = [&]() -> StatusOr<SyncStepResult> {
-    StatusOr<SyncStepResult> result = [&]() -> StatusOr<SyncStepResult> {
-      if (!pull_service) {
-        FHIRSYNC_ASSIGN_OR_RETURN(pull_service, StartPullService(*node, manager->get(), 1));
-        pull_step = PullStep(pull_service.get());
-      }
-      if (pass_starts) metrics.PullLagMeasured(pull_service->MeasureLag(kLagBudgetMs), WallNowMs());
-      return pull_step();
-    }();
-    pass_starts = !result.ok() || !result->more;
-    metrics.StepDone("pull", result, WallNowMs());
-    return result;
+  WatchMetrics metrics((std::filesystem::path((*node)->dir()) / kWatchMetricsFile).string());
+  LogWriter log(options.log_level, options.json);
+  DaemonRunOptions daemon;
+  daemon.pull = options.pull;
+  daemon.push = options.push;
+  daemon.log_level = options.log_level;
+  daemon.log = [&log](const SyncLogRecord& record) { log.Write(record); };
+  daemon.lag_budget_ms = kLagBudgetMs;
+  daemon.on_pull_lag = [&metrics](const StatusOr<PullLag>& lag) {
+    metrics.PullLagMeasured(lag, WallNowMs());
   };
-  std::unique_ptr<SyncPushService> push_service;
-  SyncStepFn push_step;
-  SyncStepFn push = [&]() -> StatusOr<SyncStepResult> {
-    if (!push_service) {
-      push_service = std::make_unique<SyncPushService>(node->store.get(), manager->get(),
-                                                       PushOptionsFor(node->config));
-      push_step = PushStep(push_service.get(), node->store.get());
-    }
-    StatusOr<SyncStepResult> result = push_step();
-    metrics.StepDone("push", result, WallNowMs());
-    return result;
+  daemon.on_step = [&metrics](const char* side, const StatusOr<SyncStepResult>& result) {
+    metrics.StepDone(side, result, WallNowMs());
   };
+  if (Status started = (*node)->StartDaemon(daemon); !started.ok()) return cl.Fail(started);
   if (Status written = metrics.Write(WallNowMs()); !written.ok()) {
     std::cerr << "fhirsync sync: warning: no monitoring figures: " << written.message() << '\n';
   }
-
-  // The probe the daemon asks while a side backs off: one small request
-  // instead of a pull or push that would fail and count against the outbox.
-  StatusOr<TransportSettings> settings = TransportSettingsFor(node->config, node->dir);
-  if (!settings.ok()) return cl.Fail(settings.status());
-  ParentEndpoint endpoint = ParentEndpointFor(node->config, *settings);
-  endpoint.timeout_ms = 5000;
-
-  LogWriter log(options.log_level, options.json);
-  SyncDaemonOptions daemon_options;
-  daemon_options.pull_enabled = options.pull;
-  daemon_options.push_enabled = options.push;
-  daemon_options.pull_interval_ms = std::int64_t{node->config.pull.interval_seconds} * 1000;
-  daemon_options.push_interval_ms = std::int64_t{node->config.push.interval_seconds} * 1000;
-  daemon_options.watch_store = options.push ? node->store.get() : nullptr;
-  daemon_options.probe = [&endpoint] { return FetchParentNodeId(endpoint).status(); };
-  daemon_options.log_level = options.log_level;
-  daemon_options.log = [&log](const SyncLogRecord& record) { log.Write(record); };
-  SyncDaemon daemon(options.pull ? pull : SyncStepFn(), options.push ? push : SyncStepFn(),
-                    daemon_options);
-  if (Status started = daemon.Start(); !started.ok()) return cl.Fail(started);
-  NotifyReady(std::string("syncing with ") + node->config.parent.url);
+  NotifyReady(std::string("syncing with ") + (*node)->config().parent.url);
 
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) != 0) {
@@ -197,8 +145,8 @@ int RunWatch(const CommandLine& cl, const WatchOptions& options) {
   // Whatever the network does: a request in flight is cut off (its page
   // rolls back and is read again next time) and no new one starts.
   net::CancelRemoteCalls();
-  daemon.Stop();
-  PrintSummary(options, daemon.Report(),
+  const SyncDaemonReport report = (*node)->StopDaemon();
+  PrintSummary(options, report,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return kExitOk;
 }

@@ -1,5 +1,5 @@
 // RunWatch: `fhirsync sync --watch`, the daemon of the fhirsync program. It
-// opens the node, starts the plugins and runs SyncDaemon (pull, push or both)
+// opens the node and runs its daemon (Node::StartDaemon: pull, push or both)
 // with the node's intervals, watching the store so that a write made by
 // another process (`fhirsync put`) is pushed promptly. Logs go to stderr, one
 // line each (time, level, side, message; JSON lines with --json). SIGTERM or

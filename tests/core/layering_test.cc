@@ -26,7 +26,7 @@ const fs::path kRoot = FHIRSYNC_SOURCE_DIR;
 const std::map<std::string, std::string>& LayerOfFolder() {
   static const auto* layers = new std::map<std::string, std::string>{
       {"core", "core"}, {"store", "store"}, {"sync", "sync"},
-      {"plugin", "sync"}, {"server", "server"}};
+      {"plugin", "sync"}, {"server", "server"}, {"node", "framework"}};
   return *layers;
 }
 

@@ -5,7 +5,7 @@
 // conflicts, the push pause, and when the parent was last reached and a pull
 // last completed (LocalStore::GetParentContact). From the parent, within a
 // short time: whether it answers and accepts this node's credentials
-// (GET /fhir/metadata), and how far behind its change feed this node is
+// (GET /fhir/metadata, through the node's ParentLink), and how far behind its change feed this node is
 // (SyncPullService::MeasureLag through the node's own transport plugins).
 // A parent that cannot be reached or refuses the credentials is an
 // observation (parent_unreachable, parent_refuses), not an error: the
@@ -21,6 +21,7 @@
 
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
+#include "fhirsync/parent_link.h"
 #include "fhirsync/status.h"
 #include "fhirsync/sync_status.h"
 
@@ -32,6 +33,9 @@ struct ObserveOptions {
   // reading its feed. 0: do not ask the parent at all.
   int timeout_ms = 5000;
   std::int64_t now_ms = 0;  // 0: the clock
+  // The node's link to its parent (fhirsync/parent_link.h), borrowed; null:
+  // one is made from `config` and node_dir for this call.
+  const ParentLink* parent = nullptr;
 };
 
 // Borrows `store`. Returns the store's error when it cannot be read; what

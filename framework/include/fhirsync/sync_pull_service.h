@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/plugin/transport_plugin.h"
 #include "fhirsync/status.h"
@@ -60,6 +61,11 @@ struct PullOptions {
   int page_entries = 0;
   int max_pages = 0;  // stop after this many pages; 0: until the feed is drained
 };
+
+// The options a node's configuration asks for (pull.feed, pull.types,
+// pull.batch_size, pull.in_flight) for following the parent
+// `parent_node_id`; max_pages 0. Pure.
+PullOptions PullOptionsFor(const NodeConfig& config, const std::string& parent_node_id);
 
 // Counts so far (progress) or in total (summary).
 struct PullSummary {

@@ -92,14 +92,18 @@ void AskParent(LocalStore* store, const NodeConfig& config, const ObserveOptions
     MeasureLag(store, config, options, *node_id, o);
     return;
   }
-  StatusOr<TransportSettings> settings = TransportSettingsFor(config, options.node_dir);
-  if (!settings.ok()) {
-    o.parent_unreachable = "this node's credentials cannot be read: " + settings.status().message();
-    return;
+  std::unique_ptr<ParentLink> own_link;
+  const ParentLink* link = options.parent;
+  if (link == nullptr) {
+    StatusOr<std::unique_ptr<ParentLink>> made = ParentLink::Create(config, options.node_dir);
+    if (!made.ok()) {
+      o.parent_unreachable = "this node's credentials cannot be read: " + made.status().message();
+      return;
+    }
+    own_link = std::move(made).value();
+    link = own_link.get();
   }
-  ParentEndpoint endpoint = ParentEndpointFor(config, *settings);
-  endpoint.timeout_ms = options.timeout_ms;
-  StatusOr<std::string> reported = FetchParentNodeId(endpoint);
+  StatusOr<std::string> reported = link->FetchNodeId(options.timeout_ms);
   if (!reported.ok()) {
     const Status& status = reported.status();
     if (IsAuthRefusal(status)) {
@@ -135,12 +139,9 @@ void MeasureLag(LocalStore* store, const NodeConfig& config, const ObserveOption
     o.parent_unreachable = "the transport plugins did not start: " + manager.status().message();
     return;
   }
-  PullOptions pull;
-  pull.parent_node_id = parent_node_id;
-  pull.feed = config.pull.feed;
-  pull.types = config.pull.types;
-  pull.batch_size = std::max(1, config.pull.batch_size);
-  pull.in_flight = std::max(1, config.pull.in_flight);
+  PullOptions pull = PullOptionsFor(config, parent_node_id);
+  pull.batch_size = std::max(1, pull.batch_size);
+  pull.in_flight = std::max(1, pull.in_flight);
   StatusOr<std::unique_ptr<SyncPullService>> service =
       SyncPullService::Create(store, manager->get(), pull);
   if (!service.ok()) {

@@ -138,6 +138,16 @@ StatusOr<bool> AgreeWhenTheSame(LocalStore& store, const PulledResource& in,
 
 }  // namespace
 
+PullOptions PullOptionsFor(const NodeConfig& config, const std::string& parent_node_id) {
+  PullOptions pull;
+  pull.parent_node_id = parent_node_id;
+  pull.feed = config.pull.feed;
+  pull.types = config.pull.types;
+  pull.batch_size = config.pull.batch_size;
+  pull.in_flight = config.pull.in_flight;
+  return pull;
+}
+
 StatusOr<std::unique_ptr<SyncPullService>> SyncPullService::Create(
     LocalStore* store, const SyncResourceManager* manager, PullOptions options) {
   if (store == nullptr || manager == nullptr) {

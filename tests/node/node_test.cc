@@ -22,7 +22,6 @@
 
 #include "fhirsync/config.h"
 #include "fhirsync/credentials.h"
-#include "fhirsync/feed/atom_page_writer.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
 #include "support/subprocess.h"
@@ -63,9 +62,7 @@ class Parent {
 
   bool Start() {
     if (!store_) return false;
-    NodeServer::Options options;
-    options.atom_renderer = feed::WriteAtomPage;
-    server_ = std::make_unique<NodeServer>(config_, *store_, options);
+    server_ = std::make_unique<NodeServer>(config_, *store_);
     Status started = server_->Start();
     EXPECT_TRUE(started.ok()) << started;
     return started.ok();

@@ -22,6 +22,7 @@
 #include "fhirsync/local_store.h"
 #include "cli/cli_harness.h"
 #include "support/fault_proxy.h"
+#include "support/sanitizers.h"
 #include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -83,7 +84,10 @@ class PushBatchTest : public ::testing::Test {
     PluginSpec fhir;
     fhir.name = "fhir";
     fhir.file = FHIRSYNC_FHIR_PLUGIN;  // write_many "auto": batch, as metadata says
-    fhir.options["timeout_ms"] = "5000";
+    // Under ASan the parent's first password check (PBKDF2) can take longer
+    // than 5 s on a loaded machine; the CapabilityStatement read would time
+    // out and the plugin fall back to one request per change.
+    fhir.options["timeout_ms"] = testing::kUnderAddressSanitizer ? "20000" : "5000";
     child->plugins.load = {fhir};
     ASSERT_TRUE(SaveNodeConfig(child_dir_, *child).ok());
     child_config_ = *child;

@@ -18,6 +18,7 @@
 
 #include "fhirsync/config.h"
 #include "support/fault_proxy.h"
+#include "support/sanitizers.h"
 #include "support/serve_process.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
@@ -93,7 +94,10 @@ class StatusProcessTest : public ::testing::Test {
   // `status --json`; checks the exit status agrees with in_sync.
   rapidjson::Document Status(const std::string& dir, int expected_exit,
                              const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args{"status", "--json", "--dir", dir, "--timeout", "3"};
+    // Under ASan the parent's first password check (PBKDF2) alone can take
+    // several seconds on a loaded machine.
+    std::vector<std::string> args{"status", "--json", "--dir", dir, "--timeout",
+                                  testing::kUnderAddressSanitizer ? "15" : "3"};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult r = Fhirsync(args);
     EXPECT_FALSE(r.timed_out) << "status hung";

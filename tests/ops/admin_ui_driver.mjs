@@ -70,12 +70,15 @@ function send(method, params = {}, sessionId = undefined) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what, check, seconds = 30) {
+async function until(what, check, seconds = 30, describe = undefined) {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const seen = describe ? `; the page shows ${await describe()}` : '';
+      throw new Error(`timed out waiting for ${what}${seen}`);
+    }
     await sleep(100);
   }
 }
@@ -118,12 +121,18 @@ async function main() {
   await page('Input.dispatchMouseEvent',
     { type: 'mouseReleased', x: point.x, y: point.y, button: 'left', clickCount: 1 });
 
+  // What the page shows now, for the reason when a wait times out.
+  const pageState = () => evaluate(`(() => {
+    const row = document.querySelector('tr[data-seq="${seq}"]');
+    return 'message "' + document.getElementById('message').textContent + '", row ' +
+      (row ? 'state ' + row.dataset.state : 'missing');
+  })()`);
   const message = await until('the page to report the retry', () => evaluate(`(() => {
     const text = document.getElementById('message').textContent;
     const row = document.querySelector('tr[data-seq="${seq}"]');
     const failed = text.startsWith('Retry ${seq} failed');
     return failed || (text.startsWith('Retry ${seq}:') && row && row.dataset.state !== 'dead') ? text : '';
-  })()`));
+  })()`), 30, pageState);
   if (message.startsWith(`Retry ${seq} failed`)) throw new Error(`the page says: ${message}`);
 
   const shot = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });

@@ -213,11 +213,18 @@ async function loadAudit() {
   }
 }
 
+// Reloads every part of the page. A part that cannot load is reported after
+// what the message already says, so the result of an action the operator
+// just took is never wiped out by a reload that failed.
 async function loadAll() {
   const parts = [loadStatus, loadOutbox, loadConflicts, loadChildren, loadAudit];
   const results = await Promise.allSettled(parts.map((load) => load()));
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) say(`Could not load the page: ${failed.reason.message}`, true);
+  if (failed) {
+    const before = $('message').textContent;
+    const problem = `Could not load the page: ${failed.reason.message}`;
+    say(before ? `${before} (${problem})` : problem, true);
+  }
   document.body.dataset.loaded = String(Date.now());
 }
 

@@ -89,6 +89,8 @@ class PushBatchTest : public ::testing::Test {
     // out and the plugin fall back to one request per change.
     fhir.options["timeout_ms"] = testing::kUnderAddressSanitizer ? "20000" : "5000";
     child->plugins.load = {fhir};
+    // Rounds of 100, so that the 250 changes below span three Bundles.
+    child->push.batch_size = 100;
     ASSERT_TRUE(SaveNodeConfig(child_dir_, *child).ok());
     child_config_ = *child;
   }

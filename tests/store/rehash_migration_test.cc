@@ -75,6 +75,8 @@ TEST_P(RehashMigrationTest, OlderHashesAreRecomputedCanonically) {
            " ('Patient', 'b', '9', 'parent-content', 1, 0)",
         now;
     raw << "UPDATE meta SET value = '3' WHERE key = 'schema_version'", now;
+    // Nor had it the outbox's state index (schema version 5).
+    raw << "DROP INDEX outbox_pending", now;
   }
   auto store = OpenLocalStore(config_, dir_.path(), "n1");
   ASSERT_TRUE(store.ok()) << store.status();
@@ -93,7 +95,15 @@ TEST_P(RehashMigrationTest, OlderHashesAreRecomputedCanonically) {
   EXPECT_EQ((*agreed_b)->content_hash, "parent-content");
   std::string version;
   Raw() << "SELECT value FROM meta WHERE key = 'schema_version'", into(version), now;
-  EXPECT_EQ(version, "4");
+  EXPECT_EQ(version, "5");
+  // Version 5's index is there again.
+  Poco::Int64 indexes = 0;
+  Raw() << (GetParam() == "postgresql"
+                ? "SELECT count(*) FROM pg_indexes WHERE indexname = 'outbox_pending'"
+                  " AND schemaname = current_schema()"
+                : "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_pending'"),
+      into(indexes), now;
+  EXPECT_EQ(indexes, 1);
   EXPECT_TRUE((*store)->CheckIntegrity().ok());
 }
 

@@ -148,7 +148,10 @@ struct PullConfig {
 
 struct PushConfig {
   bool enabled = true;
-  int batch_size = 100;
+  // Large by default: a round costs a store read, a request and a store
+  // transaction whatever its size, and 500 small resources still make a
+  // Bundle of a few MB, far under a parent's server.max_request_bytes.
+  int batch_size = 500;
   int max_attempts = 10;
   int interval_seconds = 30;
 };

@@ -52,7 +52,7 @@
 namespace fhirsync {
 
 struct PushOptions {
-  int batch_size = 100;    // resources per round trip (push.batch_size); 1: one request each
+  int batch_size = 500;    // resources per round trip (push.batch_size); 1: one request each
   int max_attempts = 10;   // transient failures before a dead letter (push.max_attempts)
   std::int64_t backoff_base_ms = 1000;     // first retry after about this long
   std::int64_t backoff_max_ms = 15 * 60 * 1000;

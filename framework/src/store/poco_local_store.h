@@ -145,10 +145,9 @@ class PocoLocalStore : public LocalStore {
                           std::vector<WriteResult>* results, ImportSummary* counts = nullptr);
   void RollbackQuietly();
   // Push section helpers, inside an open write transaction (they throw Poco
-  // exceptions): `ops` written with `options`; one audit row.
+  // exceptions): `ops` written with `options`.
   StatusOr<std::vector<WriteResult>> WriteInOpenTransaction(std::span<const WriteOp> ops,
                                                             const WriteOptions& options);
-  std::int64_t InsertAuditLocked(const AuditRecord& record, std::int64_t now_ms);
   // Runs the push section's schema migrations (from `from_version`) inside
   // Initialize()'s transaction.
   void MigrateLocked(int from_version);

@@ -89,45 +89,6 @@ std::optional<StoredVersion> ReadStored(Poco::Data::Session& session, const std:
 
 }  // namespace
 
-std::vector<std::int64_t> PocoLocalStore::InsertAuditLocked(std::span<const AuditRecord> records,
-                                                            std::int64_t now_ms) {
-  std::vector<std::int64_t> ids;
-  if (records.empty()) return ids;
-  const PullSql& psql = *sql_.pull;
-  std::vector<Poco::Int64> at_ms, local_version, retry_of;
-  std::vector<std::string> operation, type, id, remote_version, transport, outcome, message;
-  std::vector<int> http_status;
-  for (const AuditRecord& r : records) {
-    at_ms.push_back(r.at_ms != 0 ? r.at_ms : now_ms);
-    operation.push_back(r.operation);
-    type.push_back(r.type);
-    id.push_back(r.id);
-    local_version.push_back(r.local_version);
-    remote_version.push_back(r.remote_version);
-    transport.push_back(r.transport);
-    outcome.push_back(r.outcome);
-    http_status.push_back(r.http_status);
-    message.push_back(r.message);
-    retry_of.push_back(r.retry_of);
-  }
-  {
-    Statement insert(write_session_);
-    insert << psql.insert_audit, use(at_ms), use(operation), use(type), use(id),
-        use(local_version), use(remote_version), use(transport), use(outcome), use(http_status),
-        use(message), use(retry_of);
-    insert.execute();
-  }
-  // Writers hold the store's writer lock, so the rows just added are the
-  // newest ids, consecutive.
-  Poco::Int64 last = 0;
-  write_session_ << psql.last_audit_id, into(last), now;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    ids.push_back(last - static_cast<std::int64_t>(records.size()) + 1 +
-                  static_cast<std::int64_t>(i));
-  }
-  return ids;
-}
-
 StatusOr<std::vector<PulledResult>> PocoLocalStore::ApplyPull(const PullPage& page) {
   if (page.parent_node_id.empty()) {
     return InvalidArgumentError("apply pull: the page names no parent node id");

@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <limits>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -75,6 +76,9 @@ void PocoLocalStore::MigrateLocked(int from_version) {
     for (const std::string& ddl : sql_.migrate_to_3) write_session_ << ddl, now;
   }
   if (from_version < 4) RehashContentLocked();
+  if (from_version < 5) {
+    for (const std::string& ddl : sql_.push->migrate_to_5) write_session_ << ddl, now;
+  }
 }
 
 StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& query) {
@@ -95,11 +99,16 @@ StatusOr<std::vector<OutboxItem>> PocoLocalStore::ListOutbox(const OutboxQuery& 
         hashes;
     std::vector<int> attempts, http_status, force;
     Statement statement(lease.session());
-    statement << sql_.push->list_outbox, use(with_bodies), use(after_seq), use(has_states),
-        use(states), use(type), use(id), use(due_filter), use(due_at), use(limit), into(seq),
-        into(types), into(ids), into(version), into(state), into(base), into(attempts),
-        into(next_attempt), into(http_status), into(outcome), into(message), into(correlation),
-        into(force), into(action), into(at_ms), into(body), into(hashes);
+    if (due_filter != 0 && has_states == 0 && type.empty()) {
+      statement << sql_.push->list_due_outbox, use(with_bodies), use(after_seq), use(due_at),
+          use(limit);
+    } else {
+      statement << sql_.push->list_outbox, use(with_bodies), use(after_seq), use(has_states),
+          use(states), use(type), use(id), use(due_filter), use(due_at), use(limit);
+    }
+    statement, into(seq), into(types), into(ids), into(version), into(state), into(base),
+        into(attempts), into(next_attempt), into(http_status), into(outcome), into(message),
+        into(correlation), into(force), into(action), into(at_ms), into(body), into(hashes);
     statement.execute();
     std::vector<OutboxItem> items;
     items.reserve(seq.size());
@@ -196,24 +205,43 @@ StatusOr<std::vector<WriteResult>> PocoLocalStore::WriteInOpenTransaction(
   return results;
 }
 
-std::int64_t PocoLocalStore::InsertAuditLocked(const AuditRecord& record, std::int64_t now_ms) {
-  Poco::Int64 at_ms = record.at_ms != 0 ? record.at_ms : now_ms;
-  std::string operation = record.operation;
-  std::string type = record.type;
-  std::string id = record.id;
-  Poco::Int64 local_version = record.local_version;
-  std::string remote_version = record.remote_version;
-  std::string transport = record.transport;
-  std::string outcome = record.outcome;
-  int http_status = record.http_status;
-  std::string message = record.message;
-  Poco::Int64 retry_of = record.retry_of;
-  std::string correlation_id = record.correlation_id;
-  Poco::Int64 audit_id = 0;
-  write_session_ << sql_.push->insert_audit, use(at_ms), use(operation), use(type), use(id),
-      use(local_version), use(remote_version), use(transport), use(outcome), use(http_status),
-      use(message), use(retry_of), use(correlation_id), into(audit_id), now;
-  return audit_id;
+std::vector<std::int64_t> PocoLocalStore::InsertAuditLocked(std::span<const AuditRecord> records,
+                                                            std::int64_t now_ms) {
+  std::vector<std::int64_t> ids;
+  if (records.empty()) return ids;
+  std::vector<Poco::Int64> at_ms, local_version, retry_of;
+  std::vector<std::string> operation, type, id, remote_version, transport, outcome, message,
+      correlation_id;
+  std::vector<int> http_status;
+  for (const AuditRecord& r : records) {
+    at_ms.push_back(r.at_ms != 0 ? r.at_ms : now_ms);
+    operation.push_back(r.operation);
+    type.push_back(r.type);
+    id.push_back(r.id);
+    local_version.push_back(r.local_version);
+    remote_version.push_back(r.remote_version);
+    transport.push_back(r.transport);
+    outcome.push_back(r.outcome);
+    http_status.push_back(r.http_status);
+    message.push_back(r.message);
+    retry_of.push_back(r.retry_of);
+    correlation_id.push_back(r.correlation_id);
+  }
+  {
+    // One statement bound to every row: prepared once, not once per row.
+    Statement insert(write_session_);
+    insert << sql_.push->insert_audit, use(at_ms), use(operation), use(type), use(id),
+        use(local_version), use(remote_version), use(transport), use(outcome), use(http_status),
+        use(message), use(retry_of), use(correlation_id);
+    insert.execute();
+  }
+  Poco::Int64 last = 0;
+  write_session_ << sql_.push->last_audit_id, into(last), now;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    ids.push_back(last - static_cast<std::int64_t>(records.size()) + 1 +
+                  static_cast<std::int64_t>(i));
+  }
+  return ids;
 }
 
 StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) {
@@ -248,33 +276,64 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
         write_session_ << sql_.push->set_outbox_correlation, use(correlation), use(seq), now;
       }
     }
-    for (const OutboxTransition& t : record.transitions) {
-      std::string state = t.state;
-      int count_attempt = t.count_attempt ? 1 : 0;
-      int http_status = t.http_status;
-      std::string outcome = t.outcome;
-      std::string message = t.message;
-      Poco::Int64 next_attempt = t.next_attempt_ms;
-      int has_force = t.force ? 1 : 0;
-      int force = t.force.value_or(false) ? 1 : 0;
-      Poco::Int64 seq = t.seq;
+    if (!record.transitions.empty()) {
+      std::vector<std::string> state, outcome, message;
+      std::vector<int> count_attempt, http_status, has_force, force;
+      std::vector<Poco::Int64> next_attempt, seq;
+      for (const OutboxTransition& t : record.transitions) {
+        state.push_back(t.state);
+        count_attempt.push_back(t.count_attempt ? 1 : 0);
+        http_status.push_back(t.http_status);
+        outcome.push_back(t.outcome);
+        message.push_back(t.message);
+        next_attempt.push_back(t.next_attempt_ms);
+        has_force.push_back(t.force ? 1 : 0);
+        force.push_back(t.force.value_or(false) ? 1 : 0);
+        seq.push_back(t.seq);
+      }
+      // Every item named must exist (the answer is NotFound naming it). The
+      // update below is one statement bound to every transition, whose
+      // changed-row count Poco does not total on every backend, so the
+      // check is one count first.
+      std::set<Poco::Int64> distinct(seq.begin(), seq.end());
+      std::string listed;
+      for (Poco::Int64 one : distinct) {
+        listed += (listed.empty() ? "" : ",") + std::to_string(one);
+      }
+      Poco::Int64 found = 0;
+      write_session_ << "SELECT count(*) FROM outbox WHERE seq IN (" + listed + ")", into(found),
+          now;
+      if (found != static_cast<Poco::Int64>(distinct.size())) {
+        for (Poco::Int64 one : distinct) {
+          Poco::Int64 exists = 0;
+          write_session_ << sql_.push->count_outbox_item, use(one), into(exists), now;
+          if (exists == 0) {
+            return fail(NotFoundError("outbox item " + std::to_string(one) + " does not exist"));
+          }
+        }
+      }
       Statement update(write_session_);
       update << sql_.push->transition_outbox, use(state), use(count_attempt), use(http_status),
           use(outcome), use(message), use(next_attempt), use(has_force), use(force), use(seq);
-      if (update.execute() != 1) {
-        return fail(NotFoundError("outbox item " + std::to_string(t.seq) + " does not exist"));
-      }
+      update.execute();
     }
-    for (const SyncState& agreed : record.agreed) {
-      std::string type = agreed.type;
-      std::string id = agreed.id;
-      std::string remote = agreed.remote_version;
-      std::string hash = agreed.content_hash;
-      Poco::Int64 local_version = agreed.local_version;
-      if (local_version == 0 && result.server_copy) local_version = result.server_copy->version;
-      Poco::Int64 agreed_ms = now_ms;
-      write_session_ << sql_.push->upsert_sync_state, use(type), use(id), use(remote),
-          use(hash), use(local_version), use(agreed_ms), now;
+    if (!record.agreed.empty()) {
+      std::vector<std::string> type, id, remote, hash;
+      std::vector<Poco::Int64> local_version, agreed_ms;
+      for (const SyncState& agreed : record.agreed) {
+        type.push_back(agreed.type);
+        id.push_back(agreed.id);
+        remote.push_back(agreed.remote_version);
+        hash.push_back(agreed.content_hash);
+        local_version.push_back(agreed.local_version == 0 && result.server_copy
+                                    ? result.server_copy->version
+                                    : agreed.local_version);
+        agreed_ms.push_back(now_ms);
+      }
+      Statement upsert(write_session_);
+      upsert << sql_.push->upsert_sync_state, use(type), use(id), use(remote), use(hash),
+          use(local_version), use(agreed_ms);
+      upsert.execute();
     }
     if (record.new_conflict) {
       const ConflictRecord& c = *record.new_conflict;
@@ -316,7 +375,12 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
     // A conflict is a local change waiting beside a server copy: once no
     // change of its resource waits (sent, discarded), it is settled.
     std::vector<AuditRecord> settled;
+    Poco::Int64 open_conflicts = 0;
+    if (!record.transitions.empty()) {
+      write_session_ << sql_.push->count_open_conflicts, into(open_conflicts), now;
+    }
     for (const OutboxTransition& t : record.transitions) {
+      if (open_conflicts == 0) break;
       Poco::Int64 seq = t.seq;
       std::vector<Poco::Int64> ids;
       std::vector<std::string> types, resource_ids;
@@ -350,12 +414,13 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
       }
     }
     if (record.parent_answered) SetMetaTimeLocked(kContactKey, now_ms);
+    // Audit rows last, all in one statement: a negative retry_of points at
+    // an earlier row of this list, whose id is known once it is written, so
+    // the rows go in runs that end at each such reference.
+    std::vector<AuditRecord> rows;
+    rows.reserve(record.audit.size() + settled.size());
     for (const AuditRecord& original : record.audit) {
       AuditRecord row = original;
-      if (row.retry_of < 0) {
-        std::size_t index = static_cast<std::size_t>(-row.retry_of) - 1;
-        row.retry_of = index < result.audit_ids.size() ? result.audit_ids[index] : 0;
-      }
       if (row.local_version == 0) {
         if (result.local_write && result.local_write->changed) {
           row.local_version = result.local_write->version;
@@ -363,9 +428,24 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
           row.local_version = result.server_copy->version;
         }
       }
-      result.audit_ids.push_back(InsertAuditLocked(row, now_ms));
+      if (row.retry_of < 0) {
+        const std::size_t index = static_cast<std::size_t>(-row.retry_of) - 1;
+        if (index >= result.audit_ids.size() + rows.size()) {
+          row.retry_of = 0;  // points past itself: no such row
+        } else if (index >= result.audit_ids.size()) {
+          std::vector<std::int64_t> ids = InsertAuditLocked(rows, now_ms);
+          result.audit_ids.insert(result.audit_ids.end(), ids.begin(), ids.end());
+          rows.clear();
+          row.retry_of = result.audit_ids[index];
+        } else {
+          row.retry_of = result.audit_ids[index];
+        }
+      }
+      rows.push_back(std::move(row));
     }
-    for (const AuditRecord& row : settled) InsertAuditLocked(row, now_ms);
+    std::vector<std::int64_t> ids = InsertAuditLocked(rows, now_ms);
+    result.audit_ids.insert(result.audit_ids.end(), ids.begin(), ids.end());
+    InsertAuditLocked(settled, now_ms);
     CommitWrite(write_session_);
   } catch (const Poco::Exception& error) {
     RollbackQuietly();
@@ -425,9 +505,9 @@ StatusOr<std::int64_t> PocoLocalStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard<std::mutex> lock(write_mutex_);
   try {
     BeginWrite(write_session_);
-    std::int64_t id = InsertAuditLocked(record, NowMillis());
+    std::vector<std::int64_t> ids = InsertAuditLocked(std::span(&record, 1), NowMillis());
     CommitWrite(write_session_);
-    return id;
+    return ids.front();
   } catch (const Poco::Exception& error) {
     RollbackQuietly();
     return TranslateException(error, "append to the audit log");

@@ -52,11 +52,6 @@ PullSql MakePostgresPullSql() {
       " coalesce(resolved_ms, 0) FROM conflicts WHERE ($1 = 0 OR status = $2)"
       " ORDER BY conflict_id DESC LIMIT $3";
 
-  sql.insert_audit =
-      "INSERT INTO audit (at_ms, operation, type, id, local_version, remote_version, transport,"
-      " outcome, http_status, message, retry_of)"
-      " VALUES ($1, $2, $3, $4, nullif($5::bigint, 0), $6, $7, $8, $9, $10, nullif($11::bigint, 0))";
-  sql.last_audit_id = "SELECT coalesce(max(audit_id), 0) FROM audit";
   sql.select_audit =
       "SELECT audit_id, at_ms, operation, coalesce(type, ''), coalesce(id, ''),"
       " coalesce(local_version, 0), coalesce(remote_version, ''), coalesce(transport, ''),"

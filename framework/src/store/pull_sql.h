@@ -49,12 +49,6 @@ struct PullSql {
   // / '').
   std::string list_conflicts;
 
-  // (at_ms, operation, type, id, local_version (0: NULL), remote_version,
-  //  transport, outcome, http_status, message, retry_of (0: NULL)), bound to
-  // vectors.
-  std::string insert_audit;
-  // () -> max audit_id or 0.
-  std::string last_audit_id;
   // (after_id, since_ms, operation, type, id, outcome, limit; '' matches
   // any) ->
   // audit_id, at_ms, operation, type, id, local_version, remote_version,

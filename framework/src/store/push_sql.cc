@@ -32,22 +32,36 @@ PushSql MakePushSql(Dialect dialect) {
                     ") ON CONFLICT (key) DO UPDATE SET value = excluded.value";
   sql.delete_meta = "DELETE FROM meta WHERE key = " + P(1);
 
-  sql.list_outbox =
+  const std::string outbox_columns =
       "SELECT o.seq, o.type, o.id, o.version, o.state, o.base_remote_version, o.attempts,"
       " o.next_attempt_ms, o.last_http_status, o.outcome, o.message, o.correlation_id,"
       " o.force_write, c.action, c.at_ms,"
       " CASE WHEN " + P(1, "integer") + " <> 0 THEN c.body ELSE '' END, c.content_hash"
-      " FROM outbox o JOIN changes c ON c.seq = o.seq"
-      " WHERE o.seq > " + P(2, "bigint") +
+      " FROM outbox o JOIN changes c ON c.seq = o.seq";
+  // No dead item, and no pending item not due yet at `due_at`, of the same
+  // resource at or before o. The resource's own changes are read first (by
+  // their (type, id) index) and their outbox rows by seq: CROSS JOIN fixes
+  // that order for SQLite, whose planner would otherwise walk every earlier
+  // pending item through outbox_pending for each candidate.
+  auto nothing_before = [&](const std::string& due_at) {
+    return " NOT EXISTS ("
+           "   SELECT 1 FROM changes dc CROSS JOIN outbox d"
+           "   WHERE d.seq = dc.seq AND dc.type = o.type AND dc.id = o.id AND dc.seq <= o.seq"
+           "   AND (d.state = 'dead' OR (d.state = 'pending' AND d.next_attempt_ms > " +
+           due_at + ")))";
+  };
+  sql.list_outbox =
+      outbox_columns + " WHERE o.seq > " + P(2, "bigint") +
       " AND (" + P(3, "integer") + " = 0 OR o.state IN (" + json_list + "))"
       " AND (" + P(5, "text") + " = '' OR (o.type = " + P(5, "text") + " AND (" + P(6, "text") +
       " = '' OR o.id = " + P(6, "text") + ")))"
-      " AND (" + P(7, "integer") + " = 0 OR (o.state = 'pending' AND NOT EXISTS ("
-      "   SELECT 1 FROM changes dc JOIN outbox d ON d.seq = dc.seq"
-      "   WHERE dc.type = o.type AND dc.id = o.id AND dc.seq <= o.seq"
-      "   AND (d.state = 'dead' OR (d.state = 'pending' AND d.next_attempt_ms > " +
-      P(8, "bigint") + ")))))"
+      " AND (" + P(7, "integer") + " = 0 OR (o.state = 'pending' AND" +
+      nothing_before(P(8, "bigint")) + "))"
       " ORDER BY o.seq LIMIT " + P(9, "bigint");
+  sql.list_due_outbox = outbox_columns + " WHERE o.state = 'pending' AND o.seq > " +
+                        P(2, "bigint") + " AND" + nothing_before(P(3, "bigint")) +
+                        " ORDER BY o.state, o.seq LIMIT " + P(4, "bigint");
+  sql.migrate_to_5 = {"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, seq)"};
   sql.transition_outbox =
       "UPDATE outbox SET state = " + P(1) + ", attempts = attempts + " + P(2, "integer") +
       ", last_http_status = " + P(3, "integer") + ", outcome = " + P(4) +
@@ -56,6 +70,7 @@ PushSql MakePushSql(Dialect dialect) {
       " ELSE force_write END WHERE seq = " + P(9, "bigint");
   sql.set_outbox_correlation =
       "UPDATE outbox SET correlation_id = " + P(1) + " WHERE seq = " + P(2, "bigint");
+  sql.count_outbox_item = "SELECT count(*) FROM outbox WHERE seq = " + P(1, "bigint");
 
   sql.get_sync_state =
       "SELECT type, id, remote_version, content_hash, local_version, agreed_ms FROM sync_state"
@@ -106,7 +121,9 @@ PushSql MakePushSql(Dialect dialect) {
       " transport, outcome, http_status, message, retry_of, correlation_id) VALUES (" +
       P(1, "bigint") + ", " + P(2) + ", " + P(3) + ", " + P(4) + ", " + P(5, "bigint") + ", " +
       P(6) + ", " + P(7) + ", " + P(8) + ", " + P(9, "integer") + ", " + P(10) + ", NULLIF(" +
-      P(11, "bigint") + ", 0), " + P(12) + ") RETURNING audit_id";
+      P(11, "bigint") + ", 0), " + P(12) + ")";
+  sql.last_audit_id = "SELECT coalesce(max(audit_id), 0) FROM audit";
+  sql.count_open_conflicts = "SELECT count(*) FROM conflicts WHERE status = 'open'";
   sql.query_audit =
       "SELECT audit_id, at_ms, operation, coalesce(type, ''), coalesce(id, ''),"
       " coalesce(local_version, 0), coalesce(remote_version, ''), coalesce(transport, ''),"

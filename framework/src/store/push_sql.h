@@ -18,6 +18,8 @@ struct PushSql {
   // DDL taking a schema-version-1 store to version 2 (outbox message and
   // force flag, audit correlation id, indexes), run in the open transaction.
   std::vector<std::string> migrate_to_2;
+  // Schema version 5: the index the push service's due view reads.
+  std::vector<std::string> migrate_to_5;
   // (key, value): insert or replace a meta row.
   std::string upsert_meta;
   // (key).
@@ -31,11 +33,18 @@ struct PushSql {
   // Due: pending, and no dead item or not-yet-due pending item of the same
   // resource at or before it (so a resource's items go together, in order).
   std::string list_outbox;
+  // (with_bodies 0/1, after_seq, due_at_ms, limit) -> the same columns: the
+  // push service's view (due items only) as its own statement, so that it
+  // reads the pending items through outbox_pending (state, seq) instead of
+  // scanning every item ever sent, which a node keeps.
+  std::string list_due_outbox;
   // (state, count_attempt 0/1, http_status, outcome, message,
   //  next_attempt_ms, has_force 0/1, force 0/1, seq).
   std::string transition_outbox;
   // (correlation_id, seq).
   std::string set_outbox_correlation;
+  // (seq) -> 1 when outbox item seq exists, else 0.
+  std::string count_outbox_item;
 
   // (type, id) -> type, id, remote_version, content_hash, local_version,
   //  agreed_ms.
@@ -68,9 +77,16 @@ struct PushSql {
   std::string select_settled_conflicts;
 
   // (at_ms, operation, type, id, local_version, remote_version, transport,
-  //  outcome, http_status, message, retry_of (0: none), correlation_id)
-  //  -> audit_id.
+  //  outcome, http_status, message, retry_of (0: none), correlation_id), bound
+  //  for many rows at once. The ids are read afterwards with last_audit_id:
+  //  writers hold the store's writer lock, so the rows just added are the
+  //  newest ids, consecutive.
   std::string insert_audit;
+  // () -> the largest audit_id (0: none).
+  std::string last_audit_id;
+  // () -> how many conflicts are open: when none, no outbox transition can
+  // settle one, and the per-item settling query is skipped.
+  std::string count_open_conflicts;
   // (since_ms, outcome, operation, type, id, correlation_id, after_id,
   //  limit) -> audit_id, at_ms, operation, type, id, local_version,
   //  remote_version, transport, outcome, http_status, message, retry_of,

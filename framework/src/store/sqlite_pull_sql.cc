@@ -61,11 +61,6 @@ PullSql MakeSqlitePullSql() {
       " coalesce(resolved_ms, 0) FROM conflicts WHERE (? = 0 OR status = ?)"
       " ORDER BY conflict_id DESC LIMIT ?";
 
-  sql.insert_audit =
-      "INSERT INTO audit (at_ms, operation, type, id, local_version, remote_version, transport,"
-      " outcome, http_status, message, retry_of)"
-      " VALUES (?, ?, ?, ?, nullif(?, 0), ?, ?, ?, ?, ?, nullif(?, 0))";
-  sql.last_audit_id = "SELECT coalesce(max(audit_id), 0) FROM audit";
   sql.select_audit =
       "SELECT audit_id, at_ms, operation, coalesce(type, ''), coalesce(id, ''),"
       " coalesce(local_version, 0), coalesce(remote_version, ''), coalesce(transport, ''),"

@@ -38,8 +38,9 @@ StoreSql MakeSqliteSql() {
       " last_http_status INTEGER NOT NULL DEFAULT 0,"
       " outcome TEXT NOT NULL DEFAULT '', correlation_id TEXT NOT NULL,"
       " base_remote_version TEXT NOT NULL DEFAULT '')",
-      // No index on state: delivered items leave the outbox (architecture §5), so
-      // it stays short, and an index would cost every local write.
+      // Delivered items stay (state 'sent', the operator's history), so the
+      // push service's due view reads through an index on state
+      // (outbox_pending, added by schema version 5).
       // Later issues fill these; they exist now so no migration is needed.
       "CREATE TABLE conflicts ("
       " conflict_id INTEGER PRIMARY KEY,"

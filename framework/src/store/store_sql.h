@@ -23,8 +23,9 @@ namespace fhirsync::store {
 // Version 2 adds the push section's columns (push_sql.h); version 3 is
 // SQLite's store without a `resources` table (sqlite_sql.cc); version 4 has
 // every content hash recomputed as the canonical hash
-// (fhirsync/base/canonical_json.h).
-inline constexpr int kSchemaVersion = 4;
+// (fhirsync/base/canonical_json.h); version 5 indexes the outbox by state
+// (push_sql.h, list_due_outbox).
+inline constexpr int kSchemaVersion = 5;
 
 struct PushSql;
 

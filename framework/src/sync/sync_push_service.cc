@@ -117,7 +117,10 @@ class SyncPushService::Impl {
     OutboxQuery query;
     query.due_at_ms = options_.clock();
     query.with_bodies = true;
-    query.limit = static_cast<std::int64_t>(options_.batch_size) * 4;
+    // One round reads no more items than it may send: a resource with
+    // several waiting changes takes several of them, and what is left waits
+    // for the next round, in order.
+    query.limit = options_.batch_size;
     FHIRSYNC_ASSIGN_OR_RETURN(std::vector<OutboxItem> items, store_->ListOutbox(query));
     if (items.empty()) {
       report.idle = true;
@@ -138,12 +141,20 @@ class SyncPushService::Impl {
       }
     }
 
+    // What was last agreed with the parent about each resource, in one
+    // read rather than one per resource.
+    std::vector<std::pair<std::string, std::string>> keys;
+    keys.reserve(groups.size());
+    for (const Group& group : groups) keys.emplace_back(group.latest().type, group.latest().id);
+    FHIRSYNC_ASSIGN_OR_RETURN(std::vector<SyncState> agreements, store_->GetSyncStates(keys));
+    for (SyncState& agreed : agreements) {
+      auto it = index.find(Key(agreed.type, agreed.id));
+      if (it != index.end()) groups[it->second].agreed = std::move(agreed);
+    }
+
     // Decide what to send for each resource.
-    std::map<std::string, std::vector<Group*>> by_plugin;
     std::vector<Group*> ready;
     for (Group& group : groups) {
-      FHIRSYNC_ASSIGN_OR_RETURN(group.agreed,
-                                store_->GetSyncState(group.latest().type, group.latest().id));
       if (group.first().attempts > 0) {
         AuditQuery previous;
         previous.correlation_id = group.first().correlation_id;

@@ -19,6 +19,7 @@
 #include "fhirsync/credentials.h"
 #include "fhirsync/local_store.h"
 #include "fhirsync/node_server.h"
+#include "server/export_jobs.h"
 #include "support/temp_dir.h"
 #include "test_client.h"
 
@@ -396,6 +397,33 @@ TEST_F(ExportTest, AFailedOrCancelledJobLeavesNoFilesAndARestartClearsTheFolder)
   EXPECT_FALSE(fs::exists(dir_.Sub("exports/leftover")));
   EXPECT_TRUE(fs::is_directory(dir_.Sub("exports")));
   EXPECT_EQ(fs::status(dir_.Sub("exports")).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+// White-box: a finished job goes once its retention has passed (the server
+// keeps it server.export_retain_seconds, at least 60 s; here 0).
+TEST_F(ExportTest, AFinishedJobIsRemovedOnceItsRetentionHasPassed) {
+  Put("Patient", "p1");
+  TempDir folder("fhirsync-export-retain");
+  server::ExportJobs::Options options;
+  options.dir = folder.Sub("exports");
+  options.retain_seconds = 0;
+  auto jobs = server::ExportJobs::Open(*store_, options);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  SnapshotOptions snapshot;
+  snapshot.node_id = "parent";
+  auto job = (*jobs)->Start("alice", snapshot, "http://parent/fhir/$export-file/");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_TRUE(server::ExportJobs::IsJobId(*job)) << *job;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline && (*jobs)->Get("alice", *job).has_value()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE((*jobs)->Get("alice", *job).has_value()) << "not removed within 30 s";
+  EXPECT_FALSE(fs::exists(options.dir + "/" + *job));
+  for (const char* bad : {"../../etc", "", "0B1E2F3A-4C5D-4E6F-8A9B-0C1D2E3F4A5B",
+                          "0b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b0"}) {
+    EXPECT_FALSE(server::ExportJobs::IsJobId(bad)) << bad;
+  }
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ namespace fhirsync::cli {
   X(kChangesCommand)         \
   X(kImportCommand)          \
   X(kStatsCommand)           \
+  X(kSnapshotCommand)        \
   X(kStatusCommand)          \
   X(kConfigCommand)          \
   X(kPluginsCommand)         \

@@ -13,7 +13,7 @@ namespace {
 
 const std::vector<std::string> kVerbs = {"init",    "put",     "get",    "delete",
                                          "history", "changes", "import", "stats",
-                                         "plugins"};
+                                         "plugins", "snapshot"};
 
 constexpr char kPatient[] =
     R"({"resourceType":"Patient","id":"p1","name":[{"family":"Okafor","given":["Ada"]}]})";

@@ -267,6 +267,19 @@ TEST(RoutePolicyTest, RouteLabelsAreFixedPatterns) {
   EXPECT_EQ(label({"healthz"}), "/healthz");
   EXPECT_EQ(label({"ws", "rest", "v1", "patient", "u1"}), "/ws/rest/v1/{resource}");
   EXPECT_EQ(label({}), "other");
+  const std::string job = "0b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b";
+  EXPECT_EQ(label({"fhir", "$export"}), "/fhir/$export");
+  EXPECT_EQ(label({"fhir", "$export-status", job}), "/fhir/$export-status/{job}");
+  EXPECT_EQ(label({"fhir", "$export-status", job}, "DELETE"), "/fhir/$export-status/{job}");
+  EXPECT_EQ(label({"fhir", "$export-file", job, "3"}), "/fhir/$export-file/{job}/{n}");
+  EXPECT_EQ(label({"fhir", "$export-file", job}), "other");
+  // Cancelling one's own export needs only the read role; other DELETEs write.
+  server::HttpRequest cancel;
+  cancel.method = "DELETE";
+  cancel.segments = {"fhir", "$export-status", job};
+  EXPECT_EQ(server::RoleNeeded(cancel), server::Role::kRead);
+  cancel.segments = {"fhir", "Patient", "p1"};
+  EXPECT_EQ(server::RoleNeeded(cancel), server::Role::kWrite);
   server::HttpRequest healthz;
   healthz.method = "GET";
   healthz.segments = {"healthz"};

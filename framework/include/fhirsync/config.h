@@ -81,6 +81,11 @@ struct ServerConfig {
   // or _history page): a Bundle that would pass it is refused with 413, a
   // page is cut short with a `next` link (docs/configuration.md).
   std::size_t max_response_bytes = 64u * 1024u * 1024u;
+  // Bulk Data exports (GET /fhir/$export, docs/snapshot.md): at most this
+  // many run at once, and a finished one's files are removed this long
+  // after it finished (and at every start of the server).
+  int export_max_running = 2;
+  int export_retain_seconds = 3600;
   int threads = 8;       // workers running the handlers (they block on the store)
   int queue_size = 64;   // requests waiting for a worker; past it: 503
   // A request head must be complete within this of the connection's opening

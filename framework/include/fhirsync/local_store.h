@@ -97,13 +97,20 @@ struct SearchQuery {
   std::optional<std::int64_t> updated_from_ms;  // last_updated >= this
   std::optional<std::int64_t> updated_to_ms;    // last_updated < this
   bool include_deleted = false;
-  std::int64_t offset = 0;  // results are ordered by id
+  // Keyset paging: only ids after this one (byte order, as results are
+  // ordered); empty: from the first id. A scan of a whole type passes the
+  // last id of each page here, so every page costs one index seek, whatever
+  // its depth, where `offset` would re-read every row before it.
+  std::string after_id;
+  std::int64_t offset = 0;  // results are ordered by id (byte order)
   std::int64_t limit = 100;
+  // Count `total`; a scan that pages to the end needs no count (total -1).
+  bool with_total = true;
 };
 
 struct SearchResult {
   std::vector<Resource> resources;
-  std::int64_t total = 0;  // matches without offset/limit
+  std::int64_t total = 0;  // matches after after_id, without offset/limit; -1 unless with_total
 };
 
 struct TypeCount {

@@ -44,6 +44,7 @@
 
 #include "fhirsync/config.h"
 #include "fhirsync/local_store.h"
+#include "fhirsync/snapshot.h"
 #include "fhirsync/status.h"
 #include "fhirsync/sync_resource_manager.h"
 
@@ -94,6 +95,13 @@ class NodeServer {
     // one-line account, or the error to show. Called on a worker thread and
     // may take long; must be thread-safe. Empty: those answer 501.
     std::function<StatusOr<std::string>(const std::string& side)> sync_now;
+    // For tests: called on an export job's thread (GET /fhir/$export, see
+    // docs/snapshot.md) with the job id once the job's watermark is taken
+    // (progress.written == 0) and after each page of resources it wrote. It
+    // may block to hold the job at that point, e.g. to commit a change
+    // after the watermark while the snapshot is being cut. Empty: none.
+    std::function<void(const std::string& job, const SnapshotProgress& progress)>
+        on_export_progress;
   };
 
   // Copies `config` (node_id and the server section are used). `store` is

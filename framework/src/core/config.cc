@@ -208,6 +208,8 @@ void ReadServer(const rapidjson::Value& v, ServerConfig* c, Status* error) {
   r.Integer("feed_page_size", &c->feed_page_size, 1, 10000);
   r.Integer("max_request_bytes", &c->max_request_bytes, 1024, std::int64_t{1} << 32);
   r.Integer("max_response_bytes", &c->max_response_bytes, 65536, std::int64_t{1} << 32);
+  r.Integer("export_max_running", &c->export_max_running, 1, 64);
+  r.Integer("export_retain_seconds", &c->export_retain_seconds, 60, 30 * 86400);
   r.Integer("threads", &c->threads, 1, 1024);
   r.Integer("queue_size", &c->queue_size, 1, 65536);
   // Files written before the request deadlines have this key; it has no
@@ -453,6 +455,8 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteInt(w, "feed_page_size", c.server.feed_page_size);
   WriteInt(w, "max_request_bytes", static_cast<std::int64_t>(c.server.max_request_bytes));
   WriteInt(w, "max_response_bytes", static_cast<std::int64_t>(c.server.max_response_bytes));
+  WriteInt(w, "export_max_running", c.server.export_max_running);
+  WriteInt(w, "export_retain_seconds", c.server.export_retain_seconds);
   WriteInt(w, "threads", c.server.threads);
   WriteInt(w, "queue_size", c.server.queue_size);
   WriteInt(w, "header_timeout_seconds", c.server.header_timeout_seconds);

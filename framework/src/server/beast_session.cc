@@ -40,6 +40,38 @@ constexpr char kRetryAfterSeconds[] = "1";
 
 std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
 
+// A file read from an offset on, for http::basic_file_body: the body type
+// reads from the file's position for size() bytes, so this file seeks to
+// the offset when opened and counts its size from there (a Range answer).
+class OffsetFile {
+ public:
+  using native_handle_type = beast::file::native_handle_type;
+  void set_offset(std::uint64_t offset) { offset_ = offset; }
+  bool is_open() const { return file_.is_open(); }
+  void close(beast::error_code& ec) { file_.close(ec); }
+  void open(const char* path, beast::file_mode mode, beast::error_code& ec) {
+    file_.open(path, mode, ec);
+    if (!ec) file_.seek(offset_, ec);
+  }
+  std::uint64_t size(beast::error_code& ec) const {
+    const std::uint64_t whole = file_.size(ec);
+    return whole > offset_ ? whole - offset_ : 0;
+  }
+  std::uint64_t pos(beast::error_code& ec) const { return file_.pos(ec) - offset_; }
+  void seek(std::uint64_t offset, beast::error_code& ec) { file_.seek(offset_ + offset, ec); }
+  std::size_t read(void* buffer, std::size_t n, beast::error_code& ec) const {
+    return file_.read(buffer, n, ec);
+  }
+  std::size_t write(const void* buffer, std::size_t n, beast::error_code& ec) {
+    return file_.write(buffer, n, ec);
+  }
+
+ private:
+  beast::file file_;
+  std::uint64_t offset_ = 0;
+};
+using FileBody = http::basic_file_body<OffsetFile>;
+
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -225,6 +257,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Write(Answer answer, bool must_close) {
+    if (!answer.file_path.empty()) return WriteFile(std::move(answer), must_close);
     response_.emplace();
     response_->version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
     response_->result(static_cast<unsigned>(answer.status));
@@ -240,21 +273,52 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     WriteSome();
   }
 
+  // An answer whose body is a file, read from disk piece by piece as the
+  // client takes it (an export's NDJSON may be hundreds of MB).
+  void WriteFile(Answer answer, bool must_close) {
+    file_response_.emplace();
+    beast::error_code ec;
+    file_response_->body().file().set_offset(answer.file_offset);
+    file_response_->body().open(answer.file_path.c_str(), beast::file_mode::scan, ec);
+    if (ec || file_response_->body().size() != answer.length) {
+      // Removed or changed between the handler and here (a cancelled export).
+      file_response_.reset();
+      Answer gone = flow_->Respond(ErrorResponse(
+          404, "not-found", "the file is gone (its export was cancelled or expired)"));
+      return Write(std::move(gone), must_close);
+    }
+    file_response_->version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+    file_response_->result(static_cast<unsigned>(answer.status));
+    for (auto& [name, value] : answer.headers) file_response_->insert(name, value);
+    status_ = answer.status;
+    sent_ = answer.length;
+    file_response_->content_length(answer.length);
+    keep_alive_ = !must_close && !env_.stopping.load() && parser_ &&
+                  parser_->is_header_done() && parser_->get().keep_alive();
+    file_response_->keep_alive(keep_alive_);
+    file_serializer_.emplace(*file_response_);
+    WriteSome();
+  }
+
   void WriteSome() {
     // The deadline is per piece: a long answer to a slow but reading client
     // goes on; a client that stops reading is cut.
     Tcp().expires_after(Seconds(env_.limits.write_timeout_seconds));
-    http::async_write_some(stream_, *serializer_,
-                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->OnWrite(ec);
-                           });
+    auto done = [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      self->OnWrite(ec);
+    };
+    if (file_serializer_) return http::async_write_some(stream_, *file_serializer_, done);
+    http::async_write_some(stream_, *serializer_, done);
   }
 
   void OnWrite(beast::error_code ec) {
-    if (!ec && !serializer_->is_done()) return WriteSome();
+    const bool done = file_serializer_ ? file_serializer_->is_done() : serializer_->is_done();
+    if (!ec && !done) return WriteSome();
     if (flow_) flow_->Log(status_, ec ? 0 : sent_);
     serializer_.reset();
     response_.reset();
+    file_serializer_.reset();
+    file_response_.reset();
     flow_.reset();
     active_.reset();  // before waiting for the next head: an idle
                       // connection does not hold a stop
@@ -315,6 +379,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::unique_ptr<ActiveRequests::Scope> active_;
   std::optional<http::response<http::string_body>> response_;
   std::optional<http::response_serializer<http::string_body>> serializer_;
+  std::optional<http::response<FileBody>> file_response_;
+  std::optional<http::response_serializer<FileBody>> file_serializer_;
   int status_ = 0;
   std::uint64_t sent_ = 0;
   bool keep_alive_ = false;

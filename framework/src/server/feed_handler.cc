@@ -13,9 +13,6 @@
 // (pages keep their numbers, so one may be empty), so a child never
 // downloads what it does not want. The links carry the same filter.
 
-#include <Poco/SHA1Engine.h>
-#include <Poco/UUIDGenerator.h>
-
 #include <algorithm>
 #include <set>
 
@@ -24,6 +21,7 @@
 
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/feed/atom_page_writer.h"
+#include "server/feed_position.h"
 #include "server/fhir_ops.h"
 #include "server/gzip.h"
 #include "server/handlers.h"
@@ -32,19 +30,6 @@
 namespace fhirsync::server {
 
 namespace {
-
-constexpr char kAtomEntryIdPrefix[] = "tag:atomfeed.ict4h.org:";
-
-// A name-based (SHA-1, version 5) UUID of node id + seq: the same change
-// always gets the same entry id, on every render and after a restart.
-std::string EntryId(const std::string& node_id, std::int64_t seq) {
-  static const Poco::UUID kNamespace("5e2f1a4c-9b0d-4f6e-8a37-1c2d3e4f5a6b");
-  Poco::SHA1Engine sha1;
-  Poco::UUID uuid = Poco::UUIDGenerator::defaultGenerator().createFromName(
-      kNamespace, "fhirsync-change:" + node_id + ":" + std::to_string(seq), sha1,
-      Poco::UUID::UUID_NAME_BASED_SHA1);
-  return kAtomEntryIdPrefix + uuid.toString();
-}
 
 // {"fhir": "/fhir/Patient/1/_history/2"}, or the OpenMRS REST URL for a
 // resource held in REST representation.
@@ -65,11 +50,6 @@ std::string EntryContent(const Resource& resource) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::string PageUrl(const std::string& base_url, const std::string& name,
-                    const std::string& types_query) {
-  return base_url + "/feed/" + name + types_query;
-}
-
 }  // namespace
 
 HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std::int64_t page) {
@@ -88,8 +68,7 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
       types.insert(std::move(type));
     }
   }
-  std::string types_query;
-  for (const std::string& type : types) types_query += (types_query.empty() ? "?types=" : ",") + type;
+  const std::string types_query = FeedTypesQuery(types);
 
   const std::int64_t size = context.config.feed_page_size;
   const std::string key_prefix = request.base_url + "|" + types_query + "|";
@@ -105,7 +84,7 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
   if (!prepared) {
     auto last_seq = context.store->LastSeq();
     if (!last_seq.ok()) return ErrorResponse(last_seq.status());
-    const std::int64_t newest = std::max<std::int64_t>(1, (*last_seq + size - 1) / size);
+    const std::int64_t newest = FeedPageOf(*last_seq, size);
     if (is_recent) n = newest;
     if (n > newest) {
       return ErrorResponse(404, "not-found",

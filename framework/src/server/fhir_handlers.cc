@@ -137,6 +137,18 @@ HttpResponse HandleMetadata(ServerContext& context, const HttpRequest& request) 
   }
   w.EndArray();
   Interactions(w, {"transaction", "batch", "history-system"});
+  if (context.exports != nullptr) {
+    // FHIR Bulk Data's system-level export (docs/snapshot.md).
+    w.Key("operation");
+    w.StartArray();
+    w.StartObject();
+    w.Key("name");
+    w.String("export");
+    w.Key("definition");
+    w.String("http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export");
+    w.EndObject();
+    w.EndArray();
+  }
   w.EndObject();
   w.EndArray();
   w.EndObject();

@@ -51,6 +51,14 @@ HttpResponse HandleFeed(ServerContext& context, const HttpRequest& request, std:
 // digest_handler.cc: GET /fhir/$digest (range digests for verify).
 HttpResponse HandleDigest(ServerContext& context, const HttpRequest& request);
 
+// export_handlers.cc: FHIR Bulk Data $export (docs/snapshot.md).
+HttpResponse HandleExportKickoff(ServerContext& context, const HttpRequest& request);
+// GET (status) or DELETE (cancel) of /fhir/$export-status/{job}.
+HttpResponse HandleExportStatus(ServerContext& context, const HttpRequest& request,
+                                const std::string& job);
+HttpResponse HandleExportFile(ServerContext& context, const HttpRequest& request,
+                              const std::string& job, const std::string& number);
+
 }  // namespace fhirsync::server
 
 #endif  // FHIRSYNC_SERVER_HANDLERS_H_

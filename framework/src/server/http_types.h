@@ -8,6 +8,7 @@
 #ifndef FHIRSYNC_SERVER_HTTP_TYPES_H_
 #define FHIRSYNC_SERVER_HTTP_TYPES_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +49,13 @@ struct HttpResponse {
   std::string body;
   // When set, it is the body (and `body` is unused).
   std::shared_ptr<const PreparedBody> prepared;
+  // When set, the body is this file's bytes from file_offset on, sent as
+  // they are (no gzip is added: a handler that sends a gzip file says so in
+  // Content-Encoding) and streamed from disk, never held in memory: an
+  // export's NDJSON files. `body` and `prepared` are unused.
+  std::string file_path;
+  std::uint64_t file_offset = 0;
+  std::uint64_t file_length = 0;  // the bytes from file_offset to the end
 
   const std::string& Body() const { return prepared ? prepared->plain : body; }
 

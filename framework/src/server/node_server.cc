@@ -64,6 +64,8 @@ Status CheckLimits(const ServerConfig& c) {
                                 std::to_string(value));
   };
   FHIRSYNC_RETURN_IF_ERROR(positive("feed_page_size", c.feed_page_size));
+  FHIRSYNC_RETURN_IF_ERROR(positive("export_max_running", c.export_max_running));
+  FHIRSYNC_RETURN_IF_ERROR(positive("export_retain_seconds", c.export_retain_seconds));
   FHIRSYNC_RETURN_IF_ERROR(positive("max_request_bytes", static_cast<long long>(c.max_request_bytes)));
   FHIRSYNC_RETURN_IF_ERROR(
       positive("max_response_bytes", static_cast<long long>(c.max_response_bytes)));
@@ -134,6 +136,15 @@ Status NodeServer::Start() {
   state->context.node_dir = impl_->options.node_dir;
   state->context.extra_metrics = impl_->options.extra_metrics;
   state->context.sync_now = impl_->options.sync_now;
+  if (!impl_->options.node_dir.empty()) {
+    server::ExportJobs::Options exports;
+    exports.dir = impl_->options.node_dir + "/exports";
+    exports.max_running = sc.export_max_running;
+    exports.retain_seconds = sc.export_retain_seconds;
+    exports.on_progress = impl_->options.on_export_progress;
+    FHIRSYNC_ASSIGN_OR_RETURN(state->context.exports,
+                              server::ExportJobs::Open(*impl_->store, std::move(exports)));
+  }
   for (const std::string& type : impl_->config.pull.types) {
     state->context.declared_types.insert(type);
   }

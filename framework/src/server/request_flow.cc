@@ -146,6 +146,14 @@ Answer RequestFlow::Respond(HttpResponse out) {
   if (!out.content_type.empty()) answer.headers.emplace_back("Content-Type", out.content_type);
   answer.headers.emplace_back("X-Fhirsync-Node-Id", state_.context.node_id);
   if (out.status == 204 || out.status == 304) return answer;
+  if (!out.file_path.empty()) {
+    answer.length = out.file_length;
+    if (head_.method != "HEAD") {
+      answer.file_path = std::move(out.file_path);
+      answer.file_offset = out.file_offset;
+    }
+    return answer;
+  }
   const std::string* body = &out.Body();
   if (!body->empty()) {
     answer.headers.emplace_back("Vary", "Accept-Encoding");

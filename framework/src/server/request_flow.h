@@ -91,6 +91,10 @@ struct Answer {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::uint64_t length = 0;
+  // Set: the body is this file from file_offset on (`length` bytes),
+  // streamed by the I/O layer (HttpResponse::file_path); `body` is empty.
+  std::string file_path;
+  std::uint64_t file_offset = 0;
 };
 
 class RequestFlow {

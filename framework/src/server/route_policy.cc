@@ -15,6 +15,9 @@ std::string FhirRoute(const std::vector<std::string>& s) {
   if (s.size() == 2 && (s[1] == "metadata" || s[1] == "$digest" || s[1] == "_history")) {
     return "/fhir/" + s[1];
   }
+  if (s.size() == 2 && s[1] == "$export") return "/fhir/$export";
+  if (s[1] == "$export-status") return s.size() == 3 ? "/fhir/$export-status/{job}" : "other";
+  if (s[1] == "$export-file") return s.size() == 4 ? "/fhir/$export-file/{job}/{n}" : "other";
   if (s.size() == 2) return "/fhir/{type}";
   if (s[2] == "_history" || s[2] == "_search") return s.size() == 3 ? "/fhir/{type}/" + s[2] : "other";
   if (s.size() == 3) return "/fhir/{type}/{id}";
@@ -58,6 +61,10 @@ std::optional<Role> RoleNeeded(const HttpRequest& request) {
   const auto& s = request.segments;
   if (s.size() == 1 && s[0] == "healthz" && IsGet(request)) return std::nullopt;
   if (!s.empty() && s[0] == "admin") return Role::kAdmin;
+  // Cancelling one's own export is part of reading it (export_handlers.cc).
+  if (s.size() == 3 && s[0] == "fhir" && s[1] == "$export-status" && request.method == "DELETE") {
+    return Role::kRead;
+  }
   return IsGet(request) ? Role::kRead : Role::kWrite;
 }
 

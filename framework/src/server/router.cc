@@ -50,6 +50,20 @@ HttpResponse DispatchFhir(ServerContext& context, const HttpRequest& request) {
     if (IsGet(request)) return HandleHistory(context, request, "");
     return MethodNotAllowed(request, "GET");
   }
+  if (s.size() == 2 && s[1] == "$export") {
+    if (IsGet(request)) return HandleExportKickoff(context, request);
+    return MethodNotAllowed(request, "GET");
+  }
+  if (s[1] == "$export-status") {
+    if (s.size() != 3) return NoSuchEndpoint(request);
+    if (IsGet(request) || m == "DELETE") return HandleExportStatus(context, request, s[2]);
+    return MethodNotAllowed(request, "GET, DELETE");
+  }
+  if (s[1] == "$export-file") {
+    if (s.size() != 4) return NoSuchEndpoint(request);
+    if (IsGet(request)) return HandleExportFile(context, request, s[2], s[3]);
+    return MethodNotAllowed(request, "GET");
+  }
   const std::string& type = s[1];
   if (Status st = ValidateResourceType(type); !st.ok()) {
     return ErrorResponse(400, "invalid", "URL: " + st.message());

@@ -5,6 +5,7 @@
 #define FHIRSYNC_SERVER_SERVER_CONTEXT_H_
 
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "fhirsync/local_store.h"
 #include "fhirsync/sync_resource_manager.h"
 #include "server/child_tracker.h"
+#include "server/export_jobs.h"
 #include "server/feed_cache.h"
 #include "server/request_metrics.h"
 
@@ -41,6 +43,9 @@ struct ServerContext {
   std::function<StatusOr<std::string>(const std::string& side)> sync_now;
   RequestMetrics metrics;
   ChildTracker children;
+  // The $export jobs; null when the server has no node folder to write
+  // them in (NodeServer::Options::node_dir empty).
+  std::unique_ptr<ExportJobs> exports;
 };
 
 }  // namespace fhirsync::server

@@ -499,6 +499,8 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
   ReadSessionPool::Lease lease = read_pool_.Acquire();
   try {
     std::string type = query.type;
+    // No stored id holds a NUL; cut there, which keeps the byte order.
+    std::string after_id = query.after_id.substr(0, query.after_id.find('\0'));
     int has_ids = query.ids.empty() ? 0 : 1;
     std::string ids = JsonStringArray(WithoutNul(query.ids));
     Poco::Int64 from_ms =
@@ -509,15 +511,18 @@ StatusOr<SearchResult> PocoLocalStore::Search(const SearchQuery& query) {
     Poco::Int64 offset = query.offset;
 
     SearchResult result;
-    Poco::Int64 total = 0;
-    lease.session() << sql_.search_count, use(type), use(has_ids), use(ids), use(from_ms),
-        use(to_ms), use(include_deleted), into(total), Poco::Data::Keywords::now;
-    result.total = total;
+    result.total = -1;
+    if (query.with_total) {
+      Poco::Int64 total = 0;
+      lease.session() << sql_.search_count, use(type), use(after_id), use(has_ids), use(ids),
+          use(from_ms), use(to_ms), use(include_deleted), into(total), Poco::Data::Keywords::now;
+      result.total = total;
+    }
 
     ResourceColumns columns;
     Statement statement(lease.session());
-    statement << sql_.search, use(type), use(has_ids), use(ids), use(from_ms), use(to_ms),
-        use(include_deleted), use(limit), use(offset);
+    statement << sql_.search, use(type), use(after_id), use(has_ids), use(ids), use(from_ms),
+        use(to_ms), use(include_deleted), use(limit), use(offset);
     columns.BindTo(statement);
     statement.execute();
     result.resources.reserve(columns.size());

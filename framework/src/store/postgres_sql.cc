@@ -139,13 +139,13 @@ StoreSql MakePostgresSql() {
       " AND c.at_ms >= $5::bigint ORDER BY c.seq LIMIT $6::bigint";
   const std::string search_where =
       " FROM resources r JOIN changes c ON c.seq = r.seq"
-      " WHERE r.type = $1 AND ($2::integer = 0"
-      "   OR r.id IN (SELECT json_array_elements_text($3::json)))"
-      " AND r.last_updated_ms >= $4::bigint AND r.last_updated_ms < $5::bigint"
-      " AND ($6::integer <> 0 OR r.deleted = 0)";
+      " WHERE r.type = $1 AND r.id > $2 AND ($3::integer = 0"
+      "   OR r.id IN (SELECT json_array_elements_text($4::json)))"
+      " AND r.last_updated_ms >= $5::bigint AND r.last_updated_ms < $6::bigint"
+      " AND ($7::integer <> 0 OR r.deleted = 0)";
   sql.search =
       "SELECT r.type, r.id, r.version, r.last_updated_ms, r.deleted, r.format, r.content_hash,"
-      " c.body" + search_where + " ORDER BY r.id LIMIT $7::bigint OFFSET $8::bigint";
+      " c.body" + search_where + " ORDER BY r.id LIMIT $8::bigint OFFSET $9::bigint";
   sql.search_count = "SELECT count(*)" + search_where;
   sql.stats =
       "SELECT type, sum(1 - deleted)::bigint, sum(deleted)::bigint FROM resources"

@@ -126,8 +126,8 @@ StoreSql MakeSqliteSql() {
   // a page stops reading at its LIMIT.
   const std::string search_where =
       " FROM changes c"
-      " WHERE c.type = ? AND (? = 0 OR c.id IN (SELECT value FROM json_each(?))) AND" +
-      is_current + " AND c.at_ms >= ? AND c.at_ms < ? AND (? <> 0 OR c.deleted = 0)";
+      " WHERE c.type = ? AND c.id > ? AND (? = 0 OR c.id IN (SELECT value FROM json_each(?)))"
+      " AND" + is_current + " AND c.at_ms >= ? AND c.at_ms < ? AND (? <> 0 OR c.deleted = 0)";
   sql.search = "SELECT " + resource_columns_of_changes + ", c.body" + search_where +
                " ORDER BY c.id LIMIT ? OFFSET ?";
   sql.search_count = "SELECT count(*)" + search_where;

@@ -105,10 +105,11 @@ struct StoreSql {
   // (with_bodies 0/1, after_seq, has_types 0/1, types JSON array, since_ms,
   //  limit) -> seq, action, origin, then resource columns.
   std::string changes;
-  // (type, has_ids 0/1, ids JSON array, from_ms, to_ms, include_deleted 0/1,
-  //  limit, offset) -> resource columns ordered by id.
+  // (type, after_id, has_ids 0/1, ids JSON array, from_ms, to_ms,
+  //  include_deleted 0/1, limit, offset) -> resource columns ordered by id
+  //  (ids after after_id; "" is before every id).
   std::string search;
-  // The same first six parameters -> count.
+  // The same first seven parameters -> count.
   std::string search_count;
   // () -> type, live, deleted ordered by type.
   std::string stats;

@@ -31,7 +31,13 @@ StatusOr<std::string> TargetOf(const std::string& url, const net::HttpEndpoint& 
                                   " is not on the server the export was asked of; fhirsync "
                                   "sends its credentials to that server only");
     }
-    return uri.getPathEtc();
+    // The path and query as the server wrote them: Poco would re-encode
+    // the `$` of `$export-status`, which a server need not decode.
+    const std::size_t authority = url.find("://");
+    const std::size_t path = url.find('/', authority + 3);
+    std::string target = path == std::string::npos ? "/" : url.substr(path);
+    if (const std::size_t hash = target.find('#'); hash != std::string::npos) target.resize(hash);
+    return target;
   } catch (const Poco::Exception& e) {
     return InvalidArgumentError(quoted + " does not parse: " + e.displayText());
   }

@@ -3,12 +3,15 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <system_error>
 
 #include "command.h"
 #include "fhirsync/base/text_util.h"
 #include "fhirsync/config.h"
+#include "fhirsync/feed/atom_change_reader.h"
 #include "fhirsync/local_store.h"
+#include "fhirsync/snapshot_load.h"
 #include "init_child.h"
 #include "output.h"
 
@@ -22,7 +25,7 @@ constexpr char kHelp[] =
     "                      [--parent-user NAME] [--parent-client-id ID --parent-key FILE\n"
     "                      [--parent-scope SCOPES]] [--parent-ca FILE]\n"
     "                      [--types T,..] [--feed atom|fhir-history] [--plugin-dir DIR]\n"
-    "                      [--parent-node-id ID]]\n"
+    "                      [--parent-node-id ID] [--from-snapshot DIR]]\n"
     "\n"
     "Creates a node in folder D (made if missing): writes D/fhirsync.json with every\n"
     "key at its default and opens the store once, so a bad --connection is reported\n"
@@ -76,7 +79,16 @@ constexpr char kHelp[] =
     "  --parent-node-id ID the parent's node id (parent.node_id), for a FHIR server\n"
     "                     that is not fhirsync; default: learnt from the parent at\n"
     "                     the first pull (X-Fhirsync-Node-Id), else derived once from\n"
-    "                     the FHIR base URL (see docs/fhir-servers.md)\n";
+    "                     the FHIR base URL (see docs/fhir-servers.md)\n"
+    "  --from-snapshot DIR load the parent's snapshot that `fhirsync snapshot --out DIR`\n"
+    "                     wrote on the parent (carried on a stick, say) before the\n"
+    "                     first network sync, which then reads the parent's feed only\n"
+    "                     after the snapshot. The folder is proven whole first: every\n"
+    "                     file its manifest lists, with its size, sha256 and count,\n"
+    "                     and no other file; else nothing is loaded. Atom feed only;\n"
+    "                     the manifest's node id becomes parent.node_id (it must match\n"
+    "                     --parent-node-id when given, and the parent at the first\n"
+    "                     pull). See docs/snapshot.md\n";
 
 int RunInit(const Invocation& invocation) {
   CommandLine cl(invocation);
@@ -90,11 +102,47 @@ int RunInit(const Invocation& invocation) {
   cl.flags().AddString("connection", "STR", &connection);
   cl.flags().AddBool("force", &force);
   cl.flags().AddBool("json", &json);
+  std::string from_snapshot;
+  cl.flags().AddString("from-snapshot", "DIR", &from_snapshot);
   ChildOptions child;
   AddChildFlags(cl.flags(), &child);
   if (auto exit = cl.Parse(0, 0)) return *exit;
   if (Status checked = CheckChildFlags(cl, child); !checked.ok()) {
     return cl.UsageError(checked.message());
+  }
+  if (cl.Seen("from-snapshot")) {
+    if (child.parent_url.empty()) {
+      return cl.UsageError("--from-snapshot needs --parent: a snapshot is where a child "
+                           "starts following its parent");
+    }
+    if (child.feed != "atom") {
+      return cl.UsageError("--from-snapshot needs --feed atom: a snapshot folder places "
+                           "itself in the parent's Atom feed");
+    }
+  }
+  // The folder is proven whole before anything is written.
+  std::optional<BulkManifest> snapshot;
+  if (!from_snapshot.empty()) {
+    StatusOr<BulkManifest> verified = VerifySnapshotFolder(from_snapshot);
+    if (!verified.ok()) {
+      return cl.Fail(verified.status().WithContext("--from-snapshot: the folder is refused, "
+                                                   "nothing was loaded"));
+    }
+    if (!verified->has_fhirsync || verified->fhirsync.node_id.empty() ||
+        verified->fhirsync.atom_page_url.empty()) {
+      return cl.Fail(FailedPreconditionError(
+          "--from-snapshot: " + from_snapshot +
+          "/manifest.json does not say which node exported it and where in its feed "
+          "(extension.fhirsync), so a child could not continue after it"));
+    }
+    if (!child.parent_node_id.empty() && child.parent_node_id != verified->fhirsync.node_id) {
+      return cl.Fail(FailedPreconditionError(
+          "--from-snapshot: the snapshot was exported by node '" +
+          EscapeForMessage(verified->fhirsync.node_id) + "', not by the parent '" +
+          EscapeForMessage(child.parent_node_id) + "' (--parent-node-id)"));
+    }
+    child.parent_node_id = verified->fhirsync.node_id;
+    snapshot = std::move(*verified);
   }
 
   if (cl.Seen("node-id")) {
@@ -153,12 +201,32 @@ int RunInit(const Invocation& invocation) {
 
   // Open (and so create) the store before writing the configuration: a node
   // folder whose configuration names an unusable store helps nobody.
+  std::optional<PullSummary> snapshot_loaded;
   StatusOr<std::unique_ptr<LocalStore>> store = OpenLocalStore(config.store, cl.dir(), node_id);
   if (!store.ok()) {
     // Leave no empty folder behind from a failed init (remove() only
     // removes an empty one).
     if (!dir_existed) std::filesystem::remove(dir, ec);
     return cl.Fail(store.status().WithContext("cannot open the store"));
+  }
+  if (snapshot) {
+    // Loaded into the new store, with the cursor left at the watermark for
+    // the first network sync.
+    SnapshotLoadOptions load;
+    load.parent_node_id = config.parent.node_id;
+    load.feed = config.pull.feed;
+    load.feed_position = feed::EncodeFeedPosition(
+        {snapshot->fhirsync.atom_page_url, snapshot->fhirsync.atom_entry_id, false});
+    StatusOr<std::string> job = SnapshotFolderJob(from_snapshot);
+    if (!job.ok()) return cl.Fail(job.status());
+    load.job = *job;
+    load.transport = "folder";
+    load.types = config.pull.types;
+    load.max_line_bytes = config.parent.max_answer_bytes;
+    std::unique_ptr<SnapshotSource> source = FolderSnapshotSource(from_snapshot);
+    StatusOr<PullSummary> loaded = LoadSnapshot(store->get(), *source, *snapshot, load);
+    if (!loaded.ok()) return cl.Fail(loaded.status().WithContext("--from-snapshot"));
+    snapshot_loaded = *loaded;
   }
   store->reset();
 
@@ -176,6 +244,15 @@ int RunInit(const Invocation& invocation) {
     out.Field("dir", cl.dir());
     out.Field("config_file", file.string());
     out.Field("backend", backend);
+    if (snapshot_loaded) {
+      out.Key("snapshot");
+      out.StartObject();
+      out.Field("dir", from_snapshot);
+      out.Field("resources", snapshot_loaded->fetched);
+      out.Field("applied", snapshot_loaded->applied);
+      out.Field("rejected", snapshot_loaded->rejected);
+      out.EndObject();
+    }
     out.EndObject();
     out.Print();
   } else {
@@ -190,6 +267,13 @@ int RunInit(const Invocation& invocation) {
                 << ", pulling " << (config.pull.types.empty() ? std::string("every type")
                                                                : JoinTypes(config.pull.types))
                 << " through its " << config.pull.feed << " feed\n";
+    }
+    if (snapshot_loaded) {
+      std::cout << "loaded the snapshot in " << from_snapshot << ": "
+                << snapshot_loaded->fetched << " resources (" << snapshot_loaded->applied
+                << " applied, " << snapshot_loaded->rejected
+                << " rejected); the first sync continues from parent "
+                << config.parent.node_id << "'s feed after it\n";
     }
   }
   return kExitOk;

@@ -29,6 +29,11 @@ void PrintSummary(const PullSummary& s, const std::string& parent, bool json) {
     out.Field("rejected", s.rejected);
     out.Field("elapsed_ms", s.elapsed_ms);
     out.Field("at_head", s.at_head);
+    out.Field("from_snapshot", s.from_snapshot);
+    if (s.from_snapshot) {
+      out.Field("snapshot_files", s.snapshot_files);
+      out.Field("snapshot_bytes", s.snapshot_bytes);
+    }
     out.EndObject();
     out.Print();
     return;
@@ -41,6 +46,10 @@ void PrintSummary(const PullSummary& s, const std::string& parent, bool json) {
   if (seconds > 0 && s.fetched > 0) {
     line << " (" << static_cast<std::int64_t>(static_cast<double>(s.fetched) / seconds)
          << " resources/s, " << s.requests << " requests)";
+  }
+  if (s.from_snapshot) {
+    line << "; began with the parent's snapshot (" << s.snapshot_files << " files, "
+         << s.snapshot_bytes << " bytes), then its feed after it";
   }
   std::cout << line.str() << std::endl;
   if (s.conflicts > 0) {

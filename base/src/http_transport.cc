@@ -387,6 +387,7 @@ Status HttpTransport::Receive(const HttpRequestSpec& spec, const BodySink* sink,
     answer.status = static_cast<int>(response.getStatus());
     answer.reason = response.getReason();
     for (const auto& [name, value] : response) answer.headers.emplace_back(name, value);
+    if (spec.on_head) spec.on_head(answer);
 
     // The decoded body goes to the sink (a 2xx answer, when there is one)
     // or into answer.body, never past max_response_bytes.

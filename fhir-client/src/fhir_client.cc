@@ -115,7 +115,7 @@ class FhirClient::Impl {
       result.status = config_error_.WithContext(label);
       return result;
     }
-    net::HttpRequestSpec request{method, target, std::move(headers), std::move(body)};
+    net::HttpRequestSpec request{method, target, std::move(headers), std::move(body), {}};
     net::HttpAnswer answer = transport_->Exchange(request);
     result.http_status = answer.status;
     result.ambiguous = net::IsAmbiguousWrite(method, answer);

@@ -132,7 +132,10 @@ Status FolderTransport::Configure(const TransportSettings& settings) {
 TransportCapabilities FolderTransport::GetCapabilities() const {
   TransportCapabilities caps;
   caps.resource_types = {kAnyResourceType};
-  caps.operations.assign(std::begin(kAllTransportOperations), std::end(kAllTransportOperations));
+  // Every operation but `export`: a folder of changes holds no snapshot.
+  for (TransportOperation op : kAllTransportOperations) {
+    if (op != TransportOperation::kExport) caps.operations.push_back(op);
+  }
   caps.formats = {ResourceFormat::kFhirJson, ResourceFormat::kOpenmrsRest};
   caps.priority = priority_;
   caps.auth_schemes = {"none"};

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <utility>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "capability_narrowing.h"
 #include "fhir_outcome.h"
+#include "fhirsync/feed/atom_change_reader.h"
 #include "fhirsync/resource.h"
 #include "http_plugin_settings.h"
 #include "plugin_results.h"
@@ -163,6 +167,20 @@ Status FhirTransport::Configure(const TransportSettings& settings) {
   if (!status.ok()) return status;
   if (change_feed) operations_.push_back(TransportOperation::kHistory);
   change_feed_ = std::move(change_feed);
+  feed_kind_ = plugins::OptionOr(settings, "feed", "none");
+  int export_deadline_seconds = 1800;
+  status = plugins::ParseIntOption(settings, "export_deadline_seconds", 1, 7 * 86400,
+                                   &export_deadline_seconds);
+  if (!status.ok()) return status;
+  export_client_.reset();
+  // A snapshot is only of use placed in the change feed that follows it.
+  if (change_feed_ && (feed_kind_ == "atom" || feed_kind_ == "fhir-history")) {
+    fhir::BulkExportOptions bulk;
+    bulk.client = options;
+    bulk.export_deadline_ms = export_deadline_seconds * 1000;
+    export_client_ = std::make_unique<fhir::BulkExportClient>(bulk);
+    operations_.push_back(TransportOperation::kExport);
+  }
   int read_connections = 4;
   status = plugins::ParseIntOption(settings, "read_connections", 1, 64, &read_connections);
   if (!status.ok()) return status;
@@ -363,6 +381,55 @@ std::vector<RemoteWriteResult> FhirTransport::WriteMany(const std::vector<WriteR
     results[written_at[k]] = ToWriteResult(outcome.entries[k]);
   }
   return results;
+}
+
+}  // namespace fhirsync::fhirplugin
+
+namespace fhirsync::fhirplugin {
+
+ExportResult FhirTransport::StartExport(const std::vector<std::string>& types,
+                                        const std::string& job) {
+  if (!export_client_) return Unsupported<ExportResult>(TransportOperation::kExport);
+  fhir::BulkExportJob started = export_client_->Start(types, job);
+  ExportResult result;
+  result.status = started.status;
+  result.http_status = started.http_status;
+  result.operation_outcome = started.outcome_text;
+  result.job = started.status_url;
+  if (!started.status.ok()) return result;
+  const BulkManifest& manifest = started.manifest;
+  if (feed_kind_ == "atom") {
+    // The Atom feed is fhirsync's: only its watermark places the snapshot.
+    if (manifest.has_fhirsync && !manifest.fhirsync.atom_page_url.empty()) {
+      result.feed_position = feed::EncodeFeedPosition(
+          {manifest.fhirsync.atom_page_url, manifest.fhirsync.atom_entry_id, false});
+    }
+  } else {
+    // _history from the export's transactionTime: the history reader's
+    // one-member position (fhir::HistoryChangeReader), whose overlap window
+    // reads a change at that instant again, harmlessly (idempotent by
+    // version).
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("since");
+    w.String(manifest.transaction_time.c_str(),
+             static_cast<rapidjson::SizeType>(manifest.transaction_time.size()));
+    w.EndObject();
+    result.feed_position.assign(buffer.GetString(), buffer.GetSize());
+  }
+  result.manifest = std::move(started.manifest_text);
+  return result;
+}
+
+CallOutcome FhirTransport::ReadExportFile(const std::string& url, std::int64_t from_byte,
+                                          const std::function<bool(std::string_view chunk)>& sink) {
+  if (!export_client_) return Unsupported<CallOutcome>(TransportOperation::kExport);
+  fhir::BulkFileRead read = export_client_->ReadFile(url, from_byte, sink);
+  CallOutcome outcome;
+  outcome.status = read.status;
+  outcome.http_status = read.http_status;
+  return outcome;
 }
 
 }  // namespace fhirsync::fhirplugin

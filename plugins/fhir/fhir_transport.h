@@ -56,6 +56,13 @@
 //   feed, feed_url        the change feed behind ReadChanges: none (default),
 //                         atom or fhir-history (change_feed.h); `fhirsync init
 //                         --parent` writes it from pull.feed
+//   export_deadline_seconds  how long StartExport waits for a Bulk Data
+//                         export's manifest (default 1800)
+// With a feed (atom or fhir-history) the plugin also offers `export`
+// (StartExport / ReadExportFile: a FHIR Bulk Data `$export` client,
+// fhir::BulkExportClient; docs/snapshot.md), and places the snapshot in
+// that feed: for atom at the manifest's fhirsync watermark, for
+// fhir-history at its transactionTime.
 //
 // Thread safety: after Configure(), every method may be called from several
 // threads; the client serialises them on its connection.
@@ -72,6 +79,7 @@
 
 #include "change_feed.h"
 #include "read_client_pool.h"
+#include "fhirsync/fhir/bulk_export_client.h"
 #include "fhirsync/fhir/fhir_client.h"
 #include "fhirsync/plugin/transport_plugin.h"
 
@@ -100,6 +108,10 @@ class FhirTransport : public TransportPlugin {
   // the round trip is every write's result (architecture §5: 401/403 pause the
   // push, a lost answer marks every write ambiguous).
   std::vector<RemoteWriteResult> WriteMany(const std::vector<WriteRequest>& requests) override;
+  // A Bulk Data export (see the file comment).
+  ExportResult StartExport(const std::vector<std::string>& types, const std::string& job) override;
+  CallOutcome ReadExportFile(const std::string& url, std::int64_t from_byte,
+                             const std::function<bool(std::string_view chunk)>& sink) override;
 
   // What Configure() decided, for `fhirsync plugins` and tests: the claimed
   // types, and whether they came from the CapabilityStatement.
@@ -117,6 +129,8 @@ class FhirTransport : public TransportPlugin {
 
   std::unique_ptr<fhir::FhirClient> client_;
   std::unique_ptr<ChangeFeed> change_feed_;  // null: no `history` operation
+  std::string feed_kind_;                    // option `feed`
+  std::unique_ptr<fhir::BulkExportClient> export_client_;  // null: no `export`
   std::unique_ptr<ReadClientPool> read_pool_;  // ReadMany's clients (requests in flight)
   std::vector<std::string> types_;
   std::vector<TransportOperation> operations_;

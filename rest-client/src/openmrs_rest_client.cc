@@ -71,7 +71,7 @@ class OpenmrsRestClient::Impl {
                       const std::string& label, std::string body,
                       std::string_view expected_version) {
     if (!config_error_.ok()) return Invalid(label, config_error_);
-    net::HttpRequestSpec request{method, target, {}, std::move(body)};
+    net::HttpRequestSpec request{method, target, {}, std::move(body), {}};
     if (!expected_version.empty()) {
       request.headers.emplace_back("If-Match", "W/\"" + std::string(expected_version) + "\"");
     }

@@ -261,7 +261,7 @@ TEST_F(PackageTest, TheDevPackageHoldsTheSdkAndItsPkgConfigFile) {
   ASSERT_EQ(cflags.exit_code, 0) << cflags.err;
   EXPECT_NE(cflags.out.find("-I" + root + "/usr/include"), std::string::npos) << cflags.out;
   ProcessResult abi = RunProcess({FHIRSYNC_PKG_CONFIG, "--variable=abi_version", "fhirsync"}, options);
-  EXPECT_EQ(abi.out, "1.1\n");
+  EXPECT_EQ(abi.out, "1.2\n");
   ProcessResult plugindir = RunProcess({FHIRSYNC_PKG_CONFIG, "--variable=plugindir", "fhirsync"}, options);
   EXPECT_EQ(plugindir.out, "/usr/lib/fhirsync/plugins\n");
 

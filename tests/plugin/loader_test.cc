@@ -106,7 +106,7 @@ TEST(LoaderTest, AnotherAbiMajor) {
   EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(error.message(), "plugin " + file +
                                  ": built for plugin ABI major 2 (2.0), this host speaks major 1 "
-                                 "(1.1); rebuild the plugin against this fhirsync");
+                                 "(1.2); rebuild the plugin against this fhirsync");
 }
 
 TEST(LoaderTest, NewerAbiMinor) {
@@ -114,7 +114,7 @@ TEST(LoaderTest, NewerAbiMinor) {
   Status error = LoadError(file);
   EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(error.message(), "plugin " + file +
-                                 ": built for plugin ABI 1.2, newer than this host's 1.1; upgrade "
+                                 ": built for plugin ABI 1.3, newer than this host's 1.2; upgrade "
                                  "fhirsync or rebuild the plugin against it");
 }
 

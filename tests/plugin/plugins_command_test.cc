@@ -76,7 +76,7 @@ TEST_F(PluginsCommandTest, JsonListsPluginCapabilitiesAndRoutes) {
   const rapidjson::Value& folder = doc["plugins"][0];
   EXPECT_STREQ(folder["name"].GetString(), "folder");
   EXPECT_STREQ(folder["version"].GetString(), "1.0.0");
-  EXPECT_STREQ(folder["abi"].GetString(), "1.1");
+  EXPECT_STREQ(folder["abi"].GetString(), "1.2");
   EXPECT_STREQ(folder["file"].GetString(), FHIRSYNC_FOLDER_PLUGIN);
   EXPECT_EQ(std::string(folder["toolchain"].GetString()), HostToolchainId());
   const rapidjson::Value& caps = folder["capabilities"];
@@ -112,7 +112,7 @@ TEST_F(PluginsCommandTest, TextShowsTheSameFacts) {
   WriteConfig(config);
   ProcessResult r = Run({});
   ASSERT_EQ(r.exit_code, 0) << r.Describe() << "\n" << r.err << r.out;
-  EXPECT_THAT(r.out, HasSubstr("folder 1.0.0  (ABI 1.1, " + std::string(FHIRSYNC_FOLDER_PLUGIN) +
+  EXPECT_THAT(r.out, HasSubstr("folder 1.0.0  (ABI 1.2, " + std::string(FHIRSYNC_FOLDER_PLUGIN) +
                                ")\n"));
   EXPECT_THAT(r.out, HasSubstr("  formats     fhir+json, openmrs-rest\n"));
   EXPECT_THAT(r.out, HasSubstr("routing table\n  type"));
@@ -147,8 +147,8 @@ TEST_F(PluginsCommandTest, RequiredPluginFailureFails) {
   ProcessResult r = Run({});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("abi FAILED: plugin " + kTestingDir +
-                               "/testing-abi_minor.so: built for plugin ABI 1.2, newer than this "
-                               "host's 1.1"));
+                               "/testing-abi_minor.so: built for plugin ABI 1.3, newer than this "
+                               "host's 1.2"));
 }
 
 TEST_F(PluginsCommandTest, WithoutALoadListEveryModuleInTheFolderIsTried) {

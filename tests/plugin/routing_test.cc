@@ -313,3 +313,29 @@ TEST(RoutingStartTest, SubscribedTypeWithNoPluginStopsStartUp) {
 
 }  // namespace
 }  // namespace fhirsync
+
+namespace fhirsync {
+namespace {
+
+// ABI minor 2 added StartExport/ReadExportFile: a module built for an older
+// minor has no such methods in its vtable, so `export` is never routed to
+// it, whatever its capabilities claim.
+TEST(RoutingTest, ExportIsRoutedOnlyToPluginsBuiltForAbiMinor2) {
+  const std::vector<TransportOperation> ops{TransportOperation::kRead,
+                                            TransportOperation::kHistory,
+                                            TransportOperation::kExport};
+  for (std::uint32_t minor : {0u, 1u, 2u}) {
+    LoadedPlugin plugin = Fake("fhir", {"*"}, ops, {kFhir});
+    plugin.info.abi_minor = minor;
+    auto manager = SyncResourceManager::Create(Plugins({plugin}), {}, {});
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    const bool routed = manager.value()->Find("Patient", TransportOperation::kExport).ok();
+    EXPECT_EQ(routed, minor >= 2) << "minor " << minor;
+    const auto& caps = manager.value()->plugins().front().capabilities.operations;
+    EXPECT_EQ(std::count(caps.begin(), caps.end(), TransportOperation::kExport), minor >= 2 ? 1 : 0);
+    EXPECT_TRUE(manager.value()->Find("Patient", TransportOperation::kHistory).ok());
+  }
+}
+
+}  // namespace
+}  // namespace fhirsync

@@ -332,8 +332,8 @@ TEST_F(ChildParentTest, PluginsCommandShowsBothPluginsAndTheRoutes) {
   WriteChild("child-1", "child-secret");
   ProcessResult shown = RunProcess({kBinary, "plugins", "--dir", child_dir_});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  EXPECT_THAT(shown.out, HasSubstr("fhir 1.0.0  (ABI 1.1, " + kPluginDir + "/fhirsync-fhir.so)"));
-  EXPECT_THAT(shown.out, HasSubstr("openmrs-rest 1.0.0  (ABI 1.1, " + kPluginDir +
+  EXPECT_THAT(shown.out, HasSubstr("fhir 1.0.0  (ABI 1.2, " + kPluginDir + "/fhirsync-fhir.so)"));
+  EXPECT_THAT(shown.out, HasSubstr("openmrs-rest 1.0.0  (ABI 1.2, " + kPluginDir +
                                    "/fhirsync-openmrs-rest.so)"));
   EXPECT_THAT(shown.out, ::testing::ContainsRegex("formats +openmrs-rest"));
   EXPECT_THAT(shown.out, ::testing::ContainsRegex(

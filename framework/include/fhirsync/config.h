@@ -146,6 +146,10 @@ struct PullConfig {
   bool enabled = true;
   std::vector<std::string> types;  // empty: every type
   std::string feed = "atom";       // "atom" or "fhir-history"
+  // "auto": a node that never pulled from its parent starts from the
+  // parent's snapshot when its transport offers `export`
+  // (docs/snapshot.md); "never": it walks the feed from the start.
+  std::string snapshot = "auto";
   int batch_size = 100;
   int in_flight = 4;
   int interval_seconds = 60;

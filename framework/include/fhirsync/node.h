@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -206,6 +207,11 @@ class Node {
                                                              const ParentLink& parent,
                                                              int max_pages);
   PushOptions PushOptionsFor(const NodeConfig& config) const;
+  // After MakePullService: a first pull from the parent's snapshot when
+  // pull.snapshot is "auto" and it applies (snapshot_load.h,
+  // PullFromSnapshot); nullopt when it does not.
+  StatusOr<std::optional<PullSummary>> PullSnapshotFirst(
+      const SyncResourceManager* routes, const SyncPullService::ProgressCallback& progress);
 
   const std::string dir_;
   const NodeOptions options_;

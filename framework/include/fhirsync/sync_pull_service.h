@@ -80,6 +80,11 @@ struct PullSummary {
   std::int64_t rejected = 0;   // invalid content (see the audit log)
   std::int64_t elapsed_ms = 0;
   bool at_head = false;        // the feed had nothing more
+  // The pull began with a snapshot of the parent (snapshot_load.h): how
+  // many of its files and bytes were read.
+  bool from_snapshot = false;
+  std::int64_t snapshot_files = 0;
+  std::int64_t snapshot_bytes = 0;
 };
 
 // How far this node is behind its parent's feed (what `fhirsync status`

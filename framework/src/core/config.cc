@@ -294,6 +294,7 @@ void ReadPull(const rapidjson::Value& v, PullConfig* c, Status* error) {
   r.Bool("enabled", &c->enabled);
   r.StringList("types", &c->types);
   r.String("feed", &c->feed);
+  r.String("snapshot", &c->snapshot);
   r.Integer("batch_size", &c->batch_size, 1, 10000);
   r.Integer("in_flight", &c->in_flight, 1, 64);
   r.Integer("interval_seconds", &c->interval_seconds, 1, 86400 * 7);
@@ -301,6 +302,10 @@ void ReadPull(const rapidjson::Value& v, PullConfig* c, Status* error) {
   if (error->ok() && c->feed != "atom" && c->feed != "fhir-history") {
     *error = InvalidArgumentError("pull.feed: unknown feed '" + EscapeForMessage(c->feed) +
                                   "' (atom or fhir-history)");
+  }
+  if (error->ok() && c->snapshot != "auto" && c->snapshot != "never") {
+    *error = InvalidArgumentError("pull.snapshot: unknown value '" +
+                                  EscapeForMessage(c->snapshot) + "' (auto or never)");
   }
 }
 
@@ -527,6 +532,7 @@ std::string SerializeNodeConfig(const NodeConfig& c) {
   WriteBool(w, "enabled", c.pull.enabled);
   WriteStrings(w, "types", c.pull.types);
   WriteString(w, "feed", c.pull.feed);
+  WriteString(w, "snapshot", c.pull.snapshot);
   WriteInt(w, "batch_size", c.pull.batch_size);
   WriteInt(w, "in_flight", c.pull.in_flight);
   WriteInt(w, "interval_seconds", c.pull.interval_seconds);

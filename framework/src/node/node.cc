@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fhirsync/parent_identity.h"
+#include "fhirsync/snapshot_load.h"
 #include "fhirsync/sync_observer.h"
 
 namespace fhirsync {
@@ -165,7 +166,52 @@ StatusOr<PullSummary> Node::Pull(const PullRunOptions& options) {
                             ParentLink::Create(config, dir_));
   FHIRSYNC_ASSIGN_OR_RETURN(std::unique_ptr<SyncPullService> service,
                             MakePullService(routes->get(), *parent, options.max_pages));
-  return service->Run(options.progress);
+  FHIRSYNC_ASSIGN_OR_RETURN(std::optional<PullSummary> snapshot,
+                            PullSnapshotFirst(routes->get(), options.progress));
+  if (!snapshot) return service->Run(options.progress);
+  // Then the feed from the snapshot's watermark; the counts add up.
+  const PullSummary& first = *snapshot;
+  SyncPullService::ProgressCallback progress;
+  if (options.progress) {
+    progress = [&](const PullSummary& so_far) {
+      PullSummary sum = so_far;
+      sum.pages += first.pages;
+      sum.entries += first.entries;
+      sum.fetched += first.fetched;
+      sum.applied += first.applied;
+      sum.unchanged += first.unchanged;
+      sum.skipped += first.skipped;
+      sum.conflicts += first.conflicts;
+      sum.rejected += first.rejected;
+      sum.elapsed_ms += first.elapsed_ms;
+      sum.from_snapshot = true;
+      sum.snapshot_files = first.snapshot_files;
+      sum.snapshot_bytes = first.snapshot_bytes;
+      options.progress(sum);
+    };
+  }
+  FHIRSYNC_ASSIGN_OR_RETURN(PullSummary rest, service->Run(progress));
+  PullSummary sum = first;
+  sum.pages += rest.pages;
+  sum.entries += rest.entries;
+  sum.fetched += rest.fetched;
+  sum.requests += rest.requests;
+  sum.applied += rest.applied;
+  sum.unchanged += rest.unchanged;
+  sum.skipped += rest.skipped;
+  sum.conflicts += rest.conflicts;
+  sum.rejected += rest.rejected;
+  sum.elapsed_ms += rest.elapsed_ms;
+  sum.at_head = rest.at_head;
+  return sum;
+}
+
+StatusOr<std::optional<PullSummary>> Node::PullSnapshotFirst(
+    const SyncResourceManager* routes, const SyncPullService::ProgressCallback& progress) {
+  const NodeConfig config = this->config();  // with the parent's node id learnt
+  if (config.pull.snapshot != "auto") return std::optional<PullSummary>();
+  return PullFromSnapshot(store_.get(), *routes, PullOptionsFor(config, config.parent.node_id),
+                          config.parent.max_answer_bytes, progress);
 }
 
 StatusOr<PushReport> Node::Push(const PushRunOptions& options) {
@@ -249,6 +295,19 @@ Status Node::StartDaemon(const DaemonRunOptions& options) {
       if (!s->pull_service) {
         FHIRSYNC_ASSIGN_OR_RETURN(s->pull_service, MakePullService(manager, *parent, 1));
         s->pull_step = PullStep(s->pull_service.get());
+      }
+      // The first pull of a new child: the parent's snapshot, whole, as one
+      // step (one cut continues at the next step; once loaded, the cursor
+      // is the feed's and this does nothing).
+      FHIRSYNC_ASSIGN_OR_RETURN(std::optional<PullSummary> snapshot,
+                                PullSnapshotFirst(manager, nullptr));
+      if (snapshot) {
+        SyncStepResult step;
+        step.more = true;
+        step.moved = snapshot->applied;
+        step.detail = "loaded the parent's snapshot: " + std::to_string(snapshot->fetched) +
+                      " resources, " + std::to_string(snapshot->applied) + " applied";
+        return step;
       }
       if (s->pass_starts && options.on_pull_lag) {
         options.on_pull_lag(s->pull_service->MeasureLag(options.lag_budget_ms));

@@ -71,6 +71,11 @@ StatusOr<std::unique_ptr<SyncResourceManager>> SyncResourceManager::Create(
       return InvalidArgumentError("plugin '" + loaded.info.name + "' has no transport object");
     }
     PluginDescription description{loaded.info, loaded.transport->GetCapabilities()};
+    // A module built before ABI minor 2 has no StartExport/ReadExportFile in
+    // its vtable: whatever its list says, `export` is never routed to it.
+    if (!loaded.info.file.empty() && loaded.info.abi_minor < 2) {
+      std::erase(description.capabilities.operations, TransportOperation::kExport);
+    }
     if (!by_name.emplace(loaded.info.name, manager->plugins_.size()).second) {
       const PluginInfo& first = manager->plugins_[by_name[loaded.info.name]].info;
       return InvalidArgumentError("two plugins are named '" + EscapeForMessage(loaded.info.name) +

@@ -98,7 +98,7 @@ class HttpDigestPeer : public DigestPeer {
 
   Status Get(const std::string& target, rapidjson::Document* doc) {
     ++requests_;
-    net::HttpAnswer answer = transport_.Exchange({"GET", base_path_ + target, {}, {}});
+    net::HttpAnswer answer = transport_.Exchange({"GET", base_path_ + target, {}, {}, {}});
     if (!answer.transport.ok()) {
       return Status(answer.transport.code(), "GET " + EscapeForMessage(base_path_ + target) +
                                                  ": " + answer.transport.message());

@@ -3,6 +3,7 @@
 #ifndef FHIRSYNC_CORE_TEXT_UTIL_H_
 #define FHIRSYNC_CORE_TEXT_UTIL_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,23 @@ std::string HexEncode(std::string_view bytes);
 
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 of bytes given piece by piece (a file streamed from disk or the
+// network, never held whole). Not thread-safe; one stream per object.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  // Lower-case hex of everything given so far; ends the stream.
+  std::string HexDigest();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
 
 // A random (version 4) UUID, "0f8fad5b-d9cb-469f-a165-70867728950e".
 std::string NewUuid();

@@ -78,11 +78,17 @@ struct HttpTransportOptions {
   std::string node_id;
 };
 
+struct HttpAnswer;
+
 struct HttpRequestSpec {
   std::string method;  // "GET", "PUT", ...
   std::string target;  // path and query, "/fhir/Patient/1"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, called with the answer's status line and headers before its
+  // body is read (so a sink's owner can tell a 206 from a 200 before it
+  // takes the bytes).
+  std::function<void(const HttpAnswer& head)> on_head;
 };
 
 struct HttpAnswer {

@@ -29,7 +29,10 @@ class TransportPlugin;
 
 inline constexpr std::uint32_t kPluginAbiMajor = 1;
 // Minor 1: TransportPlugin::WriteMany.
-inline constexpr std::uint32_t kPluginAbiMinor = 1;
+// Minor 2: the `export` operation: TransportPlugin::StartExport and
+// ReadExportFile (the host never calls them on, nor routes `export` to, a
+// plugin built for an older minor).
+inline constexpr std::uint32_t kPluginAbiMinor = 2;
 
 #define FHIRSYNC_PLUGIN_STRINGIFY_INNER_(x) #x
 #define FHIRSYNC_PLUGIN_STRINGIFY_(x) FHIRSYNC_PLUGIN_STRINGIFY_INNER_(x)

@@ -80,6 +80,15 @@ class GuardedTransport final : public TransportPlugin {
       return std::vector<RemoteWriteResult>(requests.size(), failed);
     }
   }
+  // ABI minor 2.
+  ExportResult StartExport(const std::vector<std::string>& types, const std::string& job) override {
+    return Guard<ExportResult>("StartExport", [&] { return impl_.StartExport(types, job); });
+  }
+  CallOutcome ReadExportFile(const std::string& url, std::int64_t from_byte,
+                             const std::function<bool(std::string_view chunk)>& sink) override {
+    return Guard<CallOutcome>("ReadExportFile",
+                              [&] { return impl_.ReadExportFile(url, from_byte, sink); });
+  }
 
  private:
   // Must be called from inside a catch block.

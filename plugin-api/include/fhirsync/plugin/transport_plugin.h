@@ -33,6 +33,7 @@
 #define FHIRSYNC_PLUGIN_TRANSPORT_PLUGIN_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,13 +54,15 @@ enum class TransportOperation {
   kUpdate,    // replace, guarded by the expected remote version
   kDelete,    // delete (or void), guarded by the expected remote version
   kHistory,   // page through the remote's change feed
+  kExport,    // a consistent snapshot as NDJSON files (ABI minor 2; docs/snapshot.md)
 };
 
 inline constexpr TransportOperation kAllTransportOperations[] = {
     TransportOperation::kRead,   TransportOperation::kReadMany, TransportOperation::kCreate,
-    TransportOperation::kUpdate, TransportOperation::kDelete,   TransportOperation::kHistory};
+    TransportOperation::kUpdate, TransportOperation::kDelete,   TransportOperation::kHistory,
+    TransportOperation::kExport};
 
-// "read", "read-many", "create", "update", "delete", "history".
+// "read", "read-many", "create", "update", "delete", "history", "export".
 inline constexpr std::string_view TransportOperationName(TransportOperation op) {
   switch (op) {
     case TransportOperation::kRead: return "read";
@@ -68,6 +71,7 @@ inline constexpr std::string_view TransportOperationName(TransportOperation op) 
     case TransportOperation::kUpdate: return "update";
     case TransportOperation::kDelete: return "delete";
     case TransportOperation::kHistory: return "history";
+    case TransportOperation::kExport: return "export";
   }
   return "unknown";
 }
@@ -184,6 +188,22 @@ struct ChangePage : CallOutcome {
   bool more = false;          // true: another page is ready at once
 };
 
+// What StartExport() answers: a snapshot ready to download.
+struct ExportResult : CallOutcome {
+  // The export job, to pass back to StartExport() after an interruption (a
+  // FHIR Bulk Data status URL); empty when the remote keeps none.
+  std::string job;
+  // The Bulk Data manifest as the remote sent it (fhirsync/base/
+  // bulk_manifest.h; ParseBulkManifest reads it); file URLs are passed to
+  // ReadExportFile() as they stand.
+  std::string manifest;
+  // Where this plugin's ReadChanges() continues right after the snapshot's
+  // watermark, in the plugin's own position format; empty when the manifest
+  // says nothing that places the snapshot in the change feed: the caller
+  // must not use such a snapshot.
+  std::string feed_position;
+};
+
 // One write of a WriteMany() call.
 struct WriteRequest {
   TransportOperation operation = TransportOperation::kUpdate;  // kCreate, kUpdate or kDelete
@@ -272,6 +292,29 @@ class TransportPlugin {
       }
     }
     return results;
+  }
+
+  // ABI minor 2 (operation `export`; docs/snapshot.md). Starts a snapshot of
+  // the current resources of `types` (empty: every type the plugin carries)
+  // and waits, within the plugin's deadline, until it is ready. `job`, when
+  // not empty, is an ExportResult::job of an earlier call: that job is
+  // asked again first, and a new one started only when the remote no longer
+  // has it. kDeadlineExceeded when the snapshot was not ready in time (the
+  // job is still in the result, to be asked again); the remote's error
+  // otherwise.
+  virtual ExportResult StartExport(const std::vector<std::string>& /*types*/,
+                                   const std::string& /*job*/) {
+    return Unsupported<ExportResult>(TransportOperation::kExport);
+  }
+  // Streams the plain (not compressed) bytes of the export file `url` (from
+  // the manifest) to `sink`, starting at byte `from_byte`, in pieces as they
+  // arrive. `sink` returns false to stop (the call then returns kCancelled).
+  // kNotFound when the remote no longer has the file (the job expired);
+  // the remote's or the connection's error otherwise (after which the
+  // caller may ask again from the bytes it has).
+  virtual CallOutcome ReadExportFile(const std::string& /*url*/, std::int64_t /*from_byte*/,
+                                     const std::function<bool(std::string_view chunk)>& /*sink*/) {
+    return Unsupported<CallOutcome>(TransportOperation::kExport);
   }
 
  protected:

@@ -54,6 +54,8 @@ class SnapshotSyncTest : public CliTest {
     password.stdin_data = std::string(kPassword) + "\n";
     ProcessResult init = Fhirsync(args, password);
     EXPECT_EQ(init.exit_code, 0) << init.Describe() << "\n" << init.err;
+    ProcessResult on = Fhirsync({"config", "set", "pull.snapshot", "auto", "--dir", dir});
+    EXPECT_EQ(on.exit_code, 0) << on.err;
     return dir;
   }
 

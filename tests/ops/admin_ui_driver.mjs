@@ -107,6 +107,11 @@ async function main() {
   if (navigated.errorText) throw new Error(`cannot open ${pageUrl}: ${navigated.errorText}`);
 
   const button = `document.querySelector('button[data-action="retry"][data-seq="${seq}"]')`;
+  // The page marks itself loaded once every part has loaded; until then a
+  // part still loading can move the button after its place was measured,
+  // and the click would land beside it.
+  await until('the page to load',
+    () => evaluate('!!(document.body && document.body.dataset.loaded)'));
   await until(`the Retry button of dead letter ${seq}`, () => evaluate(`!!${button}`));
   const point = await evaluate(`(() => {
     const b = ${button};

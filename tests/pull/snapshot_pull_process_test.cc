@@ -143,6 +143,7 @@ class SnapshotPullProcessTest : public ::testing::Test {
     ASSERT_TRUE(config.ok());
     config->plugins.load[0].options["read_many"] = "id-search";
     config->plugins.load[0].options["capability_statement"] = "ignore";
+    config->pull.snapshot = "auto";
     ASSERT_TRUE(SaveNodeConfig(dir_, *config).ok());
   }
 

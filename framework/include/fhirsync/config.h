@@ -148,8 +148,10 @@ struct PullConfig {
   std::string feed = "atom";       // "atom" or "fhir-history"
   // "auto": a node that never pulled from its parent starts from the
   // parent's snapshot when its transport offers `export`
-  // (docs/snapshot.md); "never": it walks the feed from the start.
-  std::string snapshot = "auto";
+  // (docs/snapshot.md); "never": it walks the feed from the start. Off by
+  // default until a snapshot load keeps every promise a feed pull keeps
+  // (docs/snapshot.md, "Not yet").
+  std::string snapshot = "never";
   int batch_size = 100;
   int in_flight = 4;
   int interval_seconds = 60;

@@ -71,20 +71,7 @@ class BulkExportClient::Impl {
   explicit Impl(BulkExportOptions options) : options_(std::move(options)) {
     const FhirClientOptions& c = options_.client;
     config_error_ = net::ParseHttpBaseUrl(c.base_url, "FHIR base URL", &endpoint_);
-    net::HttpTransportOptions http;
-    http.host = endpoint_.host;
-    http.port = endpoint_.port;
-    http.tls = endpoint_.tls;
-    http.ca_file = c.ca_file;
-    http.accept = "application/fhir+json";
-    http.auth = {c.username, c.password, c.bearer_token, c.smart};
-    http.connect_timeout_ms = c.connect_timeout_ms;
-    http.io_timeout_ms = c.io_timeout_ms;
-    http.keep_alive_idle_ms = c.keep_alive_idle_ms;
-    http.max_response_bytes = c.max_response_bytes;
-    http.deadline_ms = c.request_deadline_ms;
-    http.accept_gzip = c.accept_gzip;
-    http.node_id = c.node_id;
+    net::HttpTransportOptions http = TransportOptionsFor(c, endpoint_);
     control_ = std::make_unique<net::HttpTransport>(http);
     http.accept = "application/fhir+ndjson";
     http.accept_gzip = true;

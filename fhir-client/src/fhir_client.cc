@@ -88,21 +88,8 @@ class FhirClient::Impl {
     net::HttpEndpoint endpoint;
     config_error_ = net::ParseHttpBaseUrl(options_.base_url, "FHIR base URL", &endpoint);
     base_path_ = endpoint.base_path;
-    net::HttpTransportOptions http;
-    http.host = endpoint.host;
-    http.port = endpoint.port;
-    http.tls = endpoint.tls;
-    http.ca_file = options_.ca_file;
-    http.accept = "application/fhir+json";
+    net::HttpTransportOptions http = TransportOptionsFor(options_, endpoint);
     http.content_type = "application/fhir+json; charset=utf-8";
-    http.auth = {options_.username, options_.password, options_.bearer_token, options_.smart};
-    http.connect_timeout_ms = options_.connect_timeout_ms;
-    http.io_timeout_ms = options_.io_timeout_ms;
-    http.keep_alive_idle_ms = options_.keep_alive_idle_ms;
-    http.max_response_bytes = options_.max_response_bytes;
-    http.deadline_ms = options_.request_deadline_ms;
-    http.accept_gzip = options_.accept_gzip;
-    http.node_id = options_.node_id;
     transport_ = std::make_unique<net::HttpTransport>(http);
   }
 

@@ -365,4 +365,23 @@ std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes) 
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+net::HttpTransportOptions TransportOptionsFor(const FhirClientOptions& options,
+                                              const net::HttpEndpoint& endpoint) {
+  net::HttpTransportOptions http;
+  http.host = endpoint.host;
+  http.port = endpoint.port;
+  http.tls = endpoint.tls;
+  http.ca_file = options.ca_file;
+  http.accept = "application/fhir+json";
+  http.auth = {options.username, options.password, options.bearer_token, options.smart};
+  http.connect_timeout_ms = options.connect_timeout_ms;
+  http.io_timeout_ms = options.io_timeout_ms;
+  http.keep_alive_idle_ms = options.keep_alive_idle_ms;
+  http.max_response_bytes = options.max_response_bytes;
+  http.deadline_ms = options.request_deadline_ms;
+  http.accept_gzip = options.accept_gzip;
+  http.node_id = options.node_id;
+  return http;
+}
+
 }  // namespace fhirsync::fhir

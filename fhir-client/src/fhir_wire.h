@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fhirsync/fhir/fhir_client.h"
+#include "fhirsync/net/http_transport.h"
 #include "fhirsync/status.h"
 
 namespace fhirsync::fhir {
@@ -69,6 +70,13 @@ std::string BuildBatchReadBundle(std::string_view type, const std::vector<std::s
 // copied byte for byte (never re-serialised), so they must already be checked
 // JSON objects (InspectFhirBody); types, ids and versions must be valid.
 std::string BuildBatchWriteBundle(const std::vector<const BatchWrite*>& writes);
+
+// The HTTP transport settings of a FHIR client with `options`, speaking to
+// `endpoint` (parsed from options.base_url): TLS, credentials, timeouts,
+// the overall deadline, answer bounds and gzip, in one place for every
+// client of this library. Accepts FHIR JSON; callers change what differs.
+net::HttpTransportOptions TransportOptionsFor(const FhirClientOptions& options,
+                                              const net::HttpEndpoint& endpoint);
 
 }  // namespace fhirsync::fhir
 

@@ -15,6 +15,7 @@
 #include "fhirsync/base/text_util.h"
 #include "store/batch_writer.h"
 #include "store/poco_local_store.h"
+#include "store/sql_values.h"
 #include "store/write_planner.h"
 
 namespace fhirsync::store {
@@ -44,25 +45,6 @@ std::string KeysJson(const std::set<Key>& keys) {
 std::string ResourceLabel(const std::string& type, const std::string& id) {
   return EscapeForMessage(type, 64) + "/" + EscapeForMessage(id, 70);
 }
-
-// The sync_state rows to write, as column vectors.
-struct AgreementColumns {
-  std::vector<std::string> type;
-  std::vector<std::string> id;
-  std::vector<std::string> remote_version;
-  std::vector<std::string> content_hash;
-  std::vector<Poco::Int64> local_version;
-  std::vector<Poco::Int64> agreed_ms;
-
-  void Add(const SyncState& state) {
-    type.push_back(state.type);
-    id.push_back(state.id);
-    remote_version.push_back(state.remote_version);
-    content_hash.push_back(state.content_hash);
-    local_version.push_back(state.local_version);
-    agreed_ms.push_back(state.agreed_ms);
-  }
-};
 
 // One version's body and flags, read inside the write transaction.
 struct StoredVersion {

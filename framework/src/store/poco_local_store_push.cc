@@ -318,21 +318,18 @@ StatusOr<PushRecordResult> PocoLocalStore::RecordPush(const PushRecord& record) 
       update.execute();
     }
     if (!record.agreed.empty()) {
-      std::vector<std::string> type, id, remote, hash;
-      std::vector<Poco::Int64> local_version, agreed_ms;
-      for (const SyncState& agreed : record.agreed) {
-        type.push_back(agreed.type);
-        id.push_back(agreed.id);
-        remote.push_back(agreed.remote_version);
-        hash.push_back(agreed.content_hash);
-        local_version.push_back(agreed.local_version == 0 && result.server_copy
-                                    ? result.server_copy->version
-                                    : agreed.local_version);
-        agreed_ms.push_back(now_ms);
+      AgreementColumns agreements;
+      for (SyncState agreed : record.agreed) {
+        if (agreed.local_version == 0 && result.server_copy) {
+          agreed.local_version = result.server_copy->version;
+        }
+        agreed.agreed_ms = now_ms;
+        agreements.Add(agreed);
       }
       Statement upsert(write_session_);
-      upsert << sql_.push->upsert_sync_state, use(type), use(id), use(remote), use(hash),
-          use(local_version), use(agreed_ms);
+      upsert << sql_.push->upsert_sync_state, use(agreements.type), use(agreements.id),
+          use(agreements.remote_version), use(agreements.content_hash),
+          use(agreements.local_version), use(agreements.agreed_ms);
       upsert.execute();
     }
     if (record.new_conflict) {
